@@ -1,0 +1,255 @@
+/* util.c - errors as values, allocation that cannot fail, buffers, typo hints, clocks. */
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* dst = a + b, truncated to dst's size; truncation of an error message is expected, not a bug. */
+static void join_message(char dst[SW_ERR_MAX], const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > SW_ERR_MAX - 1)
+        la = SW_ERR_MAX - 1;
+    if (lb > SW_ERR_MAX - 1 - la)
+        lb = SW_ERR_MAX - 1 - la;
+    memmove(dst + la, b, lb);
+    memmove(dst, a, la);
+    dst[la + lb] = '\0';
+}
+
+int sw_err_set(sw_err *err, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int sw_err_prefix(sw_err *err, const char *fmt, ...)
+{
+    if (err) {
+        char prefix[SW_ERR_MAX], old[SW_ERR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(prefix, sizeof prefix, fmt, ap);
+        va_end(ap);
+        memcpy(old, err->msg, sizeof old);
+        join_message(err->msg, prefix, old);
+    }
+    return -1;
+}
+
+int sw_err_errno(sw_err *err, const char *fmt, ...)
+{
+    int saved = errno;
+    if (err) {
+        char what[SW_ERR_MAX];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        size_t n = strlen(what);
+        if (n < sizeof what - 3)
+            memcpy(what + n, ": ", 3);
+        join_message(err->msg, what, strerror(saved));
+    }
+    errno = saved;
+    return -1;
+}
+
+static void out_of_memory(size_t n)
+{
+    fprintf(stderr, "slipway: out of memory (allocating %zu bytes)\n", n);
+    abort();
+}
+
+void *sw_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        out_of_memory(n);
+    return p;
+}
+
+void *sw_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        out_of_memory(n * size);
+    return p;
+}
+
+void *sw_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        out_of_memory(n);
+    return q;
+}
+
+char *sw_xstrdup(const char *s)
+{
+    return s ? sw_xstrndup(s, strlen(s)) : NULL;
+}
+
+char *sw_xstrndup(const char *s, size_t n)
+{
+    char *d = sw_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+char *sw_xvasprintf(const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0)
+        return sw_xstrdup("");
+    char *s = sw_xmalloc((size_t)n + 1);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+char *sw_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = sw_xvasprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static void buf_reserve(sw_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    b->data = sw_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void sw_buf_append(sw_buf *b, const char *s, size_t n)
+{
+    buf_reserve(b, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sw_buf_puts(sw_buf *b, const char *s)
+{
+    sw_buf_append(b, s, strlen(s));
+}
+
+void sw_buf_printf(sw_buf *b, const char *fmt, ...)
+{
+    va_list ap, copy;
+    va_start(ap, fmt);
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n > 0) {
+        buf_reserve(b, (size_t)n);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        b->len += (size_t)n;
+    }
+    va_end(ap);
+}
+
+char *sw_buf_steal(sw_buf *b)
+{
+    char *s = b->data ? b->data : sw_xstrdup("");
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return s;
+}
+
+void sw_buf_free(sw_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+size_t sw_edit_distance(const char *a, const char *b, size_t max)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if ((la > lb ? la - lb : lb - la) > max)
+        return max + 1;
+    size_t *row = sw_xmalloc((lb + 1) * sizeof *row);
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0], best = row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            size_t v = diag + cost;
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            row[j] = v;
+            diag = up;
+            if (v < best)
+                best = v;
+        }
+        if (best > max) {
+            free(row);
+            return max + 1;
+        }
+    }
+    size_t d = row[lb];
+    free(row);
+    return d > max ? max + 1 : d;
+}
+
+const char *sw_did_you_mean(const char *word, const char *const *candidates, size_t n)
+{
+    /* A typo is plausible within a third of the word's length (at least 1, at most 3). */
+    size_t len = strlen(word);
+    size_t max = len / 3;
+    if (max < 1)
+        max = 1;
+    if (max > 3)
+        max = 3;
+    const char *best = NULL;
+    size_t best_d = max + 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t d = sw_edit_distance(word, candidates[i], max);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best;
+}
+
+double sw_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+void sw_iso8601_now(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+}
