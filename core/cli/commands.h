@@ -1,0 +1,21 @@
+/*
+ * commands.h - the `slipway` subcommands. Each takes the arguments after the
+ * command name (argv[0] is the command name itself), parses its own options
+ * with getopt_long, and returns the process exit code (0 ok, 1 failed,
+ * 2 invalid input or usage, 3 interrupted).
+ *
+ * Shared by every command: --state-dir DIR (else $SLIPWAY_STATE_DIR, else
+ * ./.slipway), --json for machine output, NO_COLOR respected.
+ */
+#ifndef SW_CLI_COMMANDS_H
+#define SW_CLI_COMMANDS_H
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
+int cmd_plugins(int argc, char **argv);
+int cmd_releases(int argc, char **argv); /* list | show | diff | channels | create */
+int cmd_tag(int argc, char **argv);
+
+#endif
