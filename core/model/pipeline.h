@@ -52,6 +52,10 @@ struct sw_pipeline {
     char **sets; /* "vars.k=v" overrides applied, kept so a resumed run re-applies them */
     size_t n_sets;
     struct sw_engine *engine; /* set by sw_pipeline_load */
+    struct sw_loader *loader; /* set by the checker; freed by sw_pipeline_free */
+    char **env_keys;          /* env.NAME keys the pipeline references (set by the checker) */
+    size_t n_env_keys;
+    int checked;
 };
 
 /* Parse and validate structure. NULL when any error was added to d. */

@@ -117,6 +117,10 @@ SW_API void sw_engine_set_observer(sw_engine *engine, sw_observer_fn fn, void *u
 /* Ask the running run to stop (cancellation, then exit 3, resumable).
    Async-signal-safe. A second call while stopping makes the stop immediate. */
 SW_API void sw_engine_request_stop(sw_engine *engine);
+/* Record in the running run's journal that the process is dying of signal sig
+   (from a SIGSEGV/SIGBUS/SIGABRT handler; async-signal-safe). A later
+   `resume` starts again at the stage that crashed. */
+SW_API void sw_engine_note_crash(sw_engine *engine, int sig);
 
 /* ---- plugins ---- */
 
