@@ -68,6 +68,8 @@ char *sw_diags_format(const sw_diags *d, size_t i)
 }
 
 static void add(sw_diags *d, sw_severity sev, sw_pos pos, const char *fmt, va_list ap)
+    SW_PRINTF(4, 0);
+static void add(sw_diags *d, sw_severity sev, sw_pos pos, const char *fmt, va_list ap)
 {
     if (!d)
         return;

@@ -35,7 +35,7 @@ void *sw_xrealloc(void *p, size_t n);
 char *sw_xstrdup(const char *s);          /* NULL stays NULL */
 char *sw_xstrndup(const char *s, size_t n);
 char *sw_xasprintf(const char *fmt, ...) SW_PRINTF(1, 2);
-char *sw_xvasprintf(const char *fmt, va_list ap);
+char *sw_xvasprintf(const char *fmt, va_list ap) SW_PRINTF(1, 0);
 
 /* A growable byte buffer, always NUL-terminated once anything was appended. */
 typedef struct sw_buf {
