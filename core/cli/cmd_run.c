@@ -359,6 +359,8 @@ int cmd_resume(int argc, char **argv)
     int rc = parse_args("resume", resume_usage, argc, argv, &a);
     if (rc >= 0)
         return rc;
+    if (a.n_sets > 0) /* a resumed run keeps the variables it started with */
+        return cli_fail_usage("resume", "--set is not allowed: the run keeps its variables");
     sw_engine *e = cli_engine(&a.common);
     sw_diags *d = sw_diags_new();
     sw_run *run = sw_run_open(e, a.target, d);

@@ -113,6 +113,7 @@ static const char *level_name(sw_log_level level)
     }
 }
 
+static void vlog(sw_stage *st, sw_log_level level, const char *fmt, va_list ap) SW_PRINTF(3, 0);
 static void vlog(sw_stage *st, sw_log_level level, const char *fmt, va_list ap)
 {
     char *raw = sw_xvasprintf(fmt, ap);
@@ -125,6 +126,7 @@ static void vlog(sw_stage *st, sw_log_level level, const char *fmt, va_list ap)
     free(msg);
 }
 
+static void host_log(sw_stage *st, sw_log_level level, const char *fmt, ...) SW_PRINTF(3, 4);
 static void host_log(sw_stage *st, sw_log_level level, const char *fmt, ...)
 {
     if (gone(st))
@@ -135,6 +137,7 @@ static void host_log(sw_stage *st, sw_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
+static void record_reason(sw_stage *st, const char *fmt, va_list ap) SW_PRINTF(2, 0);
 static void record_reason(sw_stage *st, const char *fmt, va_list ap)
 {
     char *raw = sw_xvasprintf(fmt, ap);
@@ -145,6 +148,7 @@ static void record_reason(sw_stage *st, const char *fmt, va_list ap)
     free(msg);
 }
 
+static sw_status host_error(sw_stage *st, const char *fmt, ...) SW_PRINTF(2, 3);
 static sw_status host_error(sw_stage *st, const char *fmt, ...)
 {
     if (gone(st))
@@ -156,6 +160,7 @@ static sw_status host_error(sw_stage *st, const char *fmt, ...)
     return SW_ERROR;
 }
 
+static sw_status host_fail(sw_stage *st, const char *fmt, ...) SW_PRINTF(2, 3);
 static sw_status host_fail(sw_stage *st, const char *fmt, ...)
 {
     if (gone(st))

@@ -47,8 +47,10 @@ const sw_plugin *sw_loader_find(sw_loader *loader, const char *uses, const char 
                                 sw_err *err);
 /* Load one file (by path) whatever its name. */
 const sw_plugin *sw_loader_load_file(sw_loader *loader, const char *path, sw_err *err);
-/* Load every *.so on the search path; problems are added to d as errors
-   (duplicates too) but the scan goes on. Returns the number loaded. */
+/* Load every *.so on the search path, as `uses: <name>` would reach it: a file
+   must declare the name it is called by. A name met again in a later folder is
+   shadowed (a warning); any other problem is an error in d, and the scan goes
+   on. Returns the number of plugins the search path provides. */
 size_t sw_loader_scan(sw_loader *loader, sw_diags *d);
 size_t sw_loader_count(const sw_loader *loader);
 const sw_plugin *sw_loader_at(const sw_loader *loader, size_t i);
