@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install, on Debian or Ubuntu, whatever Slipway needs and is missing.
+#   scripts/bootstrap.sh          what building and the demo need
+#   scripts/bootstrap.sh --test   plus what the test suite needs
+# Packages already installed are left alone; nothing is installed when nothing is missing.
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
+          liblua5.4-dev libmicrohttpd-dev check)
+if [ "${1:-}" = "--test" ]; then
+    packages+=(python3 valgrind clang)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
