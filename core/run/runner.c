@@ -346,6 +346,9 @@ static outcome run_foreground(sw_run *run, const sw_stage_spec *s)
     }
     if (interrupted || timed_out || bg)
         cancel_stage(run, st);
+    /* A stage that gave up because the run is stopping did not fail: it was interrupted. */
+    if (!interrupted && st->status != SW_OK && atomic_load(&run->stop))
+        interrupted = 1;
 
     outcome result = OUTCOME_OK;
     if (interrupted) {
@@ -615,6 +618,7 @@ static void load_env(sw_run *run)
     }
 }
 
+/* Ids sort by creation time (to the millisecond), then by a random suffix. */
 static char *new_run_id(void)
 {
     unsigned char rnd[3] = {0};
@@ -622,12 +626,14 @@ static char *new_run_id(void)
         unsigned long x = (unsigned long)getpid() ^ (unsigned long)time(NULL);
         memcpy(rnd, &x, sizeof rnd);
     }
-    time_t now = time(NULL);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     struct tm tm;
-    gmtime_r(&now, &tm);
+    gmtime_r(&now.tv_sec, &tm);
     char stamp[32];
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    return sw_xasprintf("%s-%02x%02x%02x", stamp, rnd[0], rnd[1], rnd[2]);
+    return sw_xasprintf("%s-%03ld-%02x%02x%02x", stamp, now.tv_nsec / 1000000L, rnd[0], rnd[1],
+                        rnd[2]);
 }
 
 static int write_run_meta(sw_run *run, sw_err *err)

@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 context_of() { python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1]))
-print(json.dumps({k: v["value"] for k, v in d["values"].items()}, sort_keys=True))' "$1/context.json"; }
+print(json.dumps({k: v["value"] for k, v in d["values"].items() if k != "vars.pause"}, sort_keys=True))' "$1/context.json"; }
 
 # The reference: an uninterrupted run.
 sw run "$PIPES/long.yaml" --set "vars.log=$T/ref.log" --set vars.pause=50ms
