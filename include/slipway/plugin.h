@@ -122,6 +122,8 @@ typedef struct sw_port {
 } sw_port;
 
 typedef struct sw_stage sw_stage; /* one stage instance in one run; opaque */
+struct sw_http_request;
+struct sw_http_response;
 
 typedef struct sw_stage_desc {
     SW_ABI_HEADER;
@@ -198,7 +200,40 @@ typedef struct sw_host {
 
     /* Record an artifact file (a path under artifacts_dir) in the run's report. */
     sw_status (*add_artifact)(sw_stage *stage, const char *path, const char *description);
+
+    /* HTTP through the host's client (libcurl): retries with jittered exponential
+       back-off on connect errors, 429 and 5xx (Retry-After honoured), a timeout per
+       attempt, and an early return when the stage is cancelled. SW_OK when a
+       response arrived (whatever its status); SW_ERROR with last_error otherwise.
+       Free the response with http_response_free. */
+    sw_status (*http)(sw_stage *stage, const struct sw_http_request *request,
+                      struct sw_http_response *response);
+    void (*http_response_free)(sw_stage *stage, struct sw_http_response *response);
 } sw_host;
+
+/* An HTTP request for host->http. Zeroed fields take their defaults. */
+typedef struct sw_http_request {
+    SW_ABI_HEADER;
+    const char *method;         /* "GET" (default), "POST", "PUT", ... */
+    const char *url;            /* http:// or https:// */
+    const char *const *headers; /* "Name: value" strings, NULL-terminated; may be NULL */
+    const char *body;           /* may be NULL */
+    size_t body_len;            /* 0 with a body: strlen(body) */
+    int64_t timeout_ms;         /* per attempt; 0: 30000 */
+    int max_retries;            /* 0: no retry; at most 10 */
+    int64_t backoff_ms;         /* the first back-off; 0: 200; doubled each retry, with jitter */
+} sw_http_request;
+
+/* What host->http received. Owned by the host until http_response_free. */
+typedef struct sw_http_response {
+    SW_ABI_HEADER;
+    long status;        /* the HTTP status of the last attempt */
+    char *body;         /* NUL-terminated (the body may contain NULs: use body_len) */
+    size_t body_len;
+    char *content_type; /* may be NULL */
+    int attempts;       /* 1 + retries made */
+    double elapsed_ms;  /* over every attempt and back-off */
+} sw_http_response;
 
 /*
  * The one exported function. Return SW_OK and set *out, or SW_ERROR with a
