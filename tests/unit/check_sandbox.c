@@ -1,0 +1,497 @@
+/* check_sandbox.c - the Lua sandbox: what is gone, the caps, errors, values. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/sandbox.h"
+
+/* Load and call code; on success one result stays on the stack. */
+static int run(sw_sandbox *sb, const char *code, sw_err *err)
+{
+    if (sw_sandbox_load(sb, code, strlen(code), "=test", 1, err) < 0)
+        return -1;
+    return sw_sandbox_call(sb, 0, 1, err);
+}
+
+static sw_sandbox *small_sandbox(void)
+{
+    sw_lua_limits lim = {.memory_bytes = 8u << 20, .max_steps = 2000000, .timeout_ms = 10000};
+    sw_err err;
+    sw_sandbox *sb = sw_sandbox_new(&lim, &err);
+    ck_assert_msg(sb != NULL, "%s", err.msg);
+    return sb;
+}
+
+/* The state still works: a plain call after a failure returns its value. */
+static void assert_usable(sw_sandbox *sb)
+{
+    sw_err err;
+    lua_State *L = sw_sandbox_state(sb);
+    int top = lua_gettop(L);
+    ck_assert_msg(run(sb, "local t = {} for i = 1, 100 do t[i] = i end return #t", &err) == 0, "%s",
+                  err.msg);
+    ck_assert_int_eq(lua_tointeger(L, -1), 100);
+    lua_pop(L, 1);
+    ck_assert_int_eq(lua_gettop(L), top);
+}
+
+static void assert_fails_with(sw_sandbox *sb, const char *code, const char *needle)
+{
+    sw_err err;
+    lua_State *L = sw_sandbox_state(sb);
+    int top = lua_gettop(L);
+    ck_assert_msg(run(sb, code, &err) < 0, "'%s' should fail", code);
+    ck_assert_msg(strstr(err.msg, needle) != NULL, "'%s': expected '%s' in: %s", code, needle,
+                  err.msg);
+    ck_assert_int_eq(lua_gettop(L), top);
+}
+
+START_TEST(test_escapes_absent)
+{
+    sw_sandbox *sb = small_sandbox();
+    static const char *const calls[] = {
+        "require('os')",           "load('return 1')",
+        "loadstring('return 1')",  "dofile('/etc/passwd')",
+        "loadfile('/etc/passwd')", "string.dump(function() end)",
+        "collectgarbage()",        "print('x')",
+        "('x').dump(print)",
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+        assert_fails_with(sb, calls[i], "attempt to call a nil value");
+    assert_fails_with(sb, "os.execute('true')", "attempt to index a nil value (global 'os')");
+    assert_fails_with(sb, "io.open('/etc/passwd')", "attempt to index a nil value (global 'io')");
+    assert_fails_with(sb, "debug.getinfo(1)", "attempt to index a nil value (global 'debug')");
+    assert_fails_with(sb, "package.loadlib('x', 'y')", "attempt to index a nil value");
+
+    sw_err err;
+    lua_State *L = sw_sandbox_state(sb);
+    ck_assert_msg(run(sb,
+                      "return os == nil and io == nil and package == nil and debug == nil and "
+                      "string.dump == nil and load == nil and rawget ~= nil and "
+                      "coroutine ~= nil and utf8 ~= nil and math ~= nil and table ~= nil",
+                      &err) == 0,
+                  "%s", err.msg);
+    ck_assert(lua_toboolean(L, -1));
+    lua_pop(L, 1);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_string_metatable_hidden)
+{
+    sw_sandbox *sb = small_sandbox();
+    sw_err err;
+    lua_State *L = sw_sandbox_state(sb);
+    ck_assert_msg(run(sb, "return getmetatable('')", &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(lua_type(L, -1), LUA_TBOOLEAN);
+    ck_assert(!lua_toboolean(L, -1));
+    lua_pop(L, 1);
+    ck_assert_msg(run(sb, "return getmetatable('') ~= string and ('abc'):upper() == 'ABC'", &err) ==
+                      0,
+                  "%s", err.msg);
+    ck_assert(lua_toboolean(L, -1));
+    lua_pop(L, 1);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_gc_metamethod_refused)
+{
+    sw_sandbox *sb = small_sandbox();
+    assert_fails_with(sb, "setmetatable({}, {__gc = function() while true do end end})",
+                      "__gc metamethods are not allowed");
+    sw_err err;
+    lua_State *L = sw_sandbox_state(sb);
+    ck_assert_msg(run(sb,
+                      "local t = setmetatable({}, {__index = function() return 7 end}) "
+                      "return t.anything",
+                      &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(lua_tointeger(L, -1), 7);
+    lua_pop(L, 1);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_bytecode_refused)
+{
+    sw_sandbox *sb = small_sandbox();
+    static const char chunk[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n";
+    sw_err err;
+    ck_assert_int_eq(sw_sandbox_load(sb, chunk, sizeof chunk - 1, "=evil", 1, &err), -1);
+    ck_assert_msg(strstr(err.msg, "binary") && strstr(err.msg, "text"), "%s", err.msg);
+    /* Leading newlines for first_line must not smuggle it past the check. */
+    ck_assert_int_eq(sw_sandbox_load(sb, chunk, sizeof chunk - 1, "=evil", 40, &err), -1);
+    ck_assert_msg(strstr(err.msg, "binary") != NULL, "%s", err.msg);
+    ck_assert_int_eq(lua_gettop(sw_sandbox_state(sb)), 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_infinite_loop_instruction_limit)
+{
+    sw_lua_limits lim = {.max_steps = 1000000, .timeout_ms = 600000};
+    sw_err err;
+    sw_sandbox *sb = sw_sandbox_new(&lim, &err);
+    ck_assert_ptr_nonnull(sb);
+    assert_fails_with(sb, "while true do end", "instruction limit of 1000000 exceeded");
+    assert_usable(sb);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_infinite_loop_time_limit)
+{
+    sw_lua_limits lim = {.max_steps = UINT64_MAX, .timeout_ms = 30};
+    sw_err err;
+    sw_sandbox *sb = sw_sandbox_new(&lim, &err);
+    ck_assert_ptr_nonnull(sb);
+    assert_fails_with(sb, "local x = 0 while true do x = x + 1 end",
+                      "time limit of 30 ms exceeded");
+    sw_sandbox_set_timeout(sb, 20);
+    assert_fails_with(sb, "while true do end", "time limit of 20 ms exceeded");
+    assert_usable(sb);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_loop_inside_pcall_still_stops)
+{
+    sw_lua_limits lim = {.max_steps = 500000, .timeout_ms = 600000};
+    sw_err err;
+    sw_sandbox *sb = sw_sandbox_new(&lim, &err);
+    ck_assert_ptr_nonnull(sb);
+    static const char *const escapes[] = {
+        "pcall(function() while true do end end) return 'escaped'",
+        "while true do pcall(function() while true do end end) end",
+        "for i = 1, 100 do pcall(function() while true do end end) end return 'escaped'",
+        "while true do xpcall(function() while true do end end, function() while true do end "
+        "end) end",
+        "xpcall(function() while true do end end, function() while true do end end) "
+        "return 'escaped'",
+        "local ok, e = pcall(function() while true do end end) error('mine: ' .. tostring(e))",
+        "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+        "local co = coroutine.wrap(function() while true do end end) co() return 'escaped'",
+    };
+    for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+        assert_fails_with(sb, escapes[i], "instruction limit of 500000 exceeded");
+        assert_usable(sb);
+    }
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+/* xpcall is replaced (its handler runs after unwinding); it must still behave like xpcall. */
+START_TEST(test_xpcall_semantics)
+{
+    sw_sandbox *sb = small_sandbox();
+    lua_State *L = sw_sandbox_state(sb);
+    sw_err err;
+    ck_assert_msg(
+        run(sb,
+            "local ok, m = xpcall(function(a) error('x' .. a, 0) end, "
+            "  function(m) return 'handled: ' .. m end, 5) "
+            "assert(ok == false and m == 'handled: x5') "
+            "assert(select('#', xpcall(function(a, b) return a, b, 3 end, type, 1, 2)) == 4) "
+            "local ok2, e = xpcall(function() error('x') end, function() error('y', 0) end) "
+            "assert(ok2 == false and e == 'y') "
+            "local co = coroutine.wrap(function() "
+            "  return xpcall(function() coroutine.yield(1) return 'done' end, type) end) "
+            "assert(co() == 1) local ok3, r = co() assert(ok3 == true and r == 'done') "
+            "return pcall(xpcall, function() end)",
+            &err) == 0,
+        "%s", err.msg);
+    ck_assert(!lua_toboolean(L, -1));
+    lua_pop(L, 1);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_memory_cap)
+{
+    sw_sandbox *sb = small_sandbox();
+    assert_fails_with(sb, "local t = {} for i = 1, 1e9 do t[i] = i end",
+                      "memory limit of 8388608 "
+                      "bytes exceeded");
+    assert_usable(sb);
+    assert_fails_with(sb, "return string.rep('x', 1e9)", "memory limit");
+    assert_usable(sb);
+    assert_fails_with(sb, "local s = 'x' while true do s = s .. s end", "memory limit");
+    assert_usable(sb);
+    /* Caught by the script and raised again as an ordinary error: still the cap. */
+    assert_fails_with(sb, "local ok, e = pcall(string.rep, 'x', 1e9) error(e, 0)", "memory limit");
+    assert_usable(sb);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_memory_cap_too_small_for_state)
+{
+    sw_lua_limits lim = {.memory_bytes = 2000};
+    sw_err err;
+    ck_assert_ptr_null(sw_sandbox_new(&lim, &err));
+    ck_assert_msg(strstr(err.msg, "memory limit") != NULL, "%s", err.msg);
+}
+END_TEST
+
+START_TEST(test_deep_recursion)
+{
+    sw_lua_limits lim = {.memory_bytes = 64u << 20, .max_steps = 50000000, .timeout_ms = 60000};
+    sw_err err;
+    sw_sandbox *sb = sw_sandbox_new(&lim, &err);
+    ck_assert_ptr_nonnull(sb);
+    lua_State *L = sw_sandbox_state(sb);
+    ck_assert_int_eq(run(sb, "local function f(n) return 1 + f(n + 1) end return f(1)", &err), -1);
+    ck_assert_msg(strstr(err.msg, "stack overflow") || strstr(err.msg, "memory limit"), "%s",
+                  err.msg);
+    assert_usable(sb);
+    ck_assert_int_eq(run(sb,
+                         "local t = setmetatable({}, {__index = function(t, k) return t[k] end}) "
+                         "return t.x",
+                         &err),
+                     -1);
+    ck_assert_msg(strstr(err.msg, "stack overflow") != NULL, "%s", err.msg);
+    assert_usable(sb);
+    ck_assert_int_eq(
+        run(sb, "local function f(s) return (s:gsub('.', f)) end return f('abc')", &err), -1);
+    assert_usable(sb);
+    ck_assert_int_eq(lua_gettop(L), 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_error_lines_and_traceback)
+{
+    sw_sandbox *sb = small_sandbox();
+    sw_err err;
+    const char *code = "local x = 1\nlocal y = nil\nreturn x < y\n";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=pipelines/x.yaml", 12, &err), 0);
+    ck_assert_int_eq(sw_sandbox_call(sb, 0, 1, &err), -1);
+    const char *want = "pipelines/x.yaml:14: attempt to compare number with nil";
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "\nstack traceback:") != NULL, "%s", err.msg);
+
+    /* Far down a file: more newlines than one reader block. */
+    code = "return nil + 1";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=big.yaml", 1000, &err), 0);
+    ck_assert_int_eq(sw_sandbox_call(sb, 0, 1, &err), -1);
+    ck_assert_msg(strncmp(err.msg, "big.yaml:1000: attempt to perform arithmetic", 44) == 0, "%s",
+                  err.msg);
+
+    code = "local a = 1\nlocal b = = 2";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=p.yaml", 7, &err), -1);
+    ck_assert_msg(strncmp(err.msg, "p.yaml:8:", 9) == 0, "%s", err.msg);
+
+    code = "error({})";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=p.yaml", 1, &err), 0);
+    ck_assert_int_eq(sw_sandbox_call(sb, 0, 0, &err), -1);
+    ck_assert_msg(strstr(err.msg, "error object is a table value") != NULL, "%s", err.msg);
+    ck_assert_int_eq(lua_gettop(sw_sandbox_state(sb)), 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_call_with_args_and_results)
+{
+    sw_sandbox *sb = small_sandbox();
+    lua_State *L = sw_sandbox_state(sb);
+    sw_err err;
+    const char *code = "return function(a, b) return a + b, a * b end";
+    ck_assert_int_eq(run(sb, code, &err), 0);
+    lua_pushinteger(L, 6);
+    lua_pushinteger(L, 7);
+    ck_assert_int_eq(sw_sandbox_call(sb, 2, LUA_MULTRET, &err), 0);
+    ck_assert_int_eq(lua_gettop(L), 2);
+    ck_assert_int_eq(lua_tointeger(L, 1), 13);
+    ck_assert_int_eq(lua_tointeger(L, 2), 42);
+    lua_settop(L, 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+static void round_trip(sw_sandbox *sb, sw_value v)
+{
+    lua_State *L = sw_sandbox_state(sb);
+    sw_err err;
+    sw_sandbox_push_value(L, &v);
+    sw_value back;
+    ck_assert_msg(sw_sandbox_to_value(L, -1, &back, &err) == 0, "%s", err.msg);
+    lua_pop(L, 1);
+    ck_assert_msg(back.type == v.type, "type %s came back as %s", sw_type_name(v.type),
+                  sw_type_name(back.type));
+    ck_assert_msg(sw_value_equal(&v, &back), "%s came back as %s",
+                  v.type == SW_TYPE_JSON ? v.as.s : "value",
+                  back.type == SW_TYPE_JSON ? back.as.s : "other");
+    sw_value_free(&v);
+    sw_value_free(&back);
+}
+
+START_TEST(test_value_round_trips)
+{
+    sw_sandbox *sb = small_sandbox();
+    round_trip(sb, SW_VALUE_NULL);
+    round_trip(sb, sw_value_bool(1));
+    round_trip(sb, sw_value_bool(0));
+    round_trip(sb, sw_value_int(42));
+    round_trip(sb, sw_value_int(INT64_MAX));
+    round_trip(sb, sw_value_int(INT64_MIN));
+    round_trip(sb, sw_value_double(1.0));
+    round_trip(sb, sw_value_double(0.1));
+    round_trip(sb, sw_value_double(-2.5e300));
+    round_trip(sb, sw_value_string("h\xc3\xa9llo"));
+    round_trip(sb, sw_value_string(""));
+    round_trip(sb, sw_value_json_text("{\"a\":[1,2.5,{\"b\":\"c\"}],\"d\":true,\"e\":{}}"));
+    round_trip(sb, sw_value_json_text("[1.0,2,[3,[4,[\"x\"]]]]"));
+    round_trip(sb, sw_value_json_text("{}"));
+    round_trip(sb, sw_value_json_text("[{\"k\":1}]"));
+    ck_assert_int_eq(lua_gettop(sw_sandbox_state(sb)), 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+/* Run code and convert its result. */
+static int convert(sw_sandbox *sb, const char *code, sw_value *out, sw_err *err)
+{
+    sw_err e;
+    ck_assert_msg(run(sb, code, &e) == 0, "%s", e.msg);
+    lua_State *L = sw_sandbox_state(sb);
+    int rc = sw_sandbox_to_value(L, -1, out, err);
+    lua_pop(L, 1);
+    return rc;
+}
+
+START_TEST(test_lua_to_value)
+{
+    sw_sandbox *sb = small_sandbox();
+    sw_value v;
+    sw_err err;
+    ck_assert_int_eq(convert(sb, "return 3", &v, &err), 0);
+    ck_assert_int_eq(v.type, SW_TYPE_INT);
+    ck_assert_int_eq(v.as.i, 3);
+    ck_assert_int_eq(convert(sb, "return 3.0", &v, &err), 0);
+    ck_assert_int_eq(v.type, SW_TYPE_DOUBLE);
+    ck_assert_int_eq(convert(sb, "return 7 // 2", &v, &err), 0);
+    ck_assert_int_eq(v.type, SW_TYPE_INT);
+    ck_assert_int_eq(convert(sb, "return 7 / 7", &v, &err), 0);
+    ck_assert_int_eq(v.type, SW_TYPE_DOUBLE);
+    ck_assert_int_eq(convert(sb, "return nil", &v, &err), 0);
+    ck_assert_int_eq(v.type, SW_TYPE_NULL);
+    ck_assert_int_eq(convert(sb, "return 'x'", &v, &err), 0);
+    ck_assert_int_eq(v.type, SW_TYPE_STRING);
+    ck_assert_str_eq(v.as.s, "x");
+    sw_value_free(&v);
+
+    ck_assert_int_eq(convert(sb, "return {3, 2, 1}", &v, &err), 0);
+    ck_assert_int_eq(v.type, SW_TYPE_JSON);
+    ck_assert_str_eq(v.as.s, "[3,2,1]");
+    sw_value_free(&v);
+    ck_assert_int_eq(convert(sb, "return {}", &v, &err), 0);
+    ck_assert_str_eq(v.as.s, "{}");
+    sw_value_free(&v);
+    ck_assert_int_eq(convert(sb, "return {b = 1.5, a = {true, 'x'}, c = {}}", &v, &err), 0);
+    ck_assert_str_eq(v.as.s, "{\"a\":[true,\"x\"],\"b\":1.5,\"c\":{}}");
+    sw_value_free(&v);
+    ck_assert_int_eq(convert(sb, "return {n = 2.0}", &v, &err), 0);
+    ck_assert_str_eq(v.as.s, "{\"n\":2.0}");
+    sw_value_free(&v);
+
+    static const struct {
+        const char *code, *needle;
+    } bad[] = {
+        {"return print or function() end", "cannot convert a function to a value"},
+        {"return {f = function() end}", "field 'f': cannot convert a function to a value"},
+        {"return {1, nil, 3}", "number key"},
+        {"return {[1] = 1, [3] = 3}", "number key"},
+        {"return {1, a = 2}", "mixing string keys with number keys"},
+        {"return {[1.5] = 1}", "number key"},
+        {"return {[true] = 1}", "boolean key"},
+        {"local t = {} t.self = t return t", "contains itself"},
+        {"local t = {} local c = t for i = 1, 100 do c.x = {} c = c.x end return t",
+         "deeper than 64"},
+        {"return {0/0}", "nan"},
+        {"return {1/0}", "inf"},
+        {"return 'a\\0b'", "NUL"},
+        {"return '\\xff'", "UTF-8"},
+        {"return {k = '\\xc0\\x80'}", "UTF-8"},
+        {"return coroutine.create(function() end)", "cannot convert a thread to a value"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_msg(convert(sb, bad[i].code, &v, &err) == -1, "%s should not convert",
+                      bad[i].code);
+        ck_assert_msg(strstr(err.msg, bad[i].needle) != NULL, "%s: expected '%s' in: %s",
+                      bad[i].code, bad[i].needle, err.msg);
+        ck_assert_int_eq(v.type, SW_TYPE_NULL);
+    }
+    ck_assert_int_eq(lua_gettop(sw_sandbox_state(sb)), 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_context_globals)
+{
+    sw_context *ctx = sw_context_new();
+    sw_value v = sw_value_string("r1");
+    sw_context_set(ctx, "release.id", &v, "release", 0);
+    sw_value_free(&v);
+    v = sw_value_int(5);
+    sw_context_set(ctx, "vars.x", &v, "vars", 0);
+    v = sw_value_double(0.97);
+    sw_context_set(ctx, "golden.pass_rate", &v, "golden", 0);
+    v = sw_value_string("s3cret-value");
+    sw_context_set(ctx, "env.HOME", &v, "env", SW_CTX_SECRET);
+    sw_context_set(ctx, "vars.token", &v, "vars", SW_CTX_SECRET);
+    sw_value_free(&v);
+    v = sw_value_json_text("{\"steps\":[5,25]}");
+    sw_context_set(ctx, "release.manifest", &v, "release", 0);
+    sw_value_free(&v);
+    v = sw_value_int(1);
+    sw_context_set(ctx, "a.b.c", &v, "a", 0);
+    sw_context_set(ctx, "string.x", &v, "string", 0);
+
+    sw_sandbox *sb = small_sandbox();
+    lua_State *L = sw_sandbox_state(sb);
+    sw_sandbox_push_context_globals(L, ctx);
+    sw_err err;
+    ck_assert_msg(run(sb,
+                      "return release.id == 'r1' and vars.x == 5 and math.type(vars.x) == "
+                      "'integer' and golden.pass_rate == 0.97 and env == nil and "
+                      "vars.token == nil and a['b.c'] == 1 and release.manifest.steps[2] == 25 "
+                      "and string.x == 1 and string.rep == nil",
+                      &err) == 0,
+                  "%s", err.msg);
+    ck_assert(lua_toboolean(L, -1));
+    lua_pop(L, 1);
+    ck_assert_int_eq(lua_gettop(L), 0);
+    sw_sandbox_free(sb);
+    sw_context_free(ctx);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("sandbox");
+    TCase *tc = tcase_create("sandbox");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_escapes_absent);
+    tcase_add_test(tc, test_string_metatable_hidden);
+    tcase_add_test(tc, test_gc_metamethod_refused);
+    tcase_add_test(tc, test_bytecode_refused);
+    tcase_add_test(tc, test_infinite_loop_instruction_limit);
+    tcase_add_test(tc, test_infinite_loop_time_limit);
+    tcase_add_test(tc, test_loop_inside_pcall_still_stops);
+    tcase_add_test(tc, test_xpcall_semantics);
+    tcase_add_test(tc, test_memory_cap);
+    tcase_add_test(tc, test_memory_cap_too_small_for_state);
+    tcase_add_test(tc, test_deep_recursion);
+    tcase_add_test(tc, test_error_lines_and_traceback);
+    tcase_add_test(tc, test_call_with_args_and_results);
+    tcase_add_test(tc, test_value_round_trips);
+    tcase_add_test(tc, test_lua_to_value);
+    tcase_add_test(tc, test_context_globals);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
