@@ -183,36 +183,44 @@ void sw_buf_free(sw_buf *b)
     b->len = b->cap = 0;
 }
 
+/* Optimal string alignment distance: Levenshtein plus the swap of two adjacent
+   characters as one edit, the commonest typo of all ("gaet" for "gate"). */
 size_t sw_edit_distance(const char *a, const char *b, size_t max)
 {
     size_t la = strlen(a), lb = strlen(b);
     if ((la > lb ? la - lb : lb - la) > max)
         return max + 1;
-    size_t *row = sw_xmalloc((lb + 1) * sizeof *row);
+    size_t *rows = sw_xmalloc(3 * (lb + 1) * sizeof *rows);
+    size_t *two_up = rows, *up = rows + lb + 1, *cur = rows + 2 * (lb + 1);
     for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
+        up[j] = j;
     for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0], best = row[0] = i;
+        cur[0] = i;
+        size_t best = i;
         for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-            size_t v = diag + cost;
-            if (up + 1 < v)
-                v = up + 1;
-            if (row[j - 1] + 1 < v)
-                v = row[j - 1] + 1;
-            row[j] = v;
-            diag = up;
+            size_t v = up[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            if (up[j] + 1 < v)
+                v = up[j] + 1;
+            if (cur[j - 1] + 1 < v)
+                v = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                two_up[j - 2] + 1 < v)
+                v = two_up[j - 2] + 1;
+            cur[j] = v;
             if (v < best)
                 best = v;
         }
         if (best > max) {
-            free(row);
+            free(rows);
             return max + 1;
         }
+        size_t *t = two_up;
+        two_up = up;
+        up = cur;
+        cur = t;
     }
-    size_t d = row[lb];
-    free(row);
+    size_t d = up[lb];
+    free(rows);
     return d > max ? max + 1 : d;
 }
 

@@ -81,31 +81,10 @@ static int identifier(const char *s)
     return 1;
 }
 
-/* One adjacent pair swapped ("flaot"): sw_did_you_mean counts that as two edits,
-   too many for a short word, though it is the commonest typo there is. */
-static const char *swapped_pair(const char *word, const char *const *candidates, size_t n)
-{
-    size_t len = strlen(word);
-    for (size_t i = 0; i < n; i++) {
-        const char *c = candidates[i];
-        if (strlen(c) != len)
-            continue;
-        size_t k = 0;
-        while (k < len && word[k] == c[k])
-            k++;
-        if (k + 1 < len && word[k] == c[k + 1] && word[k + 1] == c[k] &&
-            strcmp(word + k + 2, c + k + 2) == 0)
-            return c;
-    }
-    return NULL;
-}
-
 static void unknown_type(sw_diags *d, sw_pos pos, const char *type, const char *name)
 {
     size_t n_words = sizeof type_words / sizeof type_words[0];
     const char *near = sw_did_you_mean(type, type_words, n_words);
-    if (!near)
-        near = swapped_pair(type, type_words, n_words);
     if (near)
         sw_diag_error(d, pos, "stage outputs: unknown type '%s' for '%s' (did you mean '%s'?)",
                       type, name, near);

@@ -148,26 +148,6 @@ mismatch:
     return why;
 }
 
-/* sw_did_you_mean, plus one swap of adjacent letters ("gaet" for "gate"), which
-   plain Levenshtein counts as two edits and so misses in short words. */
-static const char *suggest(const char *word, const char *const *cands, size_t n)
-{
-    const char *best = sw_did_you_mean(word, cands, n);
-    size_t len = strlen(word);
-    for (size_t i = 0; !best && i < n; i++) {
-        if (strlen(cands[i]) != len)
-            continue;
-        size_t diff = 0, first = 0;
-        for (size_t k = 0; k < len; k++)
-            if (word[k] != cands[i][k] && diff++ == 0)
-                first = k;
-        if (diff == 2 && first + 1 < len && word[first] == cands[i][first + 1] &&
-            word[first + 1] == cands[i][first])
-            best = cands[i];
-    }
-    return best;
-}
-
 static const sw_param *find_param(const sw_param *params, const char *name)
 {
     for (const sw_param *p = params; p && p->name; p++)
@@ -245,7 +225,7 @@ int sw_params_check(const sw_param *params, const sw_ydoc *doc, const sw_ynode *
         const sw_ynode *key = with->keys[i];
         const sw_param *p = find_param(params, key->text);
         if (!p) {
-            const char *hint = suggest(key->text, names, n_params);
+            const char *hint = sw_did_you_mean(key->text, names, n_params);
             if (hint)
                 sw_diag_error(d, sw_ynode_pos(doc, key),
                               "stage '%s': unknown parameter '%s' (did you mean '%s'?)", stage_id,

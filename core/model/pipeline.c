@@ -75,26 +75,6 @@ static int is_name(const char *s)
     return 1;
 }
 
-/* sw_did_you_mean, plus one swap of adjacent letters ("gaet" for "gate"), which
-   plain Levenshtein counts as two edits and so misses in short words. */
-static const char *suggest(const char *word, const char *const *cands, size_t n)
-{
-    const char *best = sw_did_you_mean(word, cands, n);
-    size_t len = strlen(word);
-    for (size_t i = 0; !best && i < n; i++) {
-        if (strlen(cands[i]) != len)
-            continue;
-        size_t diff = 0, first = 0;
-        for (size_t k = 0; k < len; k++)
-            if (word[k] != cands[i][k] && diff++ == 0)
-                first = k;
-        if (diff == 2 && first + 1 < len && word[first] == cands[i][first + 1] &&
-            word[first + 1] == cands[i][first])
-            best = cands[i];
-    }
-    return best;
-}
-
 /* Unknown keys of a mapping, each at its key's position. */
 static void check_keys(chk *c, const sw_ynode *map, const char *const *known, size_t n,
                        const char *prefix)
@@ -106,7 +86,7 @@ static void check_keys(chk *c, const sw_ynode *map, const char *const *known, si
             j++;
         if (j < n)
             continue;
-        const char *hint = suggest(k, known, n);
+        const char *hint = sw_did_you_mean(k, known, n);
         if (hint)
             bad(c, map->keys[i], "%sunknown key '%s' (did you mean '%s'?)", prefix, k, hint);
         else
