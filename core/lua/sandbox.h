@@ -1,12 +1,16 @@
 /*
  * sandbox.h - a Lua 5.4 state that untrusted policy code cannot escape.
  *
- * One state per snippet. Only base, string, table, math and utf8 are opened,
- * and from base the functions that reach outside (load, loadfile, dofile,
- * require, collectgarbage, print) are removed; io, os, package and debug are
- * never opened. Chunks are loaded as text only, never bytecode. A counting
- * allocator caps memory; an instruction hook caps steps and wall time. Every
- * call runs under lua_pcall with a traceback.
+ * One state per snippet. Only base, string, table, math, utf8 and coroutine
+ * are opened (coroutines inherit the hook, so the caps hold inside them); from
+ * base the functions that reach outside or escape the caps (load, loadfile,
+ * dofile, require, collectgarbage, print, warn) are removed, and string.dump
+ * with them; io, os, package and debug are never opened. xpcall is replaced by
+ * one that runs its handler after unwinding (Lua runs handlers with hooks off,
+ * so a looping handler would escape the caps), and setmetatable refuses __gc
+ * (finalizers run when no cap is armed). Chunks are loaded as text only, never
+ * bytecode. A counting allocator caps memory; an instruction hook caps steps
+ * and wall time. Every call runs under lua_pcall with a traceback.
  */
 #ifndef SW_LUA_SANDBOX_H
 #define SW_LUA_SANDBOX_H
@@ -39,7 +43,9 @@ int sw_sandbox_load(sw_sandbox *sb, const char *code, size_t len, const char *ch
    "time limit of N ms exceeded" when a cap stopped the code. */
 int sw_sandbox_call(sw_sandbox *sb, int nargs, int nresults, sw_err *err);
 
-/* Values: JSON becomes tables (arrays 1-based); null becomes nil. */
+/* Values: JSON becomes tables (arrays 1-based); null becomes nil. Like every
+   allocation in the state, these raise a Lua error when the memory cap is
+   reached: call them in protected mode. */
 void sw_sandbox_push_value(lua_State *L, const sw_value *v);
 /* A Lua value at idx as a typed value: boolean, integer, float, string, table ->
    JSON (a sequence 1..n becomes an array, else an object with string keys). */

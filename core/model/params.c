@@ -205,8 +205,9 @@ static int check_value(const sw_param *p, const sw_ydoc *doc, const sw_ynode *v,
     return errors;
 }
 
-int sw_params_check(const sw_param *params, const sw_ydoc *doc, const sw_ynode *with,
-                    const char *stage_id, sw_scope_fn scope, void *ud, sw_diags *d)
+int sw_params_check(const sw_param *params, const sw_ydoc *doc, const sw_ynode *stage,
+                    const sw_ynode *with, const char *stage_id, sw_scope_fn scope, void *ud,
+                    sw_diags *d)
 {
     int errors = 0;
     size_t n_params = 0;
@@ -238,7 +239,8 @@ int sw_params_check(const sw_param *params, const sw_ydoc *doc, const sw_ynode *
         }
         errors += check_value(p, doc, with->items[i], stage_id, scope, ud, d);
     }
-    sw_pos where = with ? sw_ynode_pos(doc, with) : (sw_pos){doc ? doc->file : NULL, 0, 0};
+    const sw_ynode *at = with ? with : stage;
+    sw_pos where = at ? sw_ynode_pos(doc, at) : (sw_pos){doc ? doc->file : NULL, 0, 0};
     for (size_t i = 0; i < n_params; i++) {
         if ((params[i].flags & SW_PARAM_REQUIRED) && !sw_ynode_get(with, params[i].name)) {
             sw_diag_error(d, where, "stage '%s': missing required parameter '%s'", stage_id,

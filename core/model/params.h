@@ -16,9 +16,12 @@
 #include "refs.h"
 
 /* Check a stage's with: (a MAP node or NULL) against params (NULL-name terminated).
-   stage_id names the stage in messages. Returns the number of errors added. */
-int sw_params_check(const sw_param *params, const sw_ydoc *doc, const sw_ynode *with,
-                    const char *stage_id, sw_scope_fn scope, void *ud, sw_diags *d);
+   stage_id names the stage in messages; a missing parameter is reported at `with`,
+   or at stage (the stage's node, may be NULL) when there is no `with`. Returns the
+   number of errors added. */
+int sw_params_check(const sw_param *params, const sw_ydoc *doc, const sw_ynode *stage,
+                    const sw_ynode *with, const char *stage_id, sw_scope_fn scope, void *ud,
+                    sw_diags *d);
 
 /* Check a default_value against its parameter (used when loading a plugin). */
 int sw_param_default_valid(const sw_param *param, sw_err *err);

@@ -279,7 +279,8 @@ int sw_check_pipeline(sw_engine *engine, sw_pipeline *p, sw_diags *d)
         const sw_stage_spec *s = g < p->n_stages ? &p->stages[g] : &p->on_failure[g - p->n_stages];
         sc.at = s;
         if (plugins[g]) {
-            sw_params_check(plugins[g]->desc.params, p->doc, s->with, s->id, scope_lookup, &sc, d);
+            sw_params_check(plugins[g]->desc.params, p->doc, s->node, s->with, s->id, scope_lookup,
+                            &sc, d);
             check_inputs(&sc, s, plugins[g], d);
         }
         check_gate(p, s, d);

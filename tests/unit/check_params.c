@@ -92,7 +92,7 @@ static void expect_check(const char *with_text, int errors, const char *msg, int
 {
     sw_ydoc *doc = yaml(with_text);
     sw_diags *d = sw_diags_new();
-    int n = sw_params_check(params, doc, doc->root, "golden", scope, NULL, d);
+    int n = sw_params_check(params, doc, NULL, doc->root, "golden", scope, NULL, d);
     if (n != errors || (msg && !has_diag(d, msg, line, col)))
         dump(d);
     ck_assert_msg(n == errors, "%s: %d errors, want %d", with_text, n, errors);
@@ -139,17 +139,20 @@ START_TEST(test_check_unknown_and_missing)
 
     sw_ydoc *doc = yaml("x: 1\n");
     sw_diags *d = sw_diags_new();
-    ck_assert_int_eq(sw_params_check(params, doc, NULL, "golden", scope, NULL, d), 1);
+    ck_assert_int_eq(sw_params_check(params, doc, NULL, NULL, "golden", scope, NULL, d), 1);
     ck_assert(has_diag(d, "stage 'golden': missing required parameter 'dataset'", 0, 0));
     ck_assert_str_eq(sw_diags_at(d, 0)->file, "p.yaml");
+    /* With the stage's node, the error points at the stage. */
+    ck_assert_int_eq(sw_params_check(params, doc, doc->root, NULL, "golden", scope, NULL, d), 1);
+    ck_assert(has_diag(d, "stage 'golden': missing required parameter 'dataset'", 1, 1));
     /* A plugin without parameters. */
-    ck_assert_int_eq(sw_params_check(NULL, doc, doc->root, "s", scope, NULL, d), 1);
+    ck_assert_int_eq(sw_params_check(NULL, doc, NULL, doc->root, "s", scope, NULL, d), 1);
     ck_assert(has_diag(d, "stage 's': unknown parameter 'x'", 1, 1));
     ck_assert_int_eq(
-        sw_params_check(params, doc, sw_ynode_get(doc->root, "x"), "s", scope, NULL, d), 1);
+        sw_params_check(params, doc, NULL, sw_ynode_get(doc->root, "x"), "s", scope, NULL, d), 1);
     ck_assert(has_diag(d, "stage 's': 'with' must be a mapping", 1, 4));
     /* NULL diags still count. */
-    ck_assert_int_eq(sw_params_check(params, doc, doc->root, "s", scope, NULL, NULL), 2);
+    ck_assert_int_eq(sw_params_check(params, doc, NULL, doc->root, "s", scope, NULL, NULL), 2);
     sw_diags_free(d);
     sw_ydoc_free(doc);
 }
