@@ -437,6 +437,11 @@ static sw_status finish(sw_stage *stage, lua_State *L, output *outs, size_t n)
     return SW_OK;
 }
 
+static int stage_cancelled(void *stage)
+{
+    return sw_host_table()->cancelled(stage);
+}
+
 static sw_status lua_run(sw_stage *stage, const void *config)
 {
     const sw_host *host = sw_host_table();
@@ -458,6 +463,7 @@ static sw_status lua_run(sw_stage *stage, const void *config)
         status = host->error(stage, "%s", err.msg);
         goto done;
     }
+    sw_sandbox_set_interrupt(sb, stage_cancelled, stage);
     lua_State *L = sw_sandbox_state(sb);
 
     size_t len;

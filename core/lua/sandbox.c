@@ -21,7 +21,7 @@
 #define NL8                "\n\n\n\n\n\n\n\n"
 #define NL64               NL8 NL8 NL8 NL8 NL8 NL8 NL8 NL8
 
-enum breach { BREACH_NONE = 0, BREACH_STEPS, BREACH_TIME };
+enum breach { BREACH_NONE = 0, BREACH_STEPS, BREACH_TIME, BREACH_INTERRUPT };
 
 struct sw_sandbox {
     lua_State *L;
@@ -33,6 +33,8 @@ struct sw_sandbox {
     int armed;
     enum breach breached;
     char limit_msg[96];
+    int (*interrupt)(void *ud);
+    void *interrupt_ud;
 };
 
 static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -77,6 +79,9 @@ static void hook_count(lua_State *L, lua_Debug *ar)
             sb->breached = BREACH_TIME;
             snprintf(sb->limit_msg, sizeof sb->limit_msg, "time limit of %lld ms exceeded",
                      (long long)sb->timeout_ms);
+        } else if (sb->interrupt && sb->interrupt(sb->interrupt_ud)) {
+            sb->breached = BREACH_INTERRUPT;
+            snprintf(sb->limit_msg, sizeof sb->limit_msg, "interrupted: the stage was cancelled");
         } else {
             return;
         }
@@ -222,6 +227,12 @@ void sw_sandbox_free(sw_sandbox *sb)
 lua_State *sw_sandbox_state(sw_sandbox *sb)
 {
     return sb->L;
+}
+
+void sw_sandbox_set_interrupt(sw_sandbox *sb, int (*interrupt)(void *ud), void *ud)
+{
+    sb->interrupt = interrupt;
+    sb->interrupt_ud = ud;
 }
 
 void sw_sandbox_set_timeout(sw_sandbox *sb, int64_t timeout_ms)

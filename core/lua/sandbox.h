@@ -30,6 +30,9 @@ typedef struct sw_sandbox sw_sandbox;
 sw_sandbox *sw_sandbox_new(const sw_lua_limits *limits, sw_err *err);
 void sw_sandbox_free(sw_sandbox *sb);
 lua_State *sw_sandbox_state(sw_sandbox *sb);
+/* Stop running code as soon as interrupt(ud) returns nonzero (checked with the
+   other caps, every 1000 instructions): how a cancelled Lua stage stops. */
+void sw_sandbox_set_interrupt(sw_sandbox *sb, int (*interrupt)(void *ud), void *ud);
 /* Replace the time limit (e.g. a Lua stage's own timeout). */
 void sw_sandbox_set_timeout(sw_sandbox *sb, int64_t timeout_ms);
 

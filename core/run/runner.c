@@ -217,16 +217,22 @@ static int cancel_stage(sw_run *run, sw_stage *st)
 /* Release a stage whose thread returned; abandon one that did not. */
 static void end_stage(sw_run *run, sw_stage *st)
 {
-    if (st->finished) {
+    pthread_mutex_lock(&run->lock);
+    int finished = st->finished;
+    pthread_mutex_unlock(&run->lock);
+    if (finished) {
         pthread_join(st->thread, NULL);
         sw_params_free(st->plugin->desc.params, st->config);
         sw_stage_free(st);
-    } else {
-        /* The thread may still touch the stage: leave it allocated and mute. */
-        atomic_store(&st->detached, 1);
-        pthread_detach(st->thread);
+        return;
     }
-    (void)run;
+    /* The thread may still touch the stage: leave it allocated and mute. */
+    atomic_store(&st->detached, 1);
+    pthread_detach(st->thread);
+    sw_run_journal_event(run, json_pack("{s:s, s:s, s:s}", "event", "stage_abandoned", "stage",
+                                        st->spec->id, "reason",
+                                        "did not return within its grace period after being "
+                                        "cancelled"));
 }
 
 static const sw_stage *failed_background(sw_run *run)

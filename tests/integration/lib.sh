@@ -37,6 +37,17 @@ run_dir() { echo "$SLIPWAY_STATE_DIR/runs/$(last_run)"; }
 # jq-free JSON reads: python3 is on every Debian image that has our build deps.
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$@"; }
 
+# journal_has RUN_DIR EVENT [STAGE]: the run's journal has such an event.
+journal_has() {
+    python3 - "$@" <<'PY'
+import json, sys
+path, kind = sys.argv[1] + "/journal.jsonl", sys.argv[2]
+stage = sys.argv[3] if len(sys.argv) > 3 else None
+evs = [json.loads(l) for l in open(path)]
+sys.exit(0 if any(e["event"] == kind and (stage is None or e.get("stage") == stage) for e in evs) else 1)
+PY
+}
+
 finish() {
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]

@@ -28,6 +28,17 @@ expect_rc 1 "os.execute is not there"
 expect_out "os" "the sandbox error mentions os"
 [ ! -e /tmp/slipway-escaped ] && ok "nothing escaped" || bad "sandbox escaped"
 
+# A Lua stage stuck in a loop stops as soon as the run is asked to stop.
+"$SLIPWAY" run "$PIPES/lua_loop.yaml" --plugin-path "$SW_TEST_PLUGIN_DIR" >"$T/loop.out" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do grep -q "> spin" "$T/loop.out" 2>/dev/null && break; sleep 0.05; done
+kill -TERM $pid
+wait $pid
+rc=$?
+out=$(cat "$T/loop.out")
+expect_rc 3 "SIGTERM stops a looping Lua stage"
+journal_has "$(run_dir)" stage_abandoned && bad "the Lua stage ignored cancellation" || ok "the Lua stage stopped when cancelled"
+
 sw run "$PIPES/probe.yaml"
 expect_rc 0 "probe pipeline"
 d=$(run_dir)
