@@ -38,4 +38,12 @@ sw runs show "$(last_run)" --json
 expect_out '"status": "succeeded"' "runs show --json"
 sw runs show no-such-run
 expect_rc 2 "unknown run"
+
+sw run "$PIPES/lua_script.yaml"
+expect_rc 0 "a Lua stage from a script file"
+expect_eq "$(json "$(run_dir)/report.json" 'd["outputs"]["score.score"]["value"]')" "0.5" "the script's output"
+sw run "$PIPES/lua_script.yaml" --set vars.explode=true
+expect_rc 1 "a Lua error fails the stage"
+expect_out "scripts/score.lua:4: exploded on purpose" "the error names the script's file and line"
+
 finish
