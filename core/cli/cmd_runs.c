@@ -28,7 +28,7 @@ static void print_list(json_t *runs)
         printf("no runs\n");
         return;
     }
-    printf("%s%-24s %-12s %-24s %s%s\n", s.bold, "RUN", "STATUS", "STARTED", "PIPELINE", s.reset);
+    printf("%s%-28s %-12s %-24s %s%s\n", s.bold, "RUN", "STATUS", "STARTED", "PIPELINE", s.reset);
     size_t i;
     json_t *r;
     json_array_foreach(runs, i, r)
@@ -37,7 +37,7 @@ static void print_list(json_t *runs)
         const char *color = strcmp(status, "succeeded") == 0 ? s.green
                             : strcmp(status, "failed") == 0  ? s.red
                                                              : s.yellow;
-        printf("%-24s %s%-12s%s %-24s %s\n", str(r, "run_id"), color, status, s.reset,
+        printf("%-28s %s%-12s%s %-24s %s\n", str(r, "run_id"), color, status, s.reset,
                str(r, "started_at"), str(r, "name"));
     }
 }
