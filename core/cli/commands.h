@@ -17,5 +17,6 @@ int cmd_runs(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_releases(int argc, char **argv); /* list | show | diff | channels | create */
 int cmd_tag(int argc, char **argv);
+int cmd_mock(int argc, char **argv); /* an OpenAI-compatible mock model server */
 
 #endif

@@ -24,6 +24,9 @@ static const char usage[] =
     "  releases SUBCOMMAND   list, show, diff, channels, create\n"
     "  tag ID NAME           give a release a human-readable tag\n"
     "\n"
+    "Testing:\n"
+    "  mock [--scenario F]   serve an OpenAI-compatible mock model (demos, tests, benchmarks)\n"
+    "\n"
     "Options:\n"
     "  --version             print the version\n"
     "  -h, --help            this help; 'slipway COMMAND --help' for a command's\n"
@@ -39,7 +42,7 @@ typedef struct command {
 static const command commands[] = {
     {"run", cmd_run},           {"check", cmd_check},       {"resume", cmd_resume},
     {"runs", cmd_runs},         {"plugins", cmd_plugins},   {"releases", cmd_releases},
-    {"tag", cmd_tag},
+    {"tag", cmd_tag},           {"mock", cmd_mock},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,59 @@
+/*
+ * reply.h - what the mock says: the answer a rule gives a request, and its
+ * wire forms (a chat.completion, the chat.completion.chunk events of a
+ * stream, OpenAI-style errors, the model list).
+ */
+#ifndef SW_MOCK_REPLY_H
+#define SW_MOCK_REPLY_H
+
+#include <stdint.h>
+
+#include "request.h"
+
+typedef struct sw_mock_call_out {
+    char *id; /* "call_" + 24 hex digits, from the request's generator */
+    char *name;
+    char *arguments; /* compact JSON text */
+} sw_mock_call_out;
+
+typedef struct sw_mock_answer {
+    char *content; /* NULL when the answer is only tool calls */
+    sw_mock_call_out *calls;
+    size_t n_calls;
+    const char *finish_reason; /* "stop", "tool_calls", or "length" (cut at max_tokens) */
+    int64_t prompt_tokens, completion_tokens;
+} sw_mock_answer;
+
+/* Render rule's answer to req. ucaps/scaps: capture groups (may be NULL);
+   id_seed makes the tool call ids. */
+void sw_mock_answer_build(const sw_mock_rule *rule, const sw_mock_req *req, char **ucaps,
+                          char **scaps, uint64_t id_seed, sw_mock_answer *out);
+void sw_mock_answer_free(sw_mock_answer *a);
+
+/* Where a stream is: what the chunks repeat. */
+typedef struct sw_mock_wire {
+    const char *id;
+    const char *model;
+    long long created;
+} sw_mock_wire;
+
+/* The chat.completion object. Caller frees. */
+char *sw_mock_completion_json(const sw_mock_answer *a, const sw_mock_wire *w);
+
+/* The events of a stream, each a whole "data: ...\n\n": the role chunk,
+   content chunks of chunk_bytes (never splitting a UTF-8 character), for
+   each tool call a header chunk and argument chunks, the chunk with
+   finish_reason, the usage chunk (include_usage), "data: [DONE]".
+   *n_body receives the index of the finish chunk (the events before it are
+   the role and the deltas). Caller frees with sw_mock_events_free. */
+char **sw_mock_stream_events(const sw_mock_answer *a, const sw_mock_wire *w, int include_usage,
+                             int chunk_bytes, size_t *n, size_t *n_body);
+void sw_mock_events_free(char **events, size_t n);
+
+/* {"error": {"message", "type", "param", "code"}}; code and param may be NULL or "". */
+char *sw_mock_error_json(const char *message, const char *type, const char *code,
+                         const char *param);
+/* GET /v1/models; NULL id: the list, else that model or NULL when unknown. */
+char *sw_mock_models_json(const sw_mock_scenario *sc, const char *id);
+
+#endif
