@@ -19,6 +19,8 @@ echo "== plugin load (target < 1 ms)"
 "$build/bin/bench_loader" "$plugins/noop.so" 2000
 echo "== check + run of 5 no-op stages, in process (target < 20 ms CPU)"
 "$build/bin/bench_pipeline" bench/noop5.yaml "$plugins" "$tmp/state" 50
+echo "== slipway mock: 10,000 requests, concurrency 64, 20 ms latency (limit 3,200/s)"
+"$build/bin/bench_mock" 10000 64 20
 echo "== the same as whole processes: slipway check, then slipway run"
 python3 - "$build/bin/slipway" "$plugins" "$tmp/state2" <<'PY'
 import os, resource, subprocess, sys, time
