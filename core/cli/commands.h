@@ -18,5 +18,6 @@ int cmd_plugins(int argc, char **argv);
 int cmd_releases(int argc, char **argv); /* list | show | diff | channels | create */
 int cmd_tag(int argc, char **argv);
 int cmd_mock(int argc, char **argv); /* an OpenAI-compatible mock model server */
+int cmd_new_plugin(int argc, char **argv); /* NAME [DIR]: a plugin project from the SDK template */
 
 #endif

@@ -19,6 +19,7 @@ static const char usage[] =
     "\n"
     "Plugins:\n"
     "  plugins [show NAME]   list the stage plugins found, or describe one\n"
+    "  new-plugin NAME [DIR] write a new plugin project (CMake, a test, a README)\n"
     "\n"
     "Releases:\n"
     "  releases SUBCOMMAND   list, show, diff, channels, create\n"
@@ -42,7 +43,7 @@ typedef struct command {
 static const command commands[] = {
     {"run", cmd_run},           {"check", cmd_check},       {"resume", cmd_resume},
     {"runs", cmd_runs},         {"plugins", cmd_plugins},   {"releases", cmd_releases},
-    {"tag", cmd_tag},           {"mock", cmd_mock},
+    {"tag", cmd_tag},           {"mock", cmd_mock},         {"new-plugin", cmd_new_plugin},
 };
 
 int main(int argc, char **argv)

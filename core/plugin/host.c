@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "base/fsutil.h"
+#include "net/http.h"
 #include "run/run_impl.h"
 
 #ifndef SLIPWAY_VERSION
@@ -479,6 +480,39 @@ static sw_status host_add_artifact(sw_stage *st, const char *path, const char *d
     return SW_OK;
 }
 
+/* ---- HTTP ---- */
+
+static int http_cancelled(void *ud)
+{
+    return host_cancelled(ud) || gone(ud);
+}
+
+static int http_sleep(void *ud, int64_t ms)
+{
+    return host_wait(ud, ms);
+}
+
+static void http_log(void *ud, sw_log_level level, const char *message)
+{
+    host_log(ud, level, "%s", message);
+}
+
+static sw_status host_http(sw_stage *st, const sw_http_request *request, sw_http_response *response)
+{
+    if (gone(st))
+        return SW_ERROR;
+    sw_http_ctl ctl = {.cancelled = http_cancelled, .sleep = http_sleep, .log = http_log, .ud = st};
+    sw_err err;
+    if (sw_http_perform(request, response, &ctl, &err) != 0)
+        return call_failed(st, "%s", err.msg);
+    return SW_OK;
+}
+
+static void host_http_response_free(sw_stage *st, sw_http_response *response)
+{
+    sw_http_response_free(response);
+}
+
 /* ---- for built-in stages ---- */
 
 const sw_context *sw_stage_lock_context(sw_stage *st)
@@ -527,6 +561,8 @@ static const sw_host host_table = {
     .set_string = host_set_string,
     .set_json = host_set_json,
     .add_artifact = host_add_artifact,
+    .http = host_http,
+    .http_response_free = host_http_response_free,
 };
 
 const sw_host *sw_host_table(void)

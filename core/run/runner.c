@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "base/fsutil.h"
-#include "model/params.h"
 #include "plugin/host.h"
 #include "run/run_impl.h"
+#include "run/stage.h"
 
 typedef enum outcome { OUTCOME_OK, OUTCOME_FAILED, OUTCOME_INTERRUPTED } outcome;
 
@@ -104,25 +104,7 @@ static void prepare_crash_line(sw_run *run, const char *stage_id)
 static void *stage_thread(void *arg)
 {
     sw_stage *st = arg;
-    const sw_stage_desc *desc = &st->plugin->desc;
-    sw_status status = SW_OK;
-    if (desc->init) {
-        status = desc->init(st, st->config);
-        if (status != SW_OK && !st->reason[0])
-            snprintf(st->reason, sizeof st->reason, "init failed without a message");
-        if (status == SW_FAIL) /* init cannot judge the candidate: it either works or not */
-            status = SW_ERROR;
-    }
-    if (status == SW_OK) {
-        status = desc->run(st, st->config);
-        if (status != SW_OK && status != SW_FAIL && status != SW_ERROR) {
-            snprintf(st->reason, sizeof st->reason, "run returned %d, not an sw_status",
-                     (int)status);
-            status = SW_ERROR;
-        }
-        if (desc->fini)
-            desc->fini(st);
-    }
+    sw_status status = sw_stage_call(st);
     pthread_mutex_lock(&st->run->lock);
     st->status = status;
     st->finished = 1;
@@ -134,30 +116,10 @@ static void *stage_thread(void *arg)
 /* Bind parameters and start the stage's thread. NULL with *reason on failure. */
 static sw_stage *start_stage(sw_run *run, const sw_stage_spec *s, char **reason)
 {
-    sw_err err;
-    const sw_plugin *plugin = sw_loader_find(run->pipeline->loader, s->uses, run->pipeline->dir,
-                                             &err);
-    if (!plugin) {
-        *reason = sw_xstrdup(err.msg);
-        return NULL;
-    }
-    sw_stage *st = sw_stage_new(run, s, plugin);
-    st->started_ms = sw_now_ms();
-    if (sw_stage_outputs(run->pipeline, s, plugin, &st->outputs, &st->n_outputs, NULL) != 0) {
-        *reason = sw_xstrdup("cannot read the stage's declared outputs");
-        sw_stage_free(st);
-        return NULL;
-    }
     json_t *shown = NULL;
-    pthread_mutex_lock(&run->lock);
-    st->config = sw_params_bind(plugin->desc.params, plugin->desc.config_size, s->with,
-                                run->pipeline->dir, run->ctx, &shown, &err);
-    pthread_mutex_unlock(&run->lock);
-    if (!st->config) {
-        *reason = sw_xasprintf("bad parameters: %s", err.msg);
-        sw_stage_free(st);
+    sw_stage *st = sw_stage_prepare(run, s, &shown, reason);
+    if (!st)
         return NULL;
-    }
     record_of(run, s)->gate_ran = 0;
     sw_iso8601_now(record_of(run, s)->started_at);
     set_record(run, s, STAGE_RUNNING, NULL);
@@ -169,8 +131,7 @@ static sw_stage *start_stage(sw_run *run, const sw_stage_spec *s, char **reason)
                          .background = s->background});
     if (pthread_create(&st->thread, NULL, stage_thread, st) != 0) {
         *reason = sw_xstrdup("cannot start a thread for the stage");
-        sw_params_free(plugin->desc.params, st->config);
-        sw_stage_free(st);
+        sw_stage_release(st);
         return NULL;
     }
     st->thread_started = 1;
@@ -222,8 +183,7 @@ static void end_stage(sw_run *run, sw_stage *st)
     pthread_mutex_unlock(&run->lock);
     if (finished) {
         pthread_join(st->thread, NULL);
-        sw_params_free(st->plugin->desc.params, st->config);
-        sw_stage_free(st);
+        sw_stage_release(st);
         return;
     }
     /* The thread may still touch the stage: leave it allocated and mute. */
