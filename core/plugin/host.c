@@ -50,9 +50,25 @@ static const char *keep_string(sw_stage *st, const char *s)
     return st->strings[st->n_strings++] = sw_xstrdup(s);
 }
 
+void sw_run_add_secret(sw_run *run, const char *value)
+{
+    if (!value || !*value)
+        return;
+    pthread_mutex_lock(&run->secrets_lock);
+    int known = 0;
+    for (size_t i = 0; i < run->n_secrets && !known; i++)
+        known = strcmp(run->secrets[i], value) == 0;
+    if (!known) {
+        run->secrets = sw_xrealloc(run->secrets, (run->n_secrets + 1) * sizeof *run->secrets);
+        run->secrets[run->n_secrets++] = sw_xstrdup(value);
+    }
+    pthread_mutex_unlock(&run->secrets_lock);
+}
+
 char *sw_run_mask_secrets(sw_run *run, const char *text)
 {
     char *out = sw_xstrdup(text);
+    pthread_mutex_lock(&run->secrets_lock);
     for (size_t i = 0; i < run->n_secrets; i++) {
         const char *secret = run->secrets[i];
         size_t n = strlen(secret);
@@ -68,11 +84,48 @@ char *sw_run_mask_secrets(sw_run *run, const char *text)
             out = sw_buf_steal(&b);
         }
     }
+    pthread_mutex_unlock(&run->secrets_lock);
     return out;
+}
+
+/* Replace every string in j holding a known secret with its masked copy. */
+static void mask_json(sw_run *run, json_t *j)
+{
+    size_t i;
+    const char *key;
+    json_t *v;
+    if (json_is_object(j)) {
+        json_object_foreach(j, key, v)
+        {
+            if (json_is_string(v)) {
+                char *masked = sw_run_mask_secrets(run, json_string_value(v));
+                if (strcmp(masked, json_string_value(v)) != 0)
+                    json_object_set_new(j, key, json_string(masked));
+                free(masked);
+            } else {
+                mask_json(run, v);
+            }
+        }
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v)
+        {
+            if (json_is_string(v)) {
+                char *masked = sw_run_mask_secrets(run, json_string_value(v));
+                if (strcmp(masked, json_string_value(v)) != 0)
+                    json_array_set_new(j, i, json_string(masked));
+                free(masked);
+            } else {
+                mask_json(run, v);
+            }
+        }
+    }
 }
 
 void sw_run_journal_event(sw_run *run, json_t *event)
 {
+    /* Whatever a stage wrote, a secret value never reaches the journal. */
+    if (run->n_secrets > 0)
+        mask_json(run, event);
     sw_err err;
     if (run->journal && sw_journal_append(run->journal, event, &err) != 0) {
         sw_event ev = {.kind = SW_EVENT_LOG, .run_id = run->id, .level = SW_LOG_ERROR,

@@ -119,6 +119,7 @@ SW_API sw_harness *sw_harness_new(void)
     pthread_mutex_init(&h->run.lock, NULL);
     pthread_cond_init(&h->run.cond, NULL);
     pthread_mutex_init(&h->run.observe_lock, NULL);
+    pthread_mutex_init(&h->run.secrets_lock, NULL);
     return h;
 }
 
@@ -154,6 +155,7 @@ SW_API void sw_harness_free(sw_harness *h)
     pthread_mutex_destroy(&h->run.lock);
     pthread_cond_destroy(&h->run.cond);
     pthread_mutex_destroy(&h->run.observe_lock);
+    pthread_mutex_destroy(&h->run.secrets_lock);
     clear_logs(h);
     sw_strv_free(h->secret_keys, h->n_secret_keys);
     sw_context_free(h->seed);
@@ -377,12 +379,6 @@ SW_API void sw_harness_cancel(sw_harness *h)
     atomic_store(&h->run.stop, 1);
 }
 
-static void add_secret(sw_run *run, const char *text)
-{
-    run->secrets = sw_xrealloc(run->secrets, (run->n_secrets + 1) * sizeof *run->secrets);
-    run->secrets[run->n_secrets++] = sw_xstrdup(text);
-}
-
 /* A fresh context from the seeds; secrets marked as a run marks env.* values. */
 static void fresh_context(sw_harness *h)
 {
@@ -395,7 +391,7 @@ static void fresh_context(sw_harness *h)
             if (strcmp(h->secret_keys[k], key) == 0)
                 flags = SW_CTX_SECRET;
         if (flags && v->type == SW_TYPE_STRING)
-            add_secret(&h->run, v->as.s);
+            sw_run_add_secret(&h->run, v->as.s);
         sw_context_set(h->run.ctx, key, v, "harness", flags);
     }
 }
@@ -431,7 +427,7 @@ static void load_env(sw_harness *h)
         sw_value v = sw_value_string(text);
         sw_context_set(h->run.ctx, key, &v, "env", SW_CTX_SECRET);
         sw_value_free(&v);
-        add_secret(&h->run, text);
+        sw_run_add_secret(&h->run, text);
         free(key);
     }
 }

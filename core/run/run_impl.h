@@ -102,8 +102,9 @@ struct sw_run {
     double started_ms;
     sw_exit exit_code;
     int resumed;
-    char **secrets; /* secret values to mask in logs and reasons */
+    char **secrets; /* secret values to mask in logs and reasons; guarded by secrets_lock */
     size_t n_secrets;
+    pthread_mutex_t secrets_lock;
     json_t *artifacts;
     char crash_line[512]; /* prepared journal line written by the crash note */
     atomic_int stop;      /* the engine asked the run to stop */
@@ -125,7 +126,10 @@ void sw_strv_free(char **v, size_t n);
 /* host.c */
 sw_stage *sw_stage_new(struct sw_run *run, const sw_stage_spec *spec, const sw_plugin *plugin);
 void sw_stage_free(sw_stage *st);
-/* Mask every known secret value in text (in place copy; caller frees). */
+/* Remember a secret value (an env.* value, a SW_PARAM_SECRET parameter) so that
+   it is masked wherever it would be written. Thread-safe. */
+void sw_run_add_secret(struct sw_run *run, const char *value);
+/* A copy of text with every known secret value replaced by "***"; caller frees. */
 char *sw_run_mask_secrets(struct sw_run *run, const char *text);
 void sw_run_journal_event(struct sw_run *run, json_t *event);
 

@@ -555,16 +555,11 @@ static sw_run *run_alloc(sw_engine *e, sw_pipeline *p)
     pthread_mutex_init(&run->lock, NULL);
     pthread_cond_init(&run->cond, NULL);
     pthread_mutex_init(&run->observe_lock, NULL);
+    pthread_mutex_init(&run->secrets_lock, NULL);
     run->main = sw_xcalloc(p->n_stages + 1, sizeof *run->main);
     run->handlers = sw_xcalloc(p->n_on_failure + 1, sizeof *run->handlers);
     run->artifacts = json_array();
     return run;
-}
-
-static void add_secret(sw_run *run, const char *value)
-{
-    run->secrets = sw_xrealloc(run->secrets, (run->n_secrets + 1) * sizeof *run->secrets);
-    run->secrets[run->n_secrets++] = sw_xstrdup(value);
 }
 
 /* Environment values the pipeline references enter the context as secrets. */
@@ -579,7 +574,7 @@ static void load_env(sw_run *run)
         sw_value v = sw_value_string(text);
         sw_context_set(run->ctx, key, &v, "env", SW_CTX_SECRET);
         sw_value_free(&v);
-        add_secret(run, text);
+        sw_run_add_secret(run, text);
         free(key);
     }
 }
@@ -827,6 +822,7 @@ SW_API void sw_run_free(sw_run *run)
     pthread_mutex_destroy(&run->lock);
     pthread_cond_destroy(&run->cond);
     pthread_mutex_destroy(&run->observe_lock);
+    pthread_mutex_destroy(&run->secrets_lock);
     if (run->owns_pipeline)
         sw_pipeline_free(run->pipeline);
     free(run->id);

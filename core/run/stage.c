@@ -10,6 +10,19 @@
 #include "model/params.h"
 #include "plugin/host.h"
 
+/* A secret parameter's value is masked wherever the run writes text, whatever a
+   plugin does with it (echoing it in a log line or a failure reason). */
+static void remember_secret_params(sw_run *run, const sw_plugin *plugin, const void *config)
+{
+    for (const sw_param *p = plugin->desc.params; p && p->name; p++) {
+        if (!(p->flags & SW_PARAM_SECRET) || p->type == SW_TYPE_BOOL || p->type == SW_TYPE_INT ||
+            p->type == SW_TYPE_DOUBLE)
+            continue;
+        const char *text = *(const char *const *)((const char *)config + p->offset);
+        sw_run_add_secret(run, text);
+    }
+}
+
 sw_stage *sw_stage_prepare(sw_run *run, const sw_stage_spec *s, json_t **shown, char **reason)
 {
     sw_err err;
@@ -35,6 +48,7 @@ sw_stage *sw_stage_prepare(sw_run *run, const sw_stage_spec *s, json_t **shown, 
         sw_stage_free(st);
         return NULL;
     }
+    remember_secret_params(run, plugin, st->config);
     return st;
 }
 

@@ -15,6 +15,16 @@ sw run "$PIPES/failing.yaml" --set threshold=0.1
 expect_rc 2 "--set needs vars."
 expect_out "vars.NAME=VALUE" "--set explains itself"
 
+# A secret parameter's value is masked wherever the run writes it, even when the
+# plugin itself puts it in a log line or a failure reason.
+sw run "$PIPES/secret_param.yaml"
+expect_rc 1 "the stage fails with the secret in its reason"
+expect_out "calling the API with token ***" "the secret is masked in the log line"
+expect_no_out "tok-literal-9f8e7d6c" "the secret is not in the output"
+# pipeline.yaml is the user's own file, snapshotted for resume: a literal secret
+# written there stays there (docs/security.md: keep secrets in the environment).
+grep -rq --exclude=pipeline.yaml "tok-literal-9f8e7d6c" "$(run_dir)" && bad "the secret is in the run folder" || ok "the secret is nowhere in the run folder"
+
 sw run "$PIPES/init_fail.yaml"
 expect_rc 1 "init failure fails the run"
 expect_out "missing credentials: set INIT_FAIL_TOKEN" "init's message is shown"

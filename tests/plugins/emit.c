@@ -31,6 +31,7 @@ typedef struct emit_config {
     const char *error_with;
     int64_t sleep_ms;
     const char *append_to;
+    const char *token;
 } emit_config;
 
 static const sw_param params[] = {
@@ -78,6 +79,11 @@ static const sw_param params[] = {
      .flags = SW_PARAM_PATH,
      .offset = offsetof(emit_config, append_to),
      .description = "append a line with the stage id to this file"},
+    {.name = "token",
+     .type = SW_TYPE_STRING,
+     .flags = SW_PARAM_SECRET,
+     .offset = offsetof(emit_config, token),
+     .description = "a secret this stage carelessly logs, as real plugins sometimes do"},
     {0},
 };
 
@@ -129,6 +135,8 @@ static sw_status emit_run(sw_stage *stage, const void *config)
 
     h->log(stage, SW_LOG_INFO, "emitting");
     h->progress(stage, 0.5, NULL);
+    if (c->token)
+        h->log(stage, SW_LOG_INFO, "calling the API with token %s", c->token);
     if (c->append_to && (st = append_line(stage, c->append_to)) != SW_OK)
         return st;
 

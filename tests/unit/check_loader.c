@@ -156,7 +156,7 @@ START_TEST(test_load_emit)
     ck_assert_ptr_nonnull(p->desc.run);
     ck_assert_ptr_null(p->desc.init);
     ck_assert_str_eq(p->desc.version, "1.0.0");
-    ck_assert_uint_eq(count_entries(p->desc.params), 9);
+    ck_assert_uint_eq(count_entries(p->desc.params), 10);
     ck_assert_str_eq(p->desc.params[0].name, "int");
     ck_assert_str_eq(p->desc.params[0].default_value, "42");
     ck_assert_str_eq(p->desc.outputs[4].name, "j");
@@ -671,7 +671,7 @@ START_TEST(test_describe)
     ck_assert_str_eq(json_string_value(json_object_get(j, "abi")), "1.0");
 
     json_t *params = json_object_get(j, "params");
-    ck_assert_uint_eq(json_array_size(params), 9);
+    ck_assert_uint_eq(json_array_size(params), 10);
     json_t *q = json_array_get(params, 0);
     ck_assert_str_eq(json_string_value(json_object_get(q, "name")), "int");
     ck_assert_str_eq(json_string_value(json_object_get(q, "type")), "int");
