@@ -16,8 +16,8 @@
 
 static const char *const top_keys[] = {"version", "name",   "description", "vars",
                                        "plugins", "stages", "on_failure"};
-static const char *const stage_keys[] = {"id",         "uses",    "with",       "gate",
-                                         "background", "timeout", "description"};
+static const char *const stage_keys[] = {"id",      "uses",        "with",     "gate", "background",
+                                         "timeout", "description", "isolation"};
 static const char *const plugins_keys[] = {"path"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -324,6 +324,16 @@ static void parse_stage(chk *c, sw_pipeline *p, const sw_ynode *n, int on_failur
     const sw_ynode *timeout = sw_ynode_get(n, "timeout");
     if (timeout)
         parse_timeout(c, timeout, prefix, &s->timeout_ms);
+
+    const sw_ynode *isolation = sw_ynode_get(n, "isolation");
+    if (isolation) {
+        char *mode = string_of(c, isolation, prefix, "isolation");
+        if (mode && strcmp(mode, "process") == 0)
+            s->isolated = 1;
+        else if (mode && strcmp(mode, "thread") != 0)
+            bad(c, isolation, "%s'isolation' must be thread or process, found '%s'", prefix, mode);
+        free(mode);
+    }
 
     const sw_ynode *desc = sw_ynode_get(n, "description");
     if (desc)

@@ -24,6 +24,7 @@ typedef struct sw_stage_spec {
     sw_pos gate_pos;
     int background;
     int64_t timeout_ms;    /* 0: none */
+    int isolated;          /* isolation: process — init/run/fini in a forked child */
     int on_failure;        /* listed under on_failure: */
     size_t index;          /* position in its list */
 } sw_stage_spec;

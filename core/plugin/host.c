@@ -17,6 +17,7 @@
 
 #include "base/fsutil.h"
 #include "net/http.h"
+#include "run/isolate.h"
 #include "run/run_impl.h"
 
 #ifndef SLIPWAY_VERSION
@@ -123,6 +124,10 @@ static void mask_json(sw_run *run, json_t *j)
 
 void sw_run_journal_event(sw_run *run, json_t *event)
 {
+    if (sw_isolate_in_child()) { /* the parent journals what it relays */
+        json_decref(event);
+        return;
+    }
     /* Whatever a stage wrote, a secret value never reaches the journal. */
     if (run->n_secrets > 0)
         mask_json(run, event);
@@ -137,6 +142,8 @@ void sw_run_journal_event(sw_run *run, json_t *event)
 
 static void emit_stage_event(sw_stage *st, sw_event ev)
 {
+    if (sw_isolate_in_child()) /* the parent shows what it relays */
+        return;
     ev.run_id = st->run->id;
     ev.stage_id = st->spec->id;
     ev.plugin = st->spec->uses;
@@ -171,6 +178,12 @@ static void vlog(sw_stage *st, sw_log_level level, const char *fmt, va_list ap) 
 static void vlog(sw_stage *st, sw_log_level level, const char *fmt, va_list ap)
 {
     char *raw = sw_xvasprintf(fmt, ap);
+    if (sw_isolate_in_child()) {
+        sw_isolate_send(json_pack("{s:s, s:i, s:s}", "op", "log", "level", (int)level, "message",
+                                  raw));
+        free(raw);
+        return;
+    }
     char *msg = sw_run_mask_secrets(st->run, raw);
     free(raw);
     sw_run_journal_event(st->run, json_pack("{s:s, s:s, s:s, s:s}", "event", "log", "stage",
@@ -250,6 +263,13 @@ static void host_progress(sw_stage *st, double fraction, const char *note)
         fraction = 0;
     if (fraction > 1)
         fraction = 1;
+    if (sw_isolate_in_child()) {
+        json_t *m = json_pack("{s:s, s:f}", "op", "progress", "fraction", fraction);
+        if (note)
+            json_object_set_new(m, "note", json_string(note));
+        sw_isolate_send(m);
+        return;
+    }
     json_t *ev = json_pack("{s:s, s:s, s:f}", "event", "progress", "stage", st->spec->id,
                            "fraction", fraction);
     if (note)
@@ -457,6 +477,8 @@ sw_status sw_stage_set_value(sw_stage *st, const char *name, const sw_value *val
     pthread_mutex_lock(&st->run->lock);
     sw_context_set(st->run->ctx, key, value, st->spec->id, 0);
     pthread_mutex_unlock(&st->run->lock);
+    if (sw_isolate_in_child()) /* kept here for the child's own reads, and sent */
+        sw_isolate_send(json_pack("{s:s, s:s, s:O}", "op", "set", "name", name, "value", shown));
     sw_run_journal_event(st->run, json_pack("{s:s, s:s, s:s, s:s, s:o}", "event", "set", "stage",
                                             st->spec->id, "key", key, "type",
                                             sw_type_name(value->type), "value", shown));
@@ -523,6 +545,11 @@ static sw_status host_add_artifact(sw_stage *st, const char *path, const char *d
         return SW_ERROR;
     if (!path || !sw_file_exists(path))
         return call_failed(st, "artifact '%s' does not exist", path ? path : "(null)");
+    if (sw_isolate_in_child()) {
+        sw_isolate_send(json_pack("{s:s, s:s, s:s}", "op", "artifact", "path", path, "description",
+                                  description ? description : ""));
+        return SW_OK;
+    }
     json_t *a = json_pack("{s:s, s:s, s:s}", "stage", st->spec->id, "path", path, "description",
                           description ? description : "");
     pthread_mutex_lock(&st->run->lock);

@@ -110,6 +110,9 @@ struct sw_run {
     atomic_int stop;      /* the engine asked the run to stop */
 };
 
+/* runner.c: how long a cancelled stage may take to return (SLIPWAY_CANCEL_GRACE_MS). */
+double sw_cancel_grace_ms(void);
+
 /* checker.c */
 int sw_check_pipeline(sw_engine *engine, sw_pipeline *p, sw_diags *d);
 /* The declared outputs of a stage (plugin or lua stage); malloc'd copy. */

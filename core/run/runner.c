@@ -22,6 +22,7 @@
 
 #include "base/fsutil.h"
 #include "plugin/host.h"
+#include "run/isolate.h"
 #include "run/run_impl.h"
 #include "run/stage.h"
 
@@ -45,7 +46,7 @@ int sw_stage_state_parse(const char *name, stage_state *out)
     return -1;
 }
 
-static double grace_ms(void)
+double sw_cancel_grace_ms(void)
 {
     const char *env = getenv("SLIPWAY_CANCEL_GRACE_MS");
     double ms = env ? atof(env) : 0;
@@ -104,7 +105,7 @@ static void prepare_crash_line(sw_run *run, const char *stage_id)
 static void *stage_thread(void *arg)
 {
     sw_stage *st = arg;
-    sw_status status = sw_stage_call(st);
+    sw_status status = st->spec->isolated ? sw_stage_call_isolated(st) : sw_stage_call(st);
     pthread_mutex_lock(&st->run->lock);
     st->status = status;
     st->finished = 1;
@@ -165,7 +166,7 @@ static int wait_finished(sw_run *run, sw_stage *st, double until_ms)
 static int cancel_stage(sw_run *run, sw_stage *st)
 {
     atomic_store(&st->cancelled, 1);
-    double until = sw_now_ms() + grace_ms();
+    double until = sw_now_ms() + sw_cancel_grace_ms();
     while (sw_now_ms() < until) {
         if (wait_finished(run, st, until))
             return 1;
