@@ -77,8 +77,8 @@ void cli_print_diags_json(const sw_diags *d)
             json_object_set_new(o, "col", json_integer(g->col));
         json_array_append_new(arr, o);
     }
-    json_t *out = json_pack("{s:o, s:I}", "diagnostics", arr, "errors",
-                            (json_int_t)sw_diags_errors(d));
+    json_t *out =
+        json_pack("{s:o, s:I}", "diagnostics", arr, "errors", (json_int_t)sw_diags_errors(d));
     json_dumpf(out, stdout, JSON_INDENT(2));
     fputc('\n', stdout);
     json_decref(out);
@@ -106,4 +106,45 @@ json_t *cli_json(char *text)
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     sw_free(text);
     return j ? j : json_array();
+}
+
+int cli_list_or_show(const cli_list_show *spec, int argc, char **argv)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
+    cli_common c = {0};
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        int common = cli_common_option(&c, opt, optarg);
+        if (common < 0)
+            return 2;
+        if (common)
+            continue;
+        if (opt == 'h')
+            return cli_usage(stdout, spec->usage, 0);
+        return cli_fail_usage(spec->cmd, "bad option");
+    }
+    int rest = argc - optind;
+    int show = rest >= 1 && strcmp(argv[optind], "show") == 0;
+    if ((show && rest != 2) || (!show && rest != 0))
+        return cli_fail_usage(spec->cmd, "expected '%s' or '%s show %s'", spec->cmd, spec->cmd,
+                              spec->what);
+    sw_engine *e = cli_engine(&c);
+    sw_diags *d = sw_diags_new();
+    char *text = show ? spec->show(e, argv[optind + 1], d) : spec->list(e, d);
+    cli_print_diags(d);
+    sw_diags_free(d);
+    int rc = text ? 0 : 2;
+    if (text) {
+        json_t *j = cli_json(text);
+        if (c.json) {
+            json_dumpf(j, stdout, JSON_INDENT(2));
+            fputc('\n', stdout);
+        } else {
+            (show ? spec->print_one : spec->print_list)(j);
+        }
+        json_decref(j);
+    }
+    sw_engine_free(e);
+    return rc;
 }

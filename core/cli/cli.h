@@ -46,6 +46,20 @@ typedef struct cli_style {
 } cli_style;
 cli_style cli_style_for(FILE *stream);
 
+/* A command that lists things ("runs") or shows one ("runs show RUN"), taking only
+   the common options: the library gives JSON, printed as is with --json, else by
+   the command's printers. */
+typedef struct cli_list_show {
+    const char *cmd;   /* "runs" */
+    const char *usage; /* its --help text */
+    const char *what;  /* "RUN": the argument of show, for messages */
+    char *(*list)(sw_engine *e, sw_diags *d);
+    char *(*show)(sw_engine *e, const char *name, sw_diags *d);
+    void (*print_list)(json_t *j);
+    void (*print_one)(json_t *j);
+} cli_list_show;
+int cli_list_or_show(const cli_list_show *spec, int argc, char **argv);
+
 /* Parse JSON text returned by the library (never fails for library output). */
 json_t *cli_json(char *text_to_free);
 

@@ -53,8 +53,8 @@ static void print_ports(const char *title, json_t *ports, const char *flag_key,
 static void print_one(json_t *p)
 {
     cli_style s = cli_style_for(stdout);
-    printf("%s%s%s %s (ABI %s)\n%s\n%s%s%s\n", s.bold, str(p, "name"), s.reset,
-           str(p, "version"), str(p, "abi"), str(p, "summary"), s.dim, str(p, "file"), s.reset);
+    printf("%s%s%s %s (ABI %s)\n%s\n%s%s%s\n", s.bold, str(p, "name"), s.reset, str(p, "version"),
+           str(p, "abi"), str(p, "summary"), s.dim, str(p, "file"), s.reset);
     json_t *params = json_object_get(p, "params");
     if (json_array_size(params) > 0) {
         printf("\nparameters (with:):\n");
@@ -85,42 +85,12 @@ static void print_one(json_t *p)
 
 int cmd_plugins(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
-    cli_common c = {0};
-    optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        if (common < 0)
-            return 2;
-        if (common)
-            continue;
-        if (opt == 'h')
-            return cli_usage(stdout, usage, 0);
-        return cli_fail_usage("plugins", "bad option");
-    }
-    int rest = argc - optind;
-    int show = rest >= 1 && strcmp(argv[optind], "show") == 0;
-    if ((show && rest != 2) || (!show && rest != 0))
-        return cli_fail_usage("plugins", "expected 'plugins' or 'plugins show NAME'");
-    sw_engine *e = cli_engine(&c);
-    sw_diags *d = sw_diags_new();
-    char *text = show ? sw_plugin_json(e, argv[optind + 1], d) : sw_plugins_json(e, d);
-    cli_print_diags(d);
-    int rc = show && !text ? 2 : 0;
-    sw_diags_free(d);
-    if (text) {
-        json_t *j = cli_json(text);
-        if (c.json) {
-            json_dumpf(j, stdout, JSON_INDENT(2));
-            fputc('\n', stdout);
-        } else if (show) {
-            print_one(j);
-        } else {
-            print_list(j);
-        }
-        json_decref(j);
-    }
-    sw_engine_free(e);
-    return rc;
+    static const cli_list_show spec = {.cmd = "plugins",
+                                       .usage = usage,
+                                       .what = "NAME",
+                                       .list = sw_plugins_json,
+                                       .show = sw_plugin_json,
+                                       .print_list = print_list,
+                                       .print_one = print_one};
+    return cli_list_or_show(&spec, argc, argv);
 }

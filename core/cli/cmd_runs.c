@@ -61,8 +61,8 @@ static void print_report(json_t *r)
     json_array_foreach(json_object_get(r, "stages"), i, st)
     {
         json_t *ms = json_object_get(st, "duration_ms");
-        printf("  %-14s %-12s %-10s %8.2fs  %s\n", str(st, "id"), str(st, "uses"),
-               str(st, "state"), ms ? json_number_value(ms) / 1000 : 0.0, str(st, "reason"));
+        printf("  %-14s %-12s %-10s %8.2fs  %s\n", str(st, "id"), str(st, "uses"), str(st, "state"),
+               ms ? json_number_value(ms) / 1000 : 0.0, str(st, "reason"));
     }
     json_t *outputs = json_object_get(r, "outputs");
     if (json_object_size(outputs) > 0) {
@@ -80,42 +80,12 @@ static void print_report(json_t *r)
 
 int cmd_runs(int argc, char **argv)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
-    cli_common c = {0};
-    optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
-        if (common < 0)
-            return 2;
-        if (common)
-            continue;
-        if (opt == 'h')
-            return cli_usage(stdout, usage, 0);
-        return cli_fail_usage("runs", "bad option");
-    }
-    int rest = argc - optind;
-    int show = rest >= 1 && strcmp(argv[optind], "show") == 0;
-    if ((show && rest != 2) || (!show && rest != 0))
-        return cli_fail_usage("runs", "expected 'runs' or 'runs show RUN'");
-    sw_engine *e = cli_engine(&c);
-    sw_diags *d = sw_diags_new();
-    char *text = show ? sw_run_show_json(e, argv[optind + 1], d) : sw_runs_json(e, d);
-    cli_print_diags(d);
-    int rc = sw_diags_errors(d) ? 2 : 0;
-    sw_diags_free(d);
-    if (text) {
-        json_t *j = cli_json(text);
-        if (c.json) {
-            json_dumpf(j, stdout, JSON_INDENT(2));
-            fputc('\n', stdout);
-        } else if (show) {
-            print_report(j);
-        } else {
-            print_list(j);
-        }
-        json_decref(j);
-    }
-    sw_engine_free(e);
-    return rc;
+    static const cli_list_show spec = {.cmd = "runs",
+                                       .usage = usage,
+                                       .what = "RUN",
+                                       .list = sw_runs_json,
+                                       .show = sw_run_show_json,
+                                       .print_list = print_list,
+                                       .print_one = print_report};
+    return cli_list_or_show(&spec, argc, argv);
 }

@@ -38,60 +38,12 @@ static void bad(chk *c, const sw_ynode *n, const char *fmt, ...)
     c->errors++;
 }
 
-static int is_null(const sw_ynode *n)
-{
-    if (!n)
-        return 1;
-    if (n->kind != SW_YAML_SCALAR || n->quoted)
-        return 0;
-    const char *t = n->text;
-    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
-}
-
-static const char *found(const sw_ynode *n)
-{
-    if (n->kind == SW_YAML_SEQ)
-        return "a sequence";
-    if (n->kind == SW_YAML_MAP)
-        return "a mapping";
-    return is_null(n) ? "null" : "a scalar";
-}
-
-/* sw_did_you_mean, plus one swap of adjacent letters, which Levenshtein counts twice. */
-static const char *suggest(const char *word, const char *const *cands, size_t n)
-{
-    const char *best = sw_did_you_mean(word, cands, n);
-    size_t len = strlen(word);
-    for (size_t i = 0; !best && i < n; i++) {
-        if (strlen(cands[i]) != len)
-            continue;
-        size_t diff = 0, first = 0;
-        for (size_t k = 0; k < len; k++)
-            if (word[k] != cands[i][k] && diff++ == 0)
-                first = k;
-        if (diff == 2 && first + 1 < len && word[first] == cands[i][first + 1] &&
-            word[first + 1] == cands[i][first])
-            best = cands[i];
-    }
-    return best;
-}
-
 static void check_keys(chk *c, const sw_ynode *map, const char *const *known, size_t n,
                        const char *where)
 {
-    for (size_t i = 0; i < map->n; i++) {
-        const char *k = map->keys[i]->text;
-        size_t j = 0;
-        while (j < n && strcmp(k, known[j]) != 0)
-            j++;
-        if (j < n)
-            continue;
-        const char *hint = suggest(k, known, n);
-        if (hint)
-            bad(c, map->keys[i], "%s: unknown key '%s' (did you mean '%s'?)", where, k, hint);
-        else
-            bad(c, map->keys[i], "%s: unknown key '%s'", where, k);
-    }
+    char *prefix = sw_xasprintf("%s: ", where);
+    c->errors += sw_ynode_check_keys(c->doc, map, known, n, prefix, c->d);
+    free(prefix);
 }
 
 #define NKEYS(a) (sizeof(a) / sizeof *(a))
@@ -100,16 +52,16 @@ static int want_map(chk *c, const sw_ynode *n, const char *where)
 {
     if (n->kind == SW_YAML_MAP)
         return 1;
-    bad(c, n, "%s must be a mapping, found %s", where, found(n));
+    bad(c, n, "%s must be a mapping, found %s", where, sw_ynode_describe(n));
     return 0;
 }
 
 /* A non-null scalar's text, else an error. */
 static const char *want_string(chk *c, const sw_ynode *n, const char *where)
 {
-    if (n->kind == SW_YAML_SCALAR && !is_null(n))
+    if (n->kind == SW_YAML_SCALAR && !sw_ynode_is_null(n))
         return n->text;
-    bad(c, n, "%s must be a string, found %s", where, found(n));
+    bad(c, n, "%s must be a string, found %s", where, sw_ynode_describe(n));
     return NULL;
 }
 
@@ -126,7 +78,8 @@ static int want_bool(chk *c, const sw_ynode *n, const char *where, int *out)
             return 1;
     }
     bad(c, n, "%s must be true or false, found %s%s%s", where, n->kind == SW_YAML_SCALAR ? "'" : "",
-        n->kind == SW_YAML_SCALAR ? n->text : found(n), n->kind == SW_YAML_SCALAR ? "'" : "");
+        n->kind == SW_YAML_SCALAR ? n->text : sw_ynode_describe(n),
+        n->kind == SW_YAML_SCALAR ? "'" : "");
     return 0;
 }
 
@@ -150,7 +103,8 @@ static int want_int(chk *c, const sw_ynode *n, const char *where, int64_t lo, in
         }
     }
     bad(c, n, "%s must be an integer, found %s%s%s", where, n->kind == SW_YAML_SCALAR ? "'" : "",
-        n->kind == SW_YAML_SCALAR ? n->text : found(n), n->kind == SW_YAML_SCALAR ? "'" : "");
+        n->kind == SW_YAML_SCALAR ? n->text : sw_ynode_describe(n),
+        n->kind == SW_YAML_SCALAR ? "'" : "");
     return 0;
 }
 
@@ -168,15 +122,16 @@ static int want_number(chk *c, const sw_ynode *n, const char *where, double *out
         }
     }
     bad(c, n, "%s must be a number, found %s%s%s", where, n->kind == SW_YAML_SCALAR ? "'" : "",
-        n->kind == SW_YAML_SCALAR ? n->text : found(n), n->kind == SW_YAML_SCALAR ? "'" : "");
+        n->kind == SW_YAML_SCALAR ? n->text : sw_ynode_describe(n),
+        n->kind == SW_YAML_SCALAR ? "'" : "");
     return 0;
 }
 
 /* A duration ("20ms", "1.5s", a bare number of seconds) in milliseconds. */
 static int want_duration(chk *c, const sw_ynode *n, const char *where, double *ms)
 {
-    if (n->kind != SW_YAML_SCALAR || is_null(n)) {
-        bad(c, n, "%s must be a duration (e.g. 20ms), found %s", where, found(n));
+    if (n->kind != SW_YAML_SCALAR || sw_ynode_is_null(n)) {
+        bad(c, n, "%s must be a duration (e.g. 20ms), found %s", where, sw_ynode_describe(n));
         return 0;
     }
     int64_t v;
@@ -209,7 +164,8 @@ static int parse_latency(chk *c, const sw_ynode *n, const char *where, sw_mock_l
         bad(c, n,
             "%s must be a duration (20ms) or a mapping with one of fixed, uniform, lognormal, "
             "found %s",
-            where, n->kind == SW_YAML_MAP ? "a mapping with more than one key" : found(n));
+            where,
+            n->kind == SW_YAML_MAP ? "a mapping with more than one key" : sw_ynode_describe(n));
         return 0;
     }
     check_keys(c, n, kinds, NKEYS(kinds), where);
@@ -224,7 +180,7 @@ static int parse_latency(chk *c, const sw_ynode *n, const char *where, sw_mock_l
         out->kind = SW_MOCK_LAT_UNIFORM;
         if (v->kind != SW_YAML_SEQ || v->n != 2) {
             bad(c, v, "%s must be a sequence of two durations [low, high], found %s", sub,
-                v->kind == SW_YAML_SEQ ? "another length" : found(v));
+                v->kind == SW_YAML_SEQ ? "another length" : sw_ynode_describe(v));
         } else if (want_duration(c, v->items[0], sub, &out->a) &&
                    want_duration(c, v->items[1], sub, &out->b)) {
             ok = out->a <= out->b;
@@ -295,7 +251,7 @@ static int parse_faults(chk *c, const sw_ynode *n, sw_mock_fault **out, size_t *
     static const char *const keys[] = {"kind", "rate", "retry_after", "message", "for"};
     static const char *const kinds[] = {"429", "500", "503", "drop", "stall"};
     if (n->kind != SW_YAML_SEQ) {
-        bad(c, n, "'errors' must be a sequence of {kind, rate}, found %s", found(n));
+        bad(c, n, "'errors' must be a sequence of {kind, rate}, found %s", sw_ynode_describe(n));
         return 0;
     }
     int before = c->errors;
@@ -316,8 +272,9 @@ static int parse_faults(chk *c, const sw_ynode *n, sw_mock_fault **out, size_t *
         if (!kind)
             bad(c, e, "%s needs a kind (429, 500, 503, drop or stall)", where);
         else if (kind->kind != SW_YAML_SCALAR || !fault_kind(kind->text, &f[i].kind)) {
-            const char *hint =
-                kind->kind == SW_YAML_SCALAR ? suggest(kind->text, kinds, NKEYS(kinds)) : NULL;
+            const char *hint = kind->kind == SW_YAML_SCALAR
+                                   ? sw_did_you_mean(kind->text, kinds, NKEYS(kinds))
+                                   : NULL;
             if (hint)
                 bad(c, kind, "%s: unknown kind '%s' (did you mean '%s'?)", where, kind->text, hint);
             else
@@ -509,11 +466,12 @@ static void parse_match(chk *c, const sw_ynode *n, sw_mock_match *m)
         if (v->kind == SW_YAML_SCALAR && !v->quoted && sw_yaml_scalar_value(v, &val, &err) == 0 &&
             val.type == SW_TYPE_BOOL) {
             m->tool_result = val.as.b;
-        } else if (v->kind == SW_YAML_SCALAR && !is_null(v)) {
+        } else if (v->kind == SW_YAML_SCALAR && !sw_ynode_is_null(v)) {
             m->tool_result = 1;
             m->tool_name = sw_xstrdup(v->text);
         } else {
-            bad(c, v, "match.tool_result must be true, false or a tool name, found %s", found(v));
+            bad(c, v, "match.tool_result must be true, false or a tool name, found %s",
+                sw_ynode_describe(v));
         }
         sw_value_free(&val);
     }
@@ -592,7 +550,7 @@ static int parse_respond(chk *c, const sw_ynode *n, const sw_mock_match *m, sw_m
             text ? "text" : "tool_calls");
     if (text) {
         if (text->kind != SW_YAML_SCALAR) {
-            bad(c, text, "respond.text must be a string, found %s", found(text));
+            bad(c, text, "respond.text must be a string, found %s", sw_ynode_describe(text));
         } else {
             r->text = sw_xstrdup(text->text);
             check_template(c, text, r->text, m, "respond.text");
@@ -624,7 +582,7 @@ static int parse_respond(chk *c, const sw_ynode *n, const sw_mock_match *m, sw_m
                     r->calls[i].name = sw_xstrdup(name->text);
                 }
                 sw_err err;
-                if (!args || is_null(args)) {
+                if (!args || sw_ynode_is_null(args)) {
                     r->calls[i].arguments = json_object();
                 } else if (args->kind == SW_YAML_MAP) {
                     r->calls[i].arguments = sw_yaml_to_json(args, &err);
@@ -641,7 +599,8 @@ static int parse_respond(chk *c, const sw_ynode *n, const sw_mock_match *m, sw_m
                         r->calls[i].arguments = NULL;
                     }
                 } else {
-                    bad(c, args, "%s.arguments must be a mapping, found %s", where, found(args));
+                    bad(c, args, "%s.arguments must be a mapping, found %s", where,
+                        sw_ynode_describe(args));
                 }
                 if (r->calls[i].arguments)
                     check_template_json(c, args, r->calls[i].arguments, m, where);
@@ -674,7 +633,7 @@ static void parse_usage(chk *c, const sw_ynode *n, sw_mock_rule *r)
     }
     if (n->kind != SW_YAML_MAP) {
         bad(c, n, "usage must be 'auto' or a mapping {prompt_tokens, completion_tokens}, found %s",
-            found(n));
+            sw_ynode_describe(n));
         return;
     }
     check_keys(c, n, keys, NKEYS(keys), "usage");
@@ -784,7 +743,7 @@ static void parse_rule(chk *c, const sw_ynode *n, size_t index, const sw_mock_ru
     if (s && strcmp(s, "defaults") == 0)
         bad(c, name, "the rule name 'defaults' is reserved for the answer to unmatched requests");
     const sw_ynode *match = sw_ynode_get(n, "match");
-    if (match && !is_null(match))
+    if (match && !sw_ynode_is_null(match))
         parse_match(c, match, &r->match);
     for (size_t i = 0; i < n->n; i++)
         parse_setting(c, n->keys[i]->text, n->items[i], r);
@@ -798,7 +757,7 @@ static void parse_rule(chk *c, const sw_ynode *n, size_t index, const sw_mock_ru
 static char **string_list(chk *c, const sw_ynode *n, const char *where, size_t *count)
 {
     if (n->kind != SW_YAML_SEQ) {
-        bad(c, n, "'%s' must be a sequence of strings, found %s", where, found(n));
+        bad(c, n, "'%s' must be a sequence of strings, found %s", where, sw_ynode_describe(n));
         return NULL;
     }
     char **out = sw_xcalloc(n->n + 1, sizeof *out);
@@ -830,7 +789,7 @@ static void build(chk *c, const sw_ynode *root, sw_mock_scenario *sc)
     def->prompt_tokens = def->completion_tokens = -1;
     def->chunk_bytes = DEFAULT_CHUNK_BYTES;
     def->respond.text = sw_xstrdup(SW_MOCK_DEFAULT_TEXT);
-    if (root && !is_null(root) && !want_map(c, root, "a scenario"))
+    if (root && !sw_ynode_is_null(root) && !want_map(c, root, "a scenario"))
         return;
     if (root && root->kind == SW_YAML_MAP)
         check_keys(c, root, keys, NKEYS(keys), "scenario");
@@ -859,7 +818,7 @@ static void build(chk *c, const sw_ynode *root, sw_mock_scenario *sc)
         parse_defaults(c, v, def);
     if ((v = sw_ynode_get(root, "rules"))) {
         if (v->kind != SW_YAML_SEQ) {
-            bad(c, v, "'rules' must be a sequence of rules, found %s", found(v));
+            bad(c, v, "'rules' must be a sequence of rules, found %s", sw_ynode_describe(v));
         } else {
             sc->rules = sw_xcalloc(v->n ? v->n : 1, sizeof *sc->rules);
             for (size_t i = 0; i < v->n; i++) {

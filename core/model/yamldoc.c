@@ -660,3 +660,44 @@ json_t *sw_yaml_to_json(const sw_ynode *node, sw_err *err)
     }
     return json_null();
 }
+
+int sw_ynode_is_null(const sw_ynode *n)
+{
+    if (!n)
+        return 1;
+    if (n->kind != SW_YAML_SCALAR || n->quoted)
+        return 0;
+    const char *t = n->text;
+    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
+}
+
+const char *sw_ynode_describe(const sw_ynode *n)
+{
+    if (n->kind == SW_YAML_SEQ)
+        return "a sequence";
+    if (n->kind == SW_YAML_MAP)
+        return "a mapping";
+    return sw_ynode_is_null(n) ? "null" : "a scalar";
+}
+
+int sw_ynode_check_keys(const sw_ydoc *doc, const sw_ynode *map, const char *const *known, size_t n,
+                        const char *prefix, sw_diags *d)
+{
+    int errors = 0;
+    for (size_t i = 0; map && i < map->n; i++) {
+        const char *k = map->keys[i]->text;
+        size_t j = 0;
+        while (j < n && strcmp(k, known[j]) != 0)
+            j++;
+        if (j < n)
+            continue;
+        const char *hint = sw_did_you_mean(k, known, n);
+        sw_pos pos = sw_ynode_pos(doc, map->keys[i]);
+        if (hint)
+            sw_diag_error(d, pos, "%sunknown key '%s' (did you mean '%s'?)", prefix, k, hint);
+        else
+            sw_diag_error(d, pos, "%sunknown key '%s'", prefix, k);
+        errors++;
+    }
+    return errors;
+}

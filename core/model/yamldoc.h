@@ -49,6 +49,14 @@ const sw_ynode *sw_ynode_get(const sw_ynode *map, const char *key);
 /* The key node for key in a MAP (for positions of key errors), or NULL. */
 const sw_ynode *sw_ynode_key(const sw_ynode *map, const char *key);
 const char *sw_ynode_kind_name(sw_ynode_kind kind); /* "scalar", "sequence", "mapping" */
+/* True for a missing node or a plain null scalar (null, Null, NULL, ~, nothing). */
+int sw_ynode_is_null(const sw_ynode *node);
+/* "a sequence", "a mapping", "null" or "a scalar": the Y of "must be X, found Y". */
+const char *sw_ynode_describe(const sw_ynode *node);
+/* Report each key of map not among known, at the key's position, as
+   "<prefix>unknown key 'k' (did you mean 'x'?)". Returns the number of errors added. */
+int sw_ynode_check_keys(const sw_ydoc *doc, const sw_ynode *map, const char *const *known,
+                        size_t n, const char *prefix, sw_diags *d);
 
 /* A scalar typed by YAML 1.2's core schema: plain null/~/empty -> null, true/false
    -> bool, integers (decimal, 0x, 0o) -> int, floats (.inf, .nan too) -> double,
