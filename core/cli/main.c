@@ -25,6 +25,11 @@ static const char usage[] =
     "  releases SUBCOMMAND   list, show, diff, channels, create\n"
     "  tag ID NAME           give a release a human-readable tag\n"
     "\n"
+    "Router:\n"
+    "  serve --config FILE   run the router (canary splits, shadow, pins, metrics)\n"
+    "  routes [AGENT]        show a running router's routes\n"
+    "  route SUBCOMMAND      set, rollback, pin: change a running router's routes\n"
+    "\n"
     "Testing:\n"
     "  mock [--scenario F]   serve an OpenAI-compatible mock model (demos, tests, benchmarks)\n"
     "\n"
@@ -44,6 +49,7 @@ static const command commands[] = {
     {"run", cmd_run},           {"check", cmd_check},       {"resume", cmd_resume},
     {"runs", cmd_runs},         {"plugins", cmd_plugins},   {"releases", cmd_releases},
     {"tag", cmd_tag},           {"mock", cmd_mock},         {"new-plugin", cmd_new_plugin},
+    {"serve", cmd_serve},       {"routes", cmd_routes},     {"route", cmd_route},
 };
 
 int main(int argc, char **argv)

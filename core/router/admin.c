@@ -1,0 +1,398 @@
+/* admin.c - the admin API: routes with compare-and-swap, rollback, pins, stats, shadow pairs. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "router_impl.h"
+
+int sw_admin_authorized(const sw_router *r, const char *authorization)
+{
+    if (!r->token)
+        return 1;
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return 0;
+    const char *given = authorization + 7;
+    size_t n = strlen(r->token), m = strlen(given);
+    /* Constant time in the token's length: every byte is compared, whatever differs. */
+    unsigned char diff = (unsigned char)(n != m);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(r->token[i] ^ (i < m ? given[i] : 0));
+    return diff == 0;
+}
+
+static int fail(json_t **out, int status, const char *code, const char *fmt, ...) SW_PRINTF(4, 5);
+static int fail(json_t **out, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = sw_xvasprintf(fmt, ap);
+    va_end(ap);
+    *out = sw_error_json(status == 401 ? "authentication_error" : "invalid_request_error", code,
+                         "%s", msg);
+    free(msg);
+    return status;
+}
+
+/* "since": epoch seconds or milliseconds, ISO 8601 UTC, or a duration back from now
+   ("90s", "5m", "2h"). */
+static int parse_since(const char *s, int64_t now, int64_t *out)
+{
+    if (!s || !*s) {
+        *out = 0;
+        return 0;
+    }
+    char *end;
+    double v = strtod(s, &end);
+    if (end != s && *end == '\0') {
+        *out = v > 1e11 ? (int64_t)v : (int64_t)(v * 1000);
+        return 0;
+    }
+    if (end != s && end[1] == '\0' && v >= 0) {
+        double mult = *end == 's'   ? 1e3
+                      : *end == 'm' ? 60e3
+                      : *end == 'h' ? 3600e3
+                      : *end == 'd' ? 86400e3
+                                    : 0;
+        if (mult > 0) {
+            *out = now - (int64_t)(v * mult);
+            return 0;
+        }
+    }
+    struct tm tm = {0};
+    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (rest) {
+        double frac = 0;
+        if (*rest == '.')
+            frac = strtod(rest, (char **)&rest);
+        if (*rest == 'Z' || *rest == '\0') {
+            *out = (int64_t)timegm(&tm) * 1000 + (int64_t)(frac * 1000);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static json_t *route_view(sw_router *r, const sw_route *route)
+{
+    json_t *j = sw_route_to_json(route);
+    json_object_set_new(j, "pins", sw_pins_summary(&r->pins, route->agent));
+    return j;
+}
+
+static int get_route(sw_router *r, const char *agent, json_t **out)
+{
+    const sw_route *route = sw_hmap_get(&r->routes, agent);
+    if (!route)
+        return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+    *out = route_view(r, route);
+    return 200;
+}
+
+/* Publish next (replacing cur), apply the session policy to pins of versions
+   that left, and make it durable before answering. */
+static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy, size_t *affected,
+                  json_t **out)
+{
+    if (cur)
+        sw_route_ref(cur);
+    *affected = sw_router_retire(r, cur, next, policy);
+    sw_router_publish(r, next);
+    sw_err err = {{0}};
+    if (sw_router_save_sync(r, &err) < 0) {
+        if (cur)
+            sw_router_publish(r, cur); /* back to what is on disk */
+        else {
+            sw_route_unref(sw_hmap_del(&r->routes, next->agent));
+        }
+        return fail(out, 500, "state_not_saved", "the change was not applied: %s", err.msg);
+    }
+    sw_route_unref(cur);
+    sw_router_logf(r, SW_LOG_INFO,
+                   "agent '%s': route version %lld: stable=%s candidate=%s weight=%g", next->agent,
+                   (long long)next->version, next->stable, next->candidate ? next->candidate : "-",
+                   next->weight);
+    return 0;
+}
+
+static int put_route(sw_router *r, const char *agent, const char *body, size_t len, json_t **out)
+{
+    json_error_t je;
+    json_t *patch = json_loadb(body, len, 0, &je);
+    if (!json_is_object(patch)) {
+        json_decref(patch);
+        return fail(out, 400, "invalid_json",
+                    "the body must be a JSON object (a route or the "
+                    "fields to change)");
+    }
+    sw_route *cur = sw_hmap_get(&r->routes, agent);
+    int64_t cur_version = cur ? cur->version : 0;
+    const json_t *expected = json_object_get(patch, "version");
+    if (!json_is_integer(expected)) {
+        json_decref(patch);
+        return fail(out, 428, "route_version_required",
+                    "give \"version\": the route version this change is based on (now %lld), "
+                    "for compare-and-swap",
+                    (long long)cur_version);
+    }
+    if (json_integer_value(expected) != cur_version) {
+        long long given = (long long)json_integer_value(expected);
+        json_decref(patch);
+        *out = sw_error_json("invalid_request_error", "route_version_conflict",
+                             "the route of '%s' is at version %lld, not %lld: read it again and "
+                             "retry",
+                             agent, (long long)cur_version, given);
+        json_object_set_new(*out, "current_version", json_integer(cur_version));
+        return 409;
+    }
+    sw_mode mode = cur ? cur->mode : sw_router_agent_mode(r, agent);
+    const char *mode_s = json_string_value(json_object_get(patch, "mode"));
+    if (mode_s) {
+        sw_mode want = strcmp(mode_s, "gateway") == 0 ? SW_MODE_GATEWAY : SW_MODE_SERVICE;
+        if ((strcmp(mode_s, "gateway") != 0 && strcmp(mode_s, "service") != 0) ||
+            (cur && want != cur->mode)) {
+            json_decref(patch);
+            return fail(out, 400, "invalid_route",
+                        "'mode' is service or gateway and cannot "
+                        "change once the agent has a route");
+        }
+        mode = want;
+    }
+    json_t *merged = cur ? sw_route_to_json(cur) : json_object();
+    json_object_del(patch, "version");
+    json_object_del(patch, "pins");
+    const char *cand = json_string_value(json_object_get(patch, "candidate"));
+    if (cur && json_object_get(patch, "candidate") && !json_object_get(patch, "rollout_id") &&
+        !(cand && cur->candidate && strcmp(cand, cur->candidate) == 0))
+        json_object_del(merged, "rollout_id"); /* a new candidate is a new rollout */
+    /* No candidate means no split: a weight left from the old one would be refused. */
+    if (json_is_null(json_object_get(patch, "candidate")) && !json_object_get(patch, "weight"))
+        json_object_set_new(patch, "weight", json_integer(0));
+    sw_json_merge_patch(merged, patch);
+    json_decref(patch);
+    char now[32];
+    sw_iso8601_now(now);
+    json_object_set_new(merged, "version", json_integer(cur_version + 1));
+    json_object_set_new(merged, "updated_at", json_string(now));
+    sw_err err = {{0}};
+    sw_route *next = sw_router_build_route(r, agent, mode, merged, &err);
+    json_decref(merged);
+    if (!next)
+        return fail(out, 400, "invalid_route", "agent '%s': %s", agent, err.msg);
+    size_t affected = 0;
+    int st = commit(r, cur, next, next->on_change, &affected, out);
+    if (st)
+        return st;
+    *out = route_view(r, next);
+    json_object_set_new(*out, "pins_affected", json_integer((json_int_t)affected));
+    return 200;
+}
+
+static int rollback(sw_router *r, const char *agent, const char *body, size_t len, json_t **out)
+{
+    sw_route *cur = sw_hmap_get(&r->routes, agent);
+    if (!cur)
+        return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+    json_t *req = len ? json_loadb(body, len, 0, NULL) : json_object();
+    if (!json_is_object(req)) {
+        json_decref(req);
+        return fail(out, 400, "invalid_json",
+                    "the body must be a JSON object such as "
+                    "{\"sessions\": \"drain\"}");
+    }
+    sw_policy policy = cur->on_change;
+    const json_t *pj = json_object_get(req, "sessions");
+    if (pj && sw_policy_parse(json_string_value(pj), &policy) < 0) {
+        json_decref(req);
+        return fail(out, 400, "invalid_policy",
+                    "'sessions' must be drain (pinned sessions finish on their version), "
+                    "migrate (moved to stable now) or terminate (told to start over)");
+    }
+    const json_t *expected = json_object_get(req, "version");
+    if (expected && (!json_is_integer(expected) || json_integer_value(expected) != cur->version)) {
+        json_decref(req);
+        *out =
+            sw_error_json("invalid_request_error", "route_version_conflict",
+                          "the route of '%s' is at version %lld", agent, (long long)cur->version);
+        json_object_set_new(*out, "current_version", json_integer(cur->version));
+        return 409;
+    }
+    const char *to = json_string_value(json_object_get(req, "to"));
+    if (!to)
+        to = cur->stable;
+    json_t *merged = sw_route_to_json(cur);
+    json_object_set_new(merged, "stable", json_string(to));
+    json_object_set_new(merged, "candidate", json_null());
+    json_object_set_new(merged, "weight", json_integer(0));
+    json_object_set_new(merged, "shadow", json_null());
+    json_object_del(merged, "rollout_id");
+    /* Rules that send sessions anywhere but the version rolled back to go too. */
+    json_t *rules = json_array();
+    size_t i;
+    json_t *rule;
+    json_array_foreach(json_object_get(merged, "rules"), i, rule)
+    {
+        const char *v = json_string_value(json_object_get(rule, "version"));
+        if (v && strcmp(v, to) == 0)
+            json_array_append(rules, rule);
+    }
+    json_object_set_new(merged, "rules", rules);
+    char now[32];
+    sw_iso8601_now(now);
+    json_object_set_new(merged, "version", json_integer(cur->version + 1));
+    json_object_set_new(merged, "updated_at", json_string(now));
+    json_t *from = json_pack("{s:s, s:s?, s:f}", "stable", cur->stable, "candidate", cur->candidate,
+                             "weight", cur->weight);
+    sw_err err = {{0}};
+    sw_route *next = sw_router_build_route(r, agent, cur->mode, merged, &err);
+    json_decref(merged);
+    json_decref(req);
+    if (!next) {
+        json_decref(from);
+        return fail(out, 400, "invalid_rollback", "agent '%s': %s", agent, err.msg);
+    }
+    size_t affected = 0;
+    int st = commit(r, cur, next, policy, &affected, out);
+    if (st) {
+        json_decref(from);
+        return st;
+    }
+    *out = json_pack("{s:s, s:o, s:s, s:s, s:I, s:o}", "agent", agent, "from", from, "to",
+                     next->stable, "sessions", sw_policy_name(policy), "pins_affected",
+                     (json_int_t)affected, "route", route_view(r, next));
+    return 200;
+}
+
+static int pins(sw_router *r, const char *method, const char *agent, const char *session,
+                sw_arg_fn arg, void *ud, const char *body, size_t len, json_t **out)
+{
+    sw_route *route = sw_hmap_get(&r->routes, agent);
+    if (!route)
+        return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+    if (!session) {
+        if (strcmp(method, "GET") != 0)
+            return fail(out, 405, "method_not_allowed", "use GET on .../pins");
+        const char *lim = arg(ud, "limit");
+        size_t limit = lim ? (size_t)strtoul(lim, NULL, 10) : 1000;
+        *out = json_pack("{s:s, s:o, s:o}", "agent", agent, "summary",
+                         sw_pins_summary(&r->pins, agent), "pins",
+                         sw_pins_list(&r->pins, agent, limit));
+        return 200;
+    }
+    if (strcmp(method, "GET") == 0) {
+        sw_pin *pin = sw_pins_get(&r->pins, agent, session);
+        if (!pin)
+            return fail(out, 404, "session_not_found", "session '%s' of agent '%s' is not pinned",
+                        session, agent);
+        *out = json_pack("{s:s, s:s, s:s, s:s, s:b}", "agent", agent, "session", session, "version",
+                         pin->version, "reason", sw_reason_name(pin->reason), "terminated",
+                         pin->terminated);
+        return 200;
+    }
+    if (strcmp(method, "DELETE") == 0) {
+        sw_pins_del(&r->pins, agent, session);
+        *out = json_pack("{s:s, s:s, s:b}", "agent", agent, "session", session, "deleted", 1);
+        return 200;
+    }
+    if (strcmp(method, "PUT") != 0)
+        return fail(out, 405, "method_not_allowed", "use GET, PUT or DELETE on a pin");
+    json_t *j = json_loadb(body, len, 0, NULL);
+    const char *given = json_string_value(json_object_get(j, "version"));
+    char *version = sw_xstrdup(given);
+    json_decref(j);
+    if (!version)
+        return fail(out, 400, "invalid_pin", "the body must be {\"version\": NAME}");
+    int st = 0;
+    if (!sw_route_find(route, version))
+        st = fail(out, 400, "invalid_pin", "'%s' is not a version of agent '%s'", version, agent);
+    else if (strlen(session) > SW_SESSION_MAX)
+        st = fail(out, 400, "invalid_pin", "a session key is at most %d bytes", SW_SESSION_MAX);
+    else if (!sw_pins_set(&r->pins, agent, session, version, SW_REASON_OVERRIDE, sw_wall_ms()))
+        st = fail(out, 507, "pins_full", "the pin table is full (%zu)", r->pins.max);
+    sw_err err = {{0}};
+    if (!st && sw_router_save_sync(r, &err) < 0)
+        st = fail(out, 500, "state_not_saved", "%s", err.msg);
+    if (st) {
+        free(version);
+        return st;
+    }
+    *out = json_pack("{s:s, s:s, s:s, s:s}", "agent", agent, "session", session, "version", version,
+                     "reason", "override");
+    free(version);
+    return 200;
+}
+
+int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_fn arg, void *ud,
+                    const char *body, size_t len, json_t **out)
+{
+    int get = strcmp(method, "GET") == 0;
+    int64_t now = sw_wall_ms();
+    if (strcmp(path, "/admin/agents") == 0 || strcmp(path, "/admin/agents/") == 0) {
+        if (!get)
+            return fail(out, 405, "method_not_allowed", "use GET on /admin/agents");
+        json_t *list = json_array();
+        for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e))
+            json_array_append_new(list, route_view(r, e->value));
+        *out = json_pack("{s:o}", "agents", list);
+        return 200;
+    }
+    if (strcmp(path, "/admin/stats") == 0) {
+        if (!get)
+            return fail(out, 405, "method_not_allowed", "use GET on /admin/stats");
+        int64_t since;
+        if (parse_since(arg(ud, "since"), now, &since) < 0)
+            return fail(out, 400, "invalid_since",
+                        "'since' must be epoch seconds or milliseconds, an ISO 8601 UTC time, or "
+                        "a duration back from now such as 5m");
+        const char *agent = arg(ud, "agent");
+        if (agent && !sw_hmap_get(&r->routes, agent))
+            return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+        *out = sw_metrics_stats(&r->metrics, agent, since, now);
+        if (agent)
+            json_object_set_new(*out, "pins", sw_pins_summary(&r->pins, agent));
+        return 200;
+    }
+    if (strcmp(path, "/admin/shadow") == 0) {
+        if (!get)
+            return fail(out, 405, "method_not_allowed", "use GET on /admin/shadow");
+        int64_t since;
+        if (parse_since(arg(ud, "since"), now, &since) < 0)
+            return fail(out, 400, "invalid_since", "bad 'since'");
+        const char *lim = arg(ud, "limit");
+        *out = json_pack(
+            "{s:o}", "pairs",
+            sw_pairs_list(r, arg(ud, "agent"), since, lim ? (size_t)strtoul(lim, NULL, 10) : 100));
+        return 200;
+    }
+    if (strncmp(path, "/admin/agents/", 14) != 0)
+        return fail(out, 404, "not_found", "no such admin endpoint: %s", path);
+    const char *name = path + 14;
+    const char *slash = strchr(name, '/');
+    if (!slash || slash == name)
+        return fail(out, 404, "not_found", "no such admin endpoint: %s", path);
+    char *agent = sw_xstrndup(name, (size_t)(slash - name));
+    const char *rest = slash;
+    int st;
+    if (strcmp(rest, "/route") == 0) {
+        if (get)
+            st = get_route(r, agent, out);
+        else if (strcmp(method, "PUT") == 0)
+            st = put_route(r, agent, body, len, out);
+        else
+            st = fail(out, 405, "method_not_allowed", "use GET or PUT on %s", path);
+    } else if (strcmp(rest, "/rollback") == 0) {
+        st = strcmp(method, "POST") == 0
+                 ? rollback(r, agent, body, len, out)
+                 : fail(out, 405, "method_not_allowed", "use POST on %s", path);
+    } else if (strcmp(rest, "/pins") == 0) {
+        st = pins(r, method, agent, NULL, arg, ud, body, len, out);
+    } else if (strncmp(rest, "/pins/", 6) == 0 && rest[6]) {
+        st = pins(r, method, agent, rest + 6, arg, ud, body, len, out);
+    } else {
+        st = fail(out, 404, "not_found", "no such admin endpoint: %s", path);
+    }
+    free(agent);
+    return st;
+}

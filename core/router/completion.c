@@ -1,0 +1,112 @@
+/* completion.c - reading usage, text and tool calls from chat completions. */
+#include "completion.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void sw_completion_init(sw_completion *c, int collect)
+{
+    memset(c, 0, sizeof *c);
+    c->collect = collect;
+    if (collect)
+        c->tools = json_array();
+}
+
+void sw_completion_free(sw_completion *c)
+{
+    sw_buf_free(&c->text);
+    json_decref(c->tools);
+    c->tools = NULL;
+}
+
+static uint32_t u32(const json_t *j)
+{
+    json_int_t v = json_integer_value(j);
+    return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
+}
+
+static void usage(sw_completion *c, const json_t *u)
+{
+    if (!json_is_object(u))
+        return;
+    c->has_usage = 1;
+    c->tokens_in = u32(json_object_get(u, "prompt_tokens"));
+    c->tokens_out = u32(json_object_get(u, "completion_tokens"));
+    c->cached_in =
+        u32(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
+}
+
+void sw_completion_response(sw_completion *c, const json_t *resp)
+{
+    usage(c, json_object_get(resp, "usage"));
+    const json_t *msg =
+        json_object_get(json_array_get(json_object_get(resp, "choices"), 0), "message");
+    const json_t *content = json_object_get(msg, "content");
+    if (c->collect && json_is_string(content))
+        sw_buf_append(&c->text, json_string_value(content), json_string_length(content));
+    const json_t *calls = json_object_get(msg, "tool_calls");
+    size_t i;
+    json_t *call;
+    json_array_foreach(calls, i, call)
+    {
+        c->tool_calls++;
+        if (!c->collect)
+            continue;
+        const json_t *fn = json_object_get(call, "function");
+        const char *name = json_string_value(json_object_get(fn, "name"));
+        const char *args = json_string_value(json_object_get(fn, "arguments"));
+        json_array_append_new(c->tools, json_pack("{s:s, s:s}", "name", name ? name : "",
+                                                  "arguments", args ? args : ""));
+    }
+}
+
+void sw_completion_chunk(sw_completion *c, const json_t *chunk)
+{
+    const json_t *u = json_object_get(chunk, "usage");
+    if (json_is_object(u))
+        usage(c, u);
+    const json_t *delta =
+        json_object_get(json_array_get(json_object_get(chunk, "choices"), 0), "delta");
+    const json_t *content = json_object_get(delta, "content");
+    if (c->collect && json_is_string(content))
+        sw_buf_append(&c->text, json_string_value(content), json_string_length(content));
+    size_t i;
+    json_t *call;
+    json_array_foreach(json_object_get(delta, "tool_calls"), i, call)
+    {
+        /* A call's first delta carries its id; later ones add to its arguments. */
+        const json_t *fn = json_object_get(call, "function");
+        const char *name = json_string_value(json_object_get(fn, "name"));
+        const char *args = json_string_value(json_object_get(fn, "arguments"));
+        if (json_object_get(call, "id")) {
+            c->tool_calls++;
+            if (c->collect)
+                json_array_append_new(c->tools, json_pack("{s:s, s:s}", "name", name ? name : "",
+                                                          "arguments", args ? args : ""));
+        } else if (c->collect && args && json_array_size(c->tools) > 0) {
+            /* Parallel calls interleave their deltas by index. */
+            const json_t *index = json_object_get(call, "index");
+            size_t at = json_is_integer(index) &&
+                                (size_t)json_integer_value(index) < json_array_size(c->tools)
+                            ? (size_t)json_integer_value(index)
+                            : json_array_size(c->tools) - 1;
+            json_t *last = json_array_get(c->tools, at);
+            char *joined =
+                sw_xasprintf("%s%s", json_string_value(json_object_get(last, "arguments")), args);
+            json_object_set_new(last, "arguments", json_string(joined));
+            free(joined);
+        }
+    }
+}
+
+int sw_chunk_usage_only(const json_t *chunk)
+{
+    const json_t *choices = json_object_get(chunk, "choices");
+    return json_is_object(json_object_get(chunk, "usage")) &&
+           (!choices || (json_is_array(choices) && json_array_size(choices) == 0));
+}
+
+json_t *sw_completion_tools(const sw_completion *c)
+{
+    return c->tools ? json_deep_copy(c->tools) : json_array();
+}

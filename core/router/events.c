@@ -1,0 +1,154 @@
+/* events.c - POST /v1/events: outcomes reported by the application, attributed through pins. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "router_impl.h"
+
+#define MAX_EVENTS 1000
+
+typedef struct parsed {
+    const char *agent, *session;
+    sw_event_type type;
+    int value;
+} parsed;
+
+static int bad(json_t **out, int status, const char *code, const char *msg)
+{
+    *out = sw_error_json("invalid_request_error", code, "%s", msg);
+    return status;
+}
+
+/* Check one event; on error fills why (and returns -1). */
+static int check(const json_t *e, const char *agent_default, const char *session_default, parsed *p,
+                 char *why, size_t whysize)
+{
+    if (!json_is_object(e)) {
+        snprintf(why, whysize, "an event must be a JSON object");
+        return -1;
+    }
+    const char *type = json_string_value(json_object_get(e, "type"));
+    p->agent = json_string_value(json_object_get(e, "agent"));
+    if (!p->agent)
+        p->agent = agent_default;
+    p->session = json_string_value(json_object_get(e, "session"));
+    if (!p->session)
+        p->session = session_default;
+    if (!type) {
+        snprintf(why, whysize, "missing 'type' (task, tool_call or feedback)");
+        return -1;
+    }
+    if (strcmp(type, "task") == 0) {
+        p->type = SW_EV_TASK;
+        const char *o = json_string_value(json_object_get(e, "outcome"));
+        if (!o || (strcmp(o, "completed") != 0 && strcmp(o, "failed") != 0)) {
+            snprintf(why, whysize, "a task event needs 'outcome': completed or failed");
+            return -1;
+        }
+        p->value = strcmp(o, "completed") == 0;
+    } else if (strcmp(type, "tool_call") == 0) {
+        p->type = SW_EV_TOOL;
+        const json_t *name = json_object_get(e, "name");
+        const json_t *ok = json_object_get(e, "ok");
+        if (!json_is_string(name) || json_string_length(name) == 0) {
+            snprintf(why, whysize, "a tool_call event needs 'name', the tool's name");
+            return -1;
+        }
+        if (!json_is_boolean(ok)) {
+            snprintf(why, whysize, "a tool_call event needs 'ok': true or false");
+            return -1;
+        }
+        p->value = json_is_true(ok);
+    } else if (strcmp(type, "feedback") == 0) {
+        p->type = SW_EV_FEEDBACK;
+        const json_t *score = json_object_get(e, "score");
+        if (!json_is_integer(score) ||
+            (json_integer_value(score) != 1 && json_integer_value(score) != -1)) {
+            snprintf(why, whysize, "a feedback event needs 'score': 1 or -1");
+            return -1;
+        }
+        p->value = (int)json_integer_value(score);
+    } else {
+        snprintf(why, whysize, "unknown event type '%.64s' (task, tool_call or feedback)", type);
+        return -1;
+    }
+    if (!p->session || !*p->session) {
+        snprintf(why, whysize,
+                 "missing 'session': the session the event belongs to (or send "
+                 "it the way chat requests do)");
+        return -1;
+    }
+    if (!p->agent) {
+        snprintf(why, whysize, "missing 'agent' (or post to /agents/<name>/v1/events)");
+        return -1;
+    }
+    return 0;
+}
+
+int sw_events_handle(sw_router *r, const char *agent_from_path, const char *session_hint,
+                     const char *body, size_t len, json_t **out)
+{
+    json_error_t je;
+    json_t *j = json_loadb(body, len, 0, &je);
+    if (!j) {
+        char *msg = sw_xasprintf("the body is not valid JSON: %s (line %d, column %d)", je.text,
+                                 je.line, je.column);
+        int st = bad(out, 400, "invalid_json", msg);
+        free(msg);
+        return st;
+    }
+    json_t *list = json_is_array(j) ? json_incref(j) : json_pack("[O]", j);
+    json_decref(j);
+    size_t n = json_array_size(list);
+    int status = 202;
+    if (n == 0 || n > MAX_EVENTS) {
+        json_decref(list);
+        return bad(out, 400, "invalid_event", "send one event or a list of 1 to 1000 events");
+    }
+    /* With one agent on the router, events need not name it. */
+    const char *only = NULL;
+    if (r->routes.count == 1)
+        only = sw_hmap_first(&r->routes)->key;
+    parsed *ps = sw_xcalloc(n, sizeof *ps);
+    char why[300];
+    for (size_t i = 0; i < n; i++) {
+        if (check(json_array_get(list, i), agent_from_path ? agent_from_path : only, session_hint,
+                  &ps[i], why, sizeof why) < 0) {
+            char *msg = n > 1 ? sw_xasprintf("event %zu: %s", i + 1, why) : sw_xstrdup(why);
+            status = bad(out, 400, "invalid_event", msg);
+            free(msg);
+            goto done;
+        }
+        if (!sw_hmap_get(&r->routes, ps[i].agent)) {
+            char *msg =
+                sw_xasprintf("%sunknown agent '%s'", n > 1 ? "an event: " : "", ps[i].agent);
+            status = bad(out, 404, "agent_not_found", msg);
+            free(msg);
+            goto done;
+        }
+        if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session)) {
+            char *msg = sw_xasprintf("session '%.200s' of agent '%s' has no pinned version (it "
+                                     "never made a request, or went idle): the event cannot be "
+                                     "attributed",
+                                     ps[i].session, ps[i].agent);
+            status = bad(out, 404, "session_not_found", msg);
+            free(msg);
+            goto done;
+        }
+    }
+    /* All valid: count them. */
+    json_t *attributed = json_array();
+    int64_t now = sw_wall_ms();
+    for (size_t i = 0; i < n; i++) {
+        sw_pin *pin = sw_pins_get(&r->pins, ps[i].agent, ps[i].session);
+        sw_series *s = sw_metrics_series(&r->metrics, ps[i].agent, pin->version);
+        sw_metrics_event(&r->metrics, s, ps[i].type, ps[i].value, now);
+        json_array_append_new(attributed,
+                              json_pack("{s:s, s:s, s:s}", "agent", ps[i].agent, "session",
+                                        ps[i].session, "version", pin->version));
+    }
+    *out = json_pack("{s:I, s:o}", "accepted", (json_int_t)n, "events", attributed);
+done:
+    free(ps);
+    json_decref(list);
+    return status;
+}

@@ -1,0 +1,1441 @@
+/*
+ * server.c - the event loop: libmicrohttpd for clients, libcurl's multi
+ * interface for upstreams, both driven from one epoll on one thread.
+ *
+ * A client request is parsed, assigned a version and sent upstream; its
+ * connection is then suspended (no thread waits for it) until the upstream
+ * answers. A streamed answer is passed on event by event: each SSE event is
+ * handed to libmicrohttpd as soon as it is complete, and the connection is
+ * suspended again while no event is waiting. A slow client pauses its
+ * upstream transfer instead of growing a buffer. While a connection is
+ * suspended its socket is watched for a hang-up, which cancels the upstream.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "router_impl.h"
+
+#define STREAM_HIGH_WATER (256u << 10) /* pause the upstream above this much unsent */
+#define STREAM_LOW_WATER  (64u << 10)
+
+enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
+
+typedef struct tag {
+    int kind;
+    int fd;
+    rreq *req;
+} tag;
+
+static tag mhd_tag = {TAG_MHD, -1, NULL};
+static tag wake_tag = {TAG_WAKE, -1, NULL};
+
+typedef enum kind { K_CHAT, K_EVENTS, K_MODELS, K_ADMIN, K_METRICS, K_HEALTH, K_NONE } kind;
+typedef enum rstate { ST_BODY, ST_UPSTREAM, ST_RESPOND, ST_STREAM, ST_DONE } rstate;
+
+struct rreq {
+    int refs;
+    sw_router *r;
+    struct MHD_Connection *conn;
+    rreq *live_prev, *live_next;
+    char *method, *url;
+    char *path_agent; /* from /agents/<name>/... */
+    kind kind;
+    sw_buf body;
+    int too_big;
+    rstate st;
+    int suspended, waiting_data;
+    tag *ctag; /* the connection's tag in the epoll set (hang-ups), or NULL */
+    double t0;
+    /* the reply, for ST_RESPOND */
+    int status;
+    char *reply;
+    size_t reply_len;
+    char *reply_ctype;
+    /* assignment */
+    sw_route *route;
+    const sw_rversion *ver;
+    char *agent, *version, *session;
+    sw_reason reason;
+    const char *rule;
+    int session_generated;
+    sw_series *series;
+    /* upstream */
+    char *up_url;
+    char *up_body;
+    size_t up_len;
+    struct curl_slist *up_headers;
+    CURL *easy;
+    char curl_err[CURL_ERROR_SIZE];
+    int attempt, max_attempts;
+    double retry_at;
+    rreq *retry_next;
+    int in_retries;
+    long up_status;
+    char *up_ctype;
+    int headers_done, discard, is_sse, resp_too_big;
+    sw_buf up_buf;
+    int strip_usage;
+    /* streaming */
+    sw_sse sse;
+    sw_buf scratch;
+    sw_buf out;
+    size_t out_off;
+    int up_done, up_paused, saw_done, canceled, stream_queued;
+    double t_first; /* ms after t0; < 0 until the first event */
+    sw_completion comp;
+    sw_errclass errclass;
+    uint64_t pair_id;
+};
+
+/* ---- small helpers ---- */
+
+static double now_ms(void)
+{
+    return sw_now_ms();
+}
+
+static void req_unref(rreq *q)
+{
+    if (--q->refs > 0)
+        return;
+    free(q->method);
+    free(q->url);
+    free(q->path_agent);
+    sw_buf_free(&q->body);
+    free(q->reply);
+    free(q->reply_ctype);
+    sw_route_unref(q->route);
+    free(q->agent);
+    free(q->version);
+    free(q->session);
+    free(q->up_url);
+    free(q->up_body);
+    curl_slist_free_all(q->up_headers);
+    free(q->up_ctype);
+    sw_buf_free(&q->up_buf);
+    sw_sse_free(&q->sse);
+    sw_buf_free(&q->scratch);
+    sw_buf_free(&q->out);
+    sw_completion_free(&q->comp);
+    free(q);
+}
+
+/* While a request waits, a hang-up of its client's socket (reported on the connection's
+   tag, registered once per connection) is its to handle. */
+static void watch_client(rreq *q, int on)
+{
+    if (q->ctag)
+        q->ctag->req = on ? q : NULL;
+}
+
+static void suspend(rreq *q)
+{
+    if (q->suspended)
+        return;
+    MHD_suspend_connection(q->conn);
+    q->suspended = 1;
+    watch_client(q, 1);
+}
+
+static void resume(rreq *q)
+{
+    if (!q->suspended)
+        return;
+    watch_client(q, 0);
+    q->suspended = 0;
+    q->waiting_data = 0;
+    MHD_resume_connection(q->conn);
+    q->r->resumed = 1; /* the loop runs MHD before it sleeps again */
+}
+
+static const char *header(void *ud, const char *name)
+{
+    rreq *q = ud;
+    return MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *get_arg(void *ud, const char *name)
+{
+    rreq *q = ud;
+    return MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static void add_assignment_headers(rreq *q, struct MHD_Response *resp)
+{
+    if (q->version)
+        MHD_add_response_header(resp, "x-slipway-version", q->version);
+    if (q->agent && q->version)
+        MHD_add_response_header(resp, "x-slipway-assignment", sw_reason_name(q->reason));
+    if (q->session) {
+        char *v = sw_session_header_value(q->session);
+        MHD_add_response_header(resp, "x-slipway-session", v);
+        if (q->session_generated) {
+            const sw_session_cfg *sc = sw_router_session_cfg(q->r, q->agent);
+            if (sc->cookie) {
+                char *cookie = sw_xasprintf("%s=%s; Path=/; HttpOnly; SameSite=Lax", sc->cookie, v);
+                MHD_add_response_header(resp, "Set-Cookie", cookie);
+                free(cookie);
+            }
+        }
+        free(v);
+    }
+}
+
+/* Queue a reply now (from the access handler). Takes text. */
+static enum MHD_Result queue_text(rreq *q, int status, char *text, size_t len, const char *ctype)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(text);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    add_assignment_headers(q, resp);
+    q->status = status;
+    q->st = ST_DONE;
+    enum MHD_Result rc = MHD_queue_response(q->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static enum MHD_Result queue_json(rreq *q, int status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (status >= 400 && status < 600 && !q->series)
+        q->r->rejected[status]++;
+    return queue_text(q, status, text, strlen(text), "application/json");
+}
+
+static enum MHD_Result reply_error(rreq *q, int status, const char *type, const char *code,
+                                   const char *fmt, ...) SW_PRINTF(5, 6);
+static enum MHD_Result reply_error(rreq *q, int status, const char *type, const char *code,
+                                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = sw_xvasprintf(fmt, ap);
+    va_end(ap);
+    json_t *j = sw_error_json(type, code, "%s", msg);
+    free(msg);
+    return queue_json(q, status, j);
+}
+
+/* A reply decided later (the upstream answered or failed): keep it and wake the connection. */
+static void finish(rreq *q, int status, char *body, size_t len, const char *ctype)
+{
+    q->st = ST_RESPOND;
+    q->status = status;
+    free(q->reply);
+    q->reply = body;
+    q->reply_len = len;
+    free(q->reply_ctype);
+    q->reply_ctype = sw_xstrdup(ctype);
+    resume(q);
+}
+
+static void finish_error(rreq *q, int status, sw_errclass ec, const char *type, const char *code,
+                         const char *fmt, ...) SW_PRINTF(6, 7);
+static void finish_error(rreq *q, int status, sw_errclass ec, const char *type, const char *code,
+                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = sw_xvasprintf(fmt, ap);
+    va_end(ap);
+    json_t *j = sw_error_json(type, code, "%s", msg);
+    free(msg);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    q->errclass = ec;
+    finish(q, status, text, strlen(text), "application/json");
+}
+
+/* ---- upstream ---- */
+
+static void start_upstream(rreq *q);
+
+#define EASY_POOL_MAX 1024
+
+/* Easy handles are reused: creating one per request costs more than the request. They are
+   not reset (that costs about as much): every option the router sets is set again for each
+   call, and no other is ever set. */
+static CURL *easy_get(sw_router *r)
+{
+    if (r->n_easy_pool)
+        return r->easy_pool[--r->n_easy_pool];
+    return curl_easy_init();
+}
+
+static void easy_put(sw_router *r, CURL *e)
+{
+    if (r->n_easy_pool == EASY_POOL_MAX) {
+        curl_easy_cleanup(e);
+        return;
+    }
+    if (!r->easy_pool)
+        r->easy_pool = sw_xcalloc(EASY_POOL_MAX, sizeof *r->easy_pool);
+    r->easy_pool[r->n_easy_pool++] = e;
+}
+
+static void cancel_upstream(rreq *q)
+{
+    if (q->easy) {
+        curl_multi_remove_handle(q->r->multi, q->easy);
+        easy_put(q->r, q->easy);
+        q->easy = NULL;
+        q->r->inflight--;
+    }
+    if (q->in_retries) {
+        rreq **pp = &q->r->retries;
+        while (*pp && *pp != q)
+            pp = &(*pp)->retry_next;
+        if (*pp)
+            *pp = q->retry_next;
+        q->in_retries = 0;
+        req_unref(q);
+    }
+}
+
+static void wake_client(rreq *q)
+{
+    if (q->suspended && q->waiting_data)
+        resume(q);
+}
+
+/* Whether the data of an event has a "usage" object (not null): those chunks are parsed. */
+static int has_usage_object(const char *data)
+{
+    const char *p = strstr(data, "\"usage\"");
+    if (!p)
+        return 0;
+    p += 7;
+    while (*p == ' ' || *p == ':')
+        p++;
+    return *p == '{';
+}
+
+static void on_event(void *ud, const char *ev, size_t len)
+{
+    rreq *q = ud;
+    int drop = 0;
+    if (sw_sse_data(ev, len, &q->scratch) == 0) {
+        const char *data = q->scratch.data ? q->scratch.data : "";
+        if (strcmp(data, "[DONE]") == 0) {
+            q->saw_done = 1;
+        } else if (q->comp.collect || has_usage_object(data) || strstr(data, "\"tool_calls\"")) {
+            json_t *chunk = json_loadb(data, q->scratch.len, 0, NULL);
+            if (chunk) {
+                sw_completion_chunk(&q->comp, chunk);
+                /* The usage chunk the router asked for, not the client. */
+                drop = q->strip_usage && sw_chunk_usage_only(chunk);
+                json_decref(chunk);
+            }
+        }
+    }
+    if (!drop)
+        sw_buf_append(&q->out, ev, len);
+}
+
+static void upstream_headers(rreq *q)
+{
+    q->headers_done = 1;
+    curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &q->up_status);
+    if ((q->up_status == 429 || q->up_status >= 500) && q->attempt < q->max_attempts) {
+        q->discard = 1; /* read and dropped; tried again once it ends */
+        return;
+    }
+    q->is_sse = q->up_status == 200 && q->up_ctype &&
+                strncasecmp(q->up_ctype, "text/event-stream", 17) == 0;
+    if (q->is_sse) {
+        q->st = ST_STREAM;
+        resume(q); /* the access handler queues the streaming response */
+    }
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    rreq *q = ud;
+    size_t len = size * n;
+    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+        free(q->up_ctype); /* a new response (after a 1xx) */
+        q->up_ctype = NULL;
+    } else if (len > 13 && strncasecmp(p, "content-type:", 13) == 0) {
+        const char *v = p + 13;
+        size_t vl = len - 13;
+        while (vl && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        free(q->up_ctype);
+        q->up_ctype = sw_xstrndup(v, vl);
+    }
+    return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    rreq *q = ud;
+    size_t len = size * n;
+    if (!q->headers_done)
+        upstream_headers(q);
+    if (q->discard)
+        return len;
+    if (q->is_sse) {
+        if (q->out.len - q->out_off > STREAM_HIGH_WATER) {
+            q->up_paused = 1; /* the client reads slowly: hold the upstream */
+            return CURL_WRITEFUNC_PAUSE;
+        }
+        if (q->t_first < 0)
+            q->t_first = now_ms() - q->t0;
+        sw_sse_feed(&q->sse, p, len, on_event, q);
+        wake_client(q);
+        return len;
+    }
+    if (q->up_buf.len + len > q->r->cfg->max_response_bytes) {
+        q->resp_too_big = 1;
+        return 0; /* aborts the transfer */
+    }
+    sw_buf_append(&q->up_buf, p, len);
+    return len;
+}
+
+static void schedule_retry(rreq *q)
+{
+    double backoff = (double)q->r->cfg->retry_backoff_ms * pow(2, q->attempt - 1);
+    q->retry_at = now_ms() + backoff;
+    q->retry_next = q->r->retries;
+    q->r->retries = q;
+    q->in_retries = 1;
+    q->refs++; /* the retry list holds it */
+}
+
+static int connect_error(CURLcode rc)
+{
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+           rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_SEND_ERROR || rc == CURLE_GOT_NOTHING ||
+           rc == CURLE_SSL_CONNECT_ERROR;
+}
+
+/* Usage and tool calls of a whole answer. Most answers have no tool calls and need no
+   text kept: then only the "usage" object is parsed, not the whole body. */
+static void read_completion(rreq *q)
+{
+    const char *body = q->up_buf.data;
+    if (!q->comp.collect && !strstr(body, "\"tool_calls\"")) {
+        const char *u = strstr(body, "\"usage\"");
+        if (!u)
+            return;
+        u += 7;
+        while (*u == ' ' || *u == ':' || *u == '\n' || *u == '\t' || *u == '\r')
+            u++;
+        json_t *usage = *u == '{' ? json_loadb(u, q->up_buf.len - (size_t)(u - body),
+                                               JSON_DISABLE_EOF_CHECK, NULL)
+                                  : NULL;
+        if (usage) {
+            json_t *wrap = json_pack("{s:o}", "usage", usage);
+            sw_completion_response(&q->comp, wrap);
+            json_decref(wrap);
+        }
+        return;
+    }
+    json_t *resp = json_loadb(body, q->up_buf.len, 0, NULL);
+    if (resp)
+        sw_completion_response(&q->comp, resp);
+    json_decref(resp);
+}
+
+static void upstream_done(rreq *q, CURLcode rc)
+{
+    sw_router *r = q->r;
+    if (rc == CURLE_OK && !q->headers_done && q->easy)
+        upstream_headers(q);
+    curl_multi_remove_handle(r->multi, q->easy);
+    easy_put(r, q->easy);
+    q->easy = NULL;
+    r->inflight--;
+    if (q->canceled)
+        return;
+    if (q->discard && (rc == CURLE_OK || connect_error(rc))) {
+        schedule_retry(q);
+        return;
+    }
+    if (rc != CURLE_OK) {
+        const char *why = q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc);
+        if (q->is_sse) {
+            /* Bytes already went to the client: no retry, no other version. Say so in
+               the stream the way OpenAI-compatible clients read errors. */
+            json_t *e =
+                sw_error_json("upstream_error", "stream_cut",
+                              "the upstream stream of version '%s' was cut: %s", q->version, why);
+            char *text = json_dumps(e, JSON_COMPACT);
+            json_decref(e);
+            sw_buf_printf(&q->out, "data: %s\n\n", text);
+            free(text);
+            q->errclass = SW_ERRC_STREAM_CUT;
+            q->up_done = 1;
+            wake_client(q);
+            return;
+        }
+        if (connect_error(rc) && !q->headers_done && q->attempt < q->max_attempts) {
+            schedule_retry(q);
+            return;
+        }
+        if (q->resp_too_big)
+            finish_error(q, 502, SW_ERRC_5XX, "upstream_error", "upstream_response_too_large",
+                         "version '%s' answered with more than %zu bytes", q->version,
+                         r->cfg->max_response_bytes);
+        else if (rc == CURLE_OPERATION_TIMEDOUT)
+            finish_error(q, 504, SW_ERRC_TIMEOUT, "upstream_error", "upstream_timeout",
+                         "version '%s' of agent '%s' did not answer in time: %s", q->version,
+                         q->agent, why);
+        else
+            finish_error(q, 502, connect_error(rc) ? SW_ERRC_CONNECT : SW_ERRC_5XX,
+                         "upstream_error", "upstream_unavailable",
+                         "version '%s' of agent '%s' is unreachable (after %d attempt%s): %s",
+                         q->version, q->agent, q->attempt, q->attempt == 1 ? "" : "s", why);
+        return;
+    }
+    if (q->is_sse) {
+        q->up_done = 1;
+        wake_client(q);
+        return;
+    }
+    if (q->up_status == 200 && q->up_buf.data)
+        read_completion(q);
+    size_t len = q->up_buf.len;
+    char *body = sw_buf_steal(&q->up_buf);
+    finish(q, (int)q->up_status, body, len, q->up_ctype ? q->up_ctype : "application/json");
+}
+
+static void start_upstream(rreq *q)
+{
+    sw_router *r = q->r;
+    const sw_router_config *c = r->cfg;
+    q->attempt++;
+    q->headers_done = q->discard = q->is_sse = q->resp_too_big = 0;
+    q->up_status = 0;
+    q->up_buf.len = 0;
+    q->curl_err[0] = '\0';
+    CURL *e = easy_get(r);
+    q->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, q->up_url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, q->up_body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->up_len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, q->up_headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, q);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, q);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, q);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, q->curl_err);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_multi_add_handle(r->multi, e);
+    r->inflight++;
+}
+
+static void run_retries(sw_router *r, double now)
+{
+    rreq **pp = &r->retries;
+    while (*pp) {
+        rreq *q = *pp;
+        if (q->retry_at > now) {
+            pp = &q->retry_next;
+            continue;
+        }
+        *pp = q->retry_next;
+        q->in_retries = 0;
+        if (!q->canceled && q->conn)
+            start_upstream(q);
+        req_unref(q);
+    }
+}
+
+static void curl_messages(sw_router *r)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(r->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        rreq *q = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&q);
+        upstream_done(q, msg->data.result);
+    }
+}
+
+/* ---- streaming to the client ---- */
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    rreq *q = cls;
+    size_t avail = q->out.len - q->out_off;
+    if (avail > 0) {
+        size_t n = avail < max ? avail : max;
+        memcpy(buf, q->out.data + q->out_off, n);
+        q->out_off += n;
+        if (q->out_off == q->out.len) {
+            q->out.len = q->out_off = 0;
+        } else if (q->out_off > (64u << 10)) {
+            memmove(q->out.data, q->out.data + q->out_off, q->out.len - q->out_off);
+            q->out.len -= q->out_off;
+            q->out_off = 0;
+        }
+        if (q->up_paused && q->easy && q->out.len - q->out_off < STREAM_LOW_WATER) {
+            q->up_paused = 0;
+            curl_easy_pause(q->easy, CURLPAUSE_CONT);
+        }
+        return (ssize_t)n;
+    }
+    if (q->canceled)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (q->up_done)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    q->waiting_data = 1;
+    suspend(q); /* woken by the next event from upstream */
+    return 0;
+}
+
+static void stream_free(void *cls)
+{
+    req_unref(cls);
+}
+
+static enum MHD_Result queue_stream(rreq *q)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16u << 10, stream_read, q, stream_free);
+    if (!resp)
+        return MHD_NO;
+    q->refs++; /* the response's */
+    MHD_add_response_header(resp, "Content-Type", q->up_ctype ? q->up_ctype : "text/event-stream");
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    add_assignment_headers(q, resp);
+    q->status = 200;
+    q->stream_queued = 1;
+    enum MHD_Result rc = MHD_queue_response(q->conn, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* ---- chat completions ---- */
+
+static char *body_text(json_t *j, size_t *len)
+{
+    char *t = json_dumps(j, JSON_COMPACT);
+    *len = strlen(t);
+    return t;
+}
+
+static void add_header(struct curl_slist **l, const char *name, const char *value)
+{
+    char *h = sw_xasprintf("%s: %s", name, value);
+    *l = curl_slist_append(*l, h);
+    free(h);
+}
+
+static void submit_shadow(rreq *q, json_t *client_body, const char *sv_name)
+{
+    sw_router *r = q->r;
+    const sw_rversion *sv = sw_route_find(q->route, sv_name);
+    if (!sv || !sv->url)
+        return;
+    json_t *b = json_deep_copy(client_body);
+    json_object_set_new(b, "stream", json_false());
+    json_object_del(b, "stream_options");
+    sw_err err = {{0}};
+    if (q->route->mode == SW_MODE_GATEWAY && sw_gateway_apply(sv->manifest, b, &err) < 0) {
+        json_decref(b);
+        return;
+    }
+    sw_shadow_job *job = sw_xcalloc(1, sizeof *job);
+    job->url = sw_xasprintf("%s/chat/completions", sv->url);
+    if (q->route->mode == SW_MODE_GATEWAY) {
+        const char *key = sv->api_key_env ? getenv(sv->api_key_env) : NULL;
+        if (key)
+            job->auth = sw_xasprintf("Authorization: Bearer %s", key);
+    } else {
+        const char *auth = header(q, "authorization");
+        if (auth)
+            job->auth = sw_xasprintf("Authorization: %s", auth);
+    }
+    job->body = body_text(b, &job->len);
+    json_decref(b);
+    sw_pair *pair = sw_pair_new(r, q->agent, q->session, q->version, sv_name);
+    job->pair_id = pair->id;
+    if (sw_shadow_submit(&r->shadow, job) < 0) {
+        sw_metrics_shadow_dropped(&r->metrics, sw_metrics_series(&r->metrics, q->agent, sv_name),
+                                  sw_wall_ms());
+        char key[32];
+        snprintf(key, sizeof key, "%llu", (unsigned long long)pair->id);
+        sw_hmap_del(&r->pairs, key);
+        free(pair->agent);
+        free(pair->session);
+        free(pair->primary_version);
+        free(pair->shadow_version);
+        free(pair);
+        sw_shadow_job_free(job);
+        return;
+    }
+    q->pair_id = job->pair_id;
+}
+
+static enum MHD_Result handle_chat(rreq *q)
+{
+    sw_router *r = q->r;
+    if (q->too_big)
+        return reply_error(q, 413, "invalid_request_error", "request_too_large",
+                           "the request body is larger than %zu bytes", r->cfg->max_body_bytes);
+    json_error_t je;
+    json_t *body = json_loadb(q->body.data ? q->body.data : "", q->body.len, 0, &je);
+    if (!body)
+        return reply_error(q, 400, "invalid_request_error", "invalid_json",
+                           "the request body is not valid JSON: %s (line %d, column %d)", je.text,
+                           je.line, je.column);
+    enum MHD_Result res;
+    if (!json_is_object(body)) {
+        res = reply_error(q, 400, "invalid_request_error", "invalid_request",
+                          "the request body must be a JSON object");
+        goto out;
+    }
+    const char *model = json_string_value(json_object_get(body, "model"));
+    const char *agent = q->path_agent ? q->path_agent : model;
+    if (!agent || !*agent) {
+        res = reply_error(q, 400, "invalid_request_error", "missing_model",
+                          "missing 'model': name the agent, e.g. \"model\": \"support-agent\" "
+                          "(or use the path /agents/<name>/v1/chat/completions)");
+        goto out;
+    }
+    sw_route *route = sw_hmap_get(&r->routes, agent);
+    if (!route) {
+        const char *names[64];
+        size_t n = 0;
+        for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e && n < 64;
+             e = sw_hmap_next(&r->routes, e))
+            names[n++] = e->key;
+        const char *hint = sw_did_you_mean(agent, names, n);
+        res = reply_error(q, 404, "invalid_request_error", "model_not_found",
+                          "unknown agent '%s'%s%s%s: this router serves no such model", agent,
+                          hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        goto out;
+    }
+    if (!json_is_array(json_object_get(body, "messages"))) {
+        res = reply_error(q, 400, "invalid_request_error", "invalid_messages",
+                          "'messages' must be a list of chat messages");
+        goto out;
+    }
+    const json_t *stream = json_object_get(body, "stream");
+    if (stream && !json_is_boolean(stream)) {
+        res = reply_error(q, 400, "invalid_request_error", "invalid_stream",
+                          "'stream' must be true or false");
+        goto out;
+    }
+    sw_attrs attrs = {header, q, body};
+    const sw_session_cfg *sc = sw_router_session_cfg(r, agent);
+    sw_session_source src;
+    sw_err err = {{0}};
+    char *session = sw_session_key(sc, &attrs, &src, &err);
+    if (!session) {
+        res = reply_error(q, 400, "invalid_request_error", "invalid_session", "%s", err.msg);
+        goto out;
+    }
+    q->session = session;
+    q->session_generated = src == SW_SESSION_GENERATED;
+    q->agent = sw_xstrdup(agent);
+    int64_t wall = sw_wall_ms();
+    sw_pin *pin = sw_pins_get(&r->pins, agent, session);
+    if (pin && !sw_route_find(route, pin->version)) {
+        sw_pins_del(&r->pins, agent, session); /* its version left the route */
+        pin = NULL;
+    }
+    if (pin && pin->terminated) {
+        q->version = sw_xstrdup(pin->version);
+        q->reason = SW_REASON_PIN;
+        res = reply_error(q, 409, "invalid_request_error", "session_terminated",
+                          "this conversation ran on version '%s' of agent '%s', which was rolled "
+                          "back; it cannot continue: start a new conversation (a new session)",
+                          pin->version, agent);
+        goto out;
+    }
+    const char *version;
+    if (pin) {
+        version = pin->version;
+        q->reason = SW_REASON_PIN;
+        sw_pins_touch(&r->pins, pin, wall);
+        r->pins_touched = 1;
+    } else {
+        version = sw_route_assign(route, session, &attrs, &q->reason, &q->rule);
+        if (!sw_pins_set(&r->pins, agent, session, version, q->reason, wall) &&
+            q->t0 - r->pins_full_logged > 60000) {
+            /* Served all the same (the split is sticky by itself); said once a minute. */
+            r->pins_full_logged = q->t0;
+            sw_router_logf(r, SW_LOG_WARN,
+                           "the pin table is full (sessions.max_pins = %zu): new sessions are "
+                           "not pinned",
+                           r->pins.max);
+        }
+    }
+    q->version = sw_xstrdup(version);
+    q->route = sw_route_ref(route);
+    q->ver = sw_route_find(route, version);
+    q->series = sw_metrics_series(&r->metrics, agent, version);
+    const sw_agent_cfg *acfg = sw_router_agent_cfg(r, agent);
+    int stream_on = json_is_true(stream);
+    int modified = 0;
+    const sw_rversion *shadow_ver = NULL;
+    const char *sv = sw_route_shadow_for(route, session, version);
+    if (sv)
+        shadow_ver = sw_route_find(route, sv);
+    /* The shadow gets the client's request, before this version changes it. */
+    json_t *client_copy = shadow_ver ? json_deep_copy(body) : NULL;
+    sw_completion_init(&q->comp, shadow_ver != NULL);
+    if (route->mode == SW_MODE_GATEWAY) {
+        if (!q->ver->manifest || sw_gateway_apply(q->ver->manifest, body, &err) < 0) {
+            res = reply_error(q, 400, "invalid_request_error", "invalid_request",
+                              "cannot apply release '%s': %s", q->ver->release,
+                              err.msg[0] ? err.msg : "no manifest");
+            json_decref(client_copy);
+            goto out;
+        }
+        modified = 1;
+    }
+    if (stream_on && (!acfg || acfg->inject_usage)) {
+        json_t *so = json_object_get(body, "stream_options");
+        if (!json_is_true(json_object_get(so, "include_usage"))) {
+            if (!json_is_object(so)) {
+                so = json_object();
+                json_object_set_new(body, "stream_options", so);
+            }
+            json_object_set_new(so, "include_usage", json_true());
+            q->strip_usage = 1;
+            modified = 1;
+        }
+    }
+    if (modified) {
+        q->up_body = body_text(body, &q->up_len);
+    } else {
+        q->up_len = q->body.len;
+        q->up_body = sw_buf_steal(&q->body);
+    }
+    q->up_url = sw_xasprintf("%s/chat/completions", q->ver->url);
+    struct curl_slist *h = NULL;
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    h = curl_slist_append(h, stream_on ? "Accept: text/event-stream" : "Accept: application/json");
+    if (route->mode == SW_MODE_GATEWAY) {
+        const char *key = q->ver->api_key_env ? getenv(q->ver->api_key_env) : NULL;
+        if (key && *key) {
+            char *bearer = sw_xasprintf("Bearer %s", key);
+            add_header(&h, "Authorization", bearer);
+            free(bearer);
+        }
+    } else {
+        const char *auth = header(q, "authorization");
+        if (auth)
+            add_header(&h, "Authorization", auth);
+        add_header(&h, "x-slipway-agent", agent);
+        add_header(&h, "x-slipway-version", version);
+        add_header(&h, "x-slipway-session", session);
+    }
+    const char *rid = header(q, "x-request-id");
+    if (rid)
+        add_header(&h, "x-request-id", rid);
+    q->up_headers = h;
+    int retries = acfg && acfg->retries >= 0 ? acfg->retries : r->cfg->retries;
+    q->max_attempts = retries + 1;
+    q->st = ST_UPSTREAM;
+    start_upstream(q);
+    if (client_copy) {
+        /* After the primary is on its way; the shadow never delays it. */
+        submit_shadow(q, client_copy, sv);
+        json_decref(client_copy);
+    }
+    suspend(q);
+    res = MHD_YES;
+out:
+    json_decref(body);
+    return res;
+}
+
+/* ---- other endpoints ---- */
+
+static enum MHD_Result handle_admin(rreq *q)
+{
+    sw_router *r = q->r;
+    if (r->token && !sw_admin_authorized(r, header(q, "authorization")))
+        return reply_error(q, 401, "authentication_error", "unauthorized",
+                           "the admin API needs 'Authorization: Bearer <token>' with the "
+                           "router's admin token");
+    if (q->too_big)
+        return reply_error(q, 413, "invalid_request_error", "request_too_large",
+                           "the request body is larger than %zu bytes", r->cfg->max_body_bytes);
+    json_t *out = NULL;
+    int status = sw_admin_handle(r, q->method, q->url, get_arg, q, q->body.data ? q->body.data : "",
+                                 q->body.len, &out);
+    return queue_json(q, status, out);
+}
+
+static enum MHD_Result handle_events(rreq *q)
+{
+    sw_router *r = q->r;
+    if (q->too_big)
+        return reply_error(q, 413, "invalid_request_error", "request_too_large",
+                           "the request body is larger than %zu bytes", r->cfg->max_body_bytes);
+    /* The session may come the way chat requests send it (header or cookie). */
+    const char *agent = q->path_agent;
+    char *hint = NULL;
+    const sw_session_cfg *sc = sw_router_session_cfg(r, agent ? agent : "");
+    const char *h = sc->header ? header(q, sc->header) : NULL;
+    if (h && *h)
+        hint = sw_xstrdup(h);
+    else if (sc->cookie) {
+        const char *cookies = header(q, "cookie");
+        char buf[SW_SESSION_MAX + 2];
+        if (cookies && sw_cookie_value(cookies, sc->cookie, buf, sizeof buf) == 0 && buf[0])
+            hint = sw_xstrdup(buf);
+    }
+    json_t *out = NULL;
+    int status =
+        sw_events_handle(r, agent, hint, q->body.data ? q->body.data : "", q->body.len, &out);
+    free(hint);
+    return queue_json(q, status, out);
+}
+
+static enum MHD_Result handle_models(rreq *q)
+{
+    json_t *data = json_array();
+    for (sw_hmap_entry *e = sw_hmap_first(&q->r->routes); e; e = sw_hmap_next(&q->r->routes, e))
+        json_array_append_new(data, json_pack("{s:s, s:s, s:i, s:s}", "id", e->key, "object",
+                                              "model", "created", 0, "owned_by", "slipway"));
+    return queue_json(q, 200, json_pack("{s:s, s:o}", "object", "list", "data", data));
+}
+
+static enum MHD_Result handle_metrics(rreq *q)
+{
+    sw_router *r = q->r;
+    sw_buf b = {0};
+    sw_metrics_prometheus(&r->metrics, &b);
+    sw_buf_puts(&b, "# HELP slipway_pins Live session pins by agent and version.\n"
+                    "# TYPE slipway_pins gauge\n");
+    for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e)) {
+        json_t *sum = sw_pins_summary(&r->pins, e->key);
+        const char *v;
+        json_t *n;
+        json_object_foreach(json_object_get(sum, "by_version"), v, n)
+            sw_buf_printf(&b, "slipway_pins{agent=\"%s\",version=\"%s\"} %lld\n", e->key, v,
+                          (long long)json_integer_value(n));
+        json_decref(sum);
+    }
+    sw_buf_printf(&b,
+                  "# HELP slipway_inflight_upstream_requests Upstream calls in progress.\n"
+                  "# TYPE slipway_inflight_upstream_requests gauge\n"
+                  "slipway_inflight_upstream_requests %llu\n"
+                  "# HELP slipway_rejected_requests_total Requests the router answered itself "
+                  "with an error, by status.\n"
+                  "# TYPE slipway_rejected_requests_total counter\n",
+                  (unsigned long long)r->inflight);
+    for (int s = 400; s < 600; s++)
+        if (r->rejected[s])
+            sw_buf_printf(&b, "slipway_rejected_requests_total{status=\"%d\"} %llu\n", s,
+                          (unsigned long long)r->rejected[s]);
+    size_t len = b.len;
+    char *text = sw_buf_steal(&b);
+    return queue_text(q, 200, text, len, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+/* Which endpoint a path is; *agent gets the name from /agents/<name>/... */
+static kind classify(const char *url, char **agent)
+{
+    const char *rest = url;
+    *agent = NULL;
+    if (strncmp(url, "/agents/", 8) == 0) {
+        const char *name = url + 8;
+        const char *slash = strchr(name, '/');
+        if (!slash || slash == name)
+            return K_NONE;
+        *agent = sw_xstrndup(name, (size_t)(slash - name));
+        rest = slash;
+    }
+    if (strcmp(rest, "/v1/chat/completions") == 0 || strcmp(rest, "/chat/completions") == 0)
+        return K_CHAT;
+    if (strcmp(rest, "/v1/events") == 0)
+        return K_EVENTS;
+    if (strcmp(rest, "/v1/models") == 0)
+        return K_MODELS;
+    if (*agent)
+        return K_NONE;
+    if (strncmp(url, "/admin/", 7) == 0 || strcmp(url, "/admin") == 0)
+        return K_ADMIN;
+    if (strcmp(url, "/metrics") == 0)
+        return K_METRICS;
+    if (strcmp(url, "/healthz") == 0)
+        return K_HEALTH;
+    return K_NONE;
+}
+
+static enum MHD_Result dispatch(rreq *q)
+{
+    const char *m = q->method;
+    int post = strcmp(m, "POST") == 0, get = strcmp(m, "GET") == 0;
+    switch (q->kind) {
+    case K_CHAT:
+        if (!post)
+            return reply_error(q, 405, "invalid_request_error", "method_not_allowed",
+                               "%s %s: use POST", m, q->url);
+        return handle_chat(q);
+    case K_EVENTS:
+        if (!post)
+            return reply_error(q, 405, "invalid_request_error", "method_not_allowed",
+                               "%s %s: use POST", m, q->url);
+        return handle_events(q);
+    case K_MODELS:
+        return get ? handle_models(q)
+                   : reply_error(q, 405, "invalid_request_error", "method_not_allowed",
+                                 "%s %s: use GET", m, q->url);
+    case K_ADMIN:
+        return handle_admin(q);
+    case K_METRICS:
+        return get ? handle_metrics(q)
+                   : reply_error(q, 405, "invalid_request_error", "method_not_allowed",
+                                 "%s %s: use GET", m, q->url);
+    case K_HEALTH:
+        return queue_json(q, 200, json_pack("{s:b}", "ok", 1));
+    case K_NONE:
+        break;
+    }
+    return reply_error(q, 404, "invalid_request_error", "not_found", "no such endpoint: %s %s", m,
+                       q->url);
+}
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind vk, const char *key,
+                                    const char *value)
+{
+    size_t *n = cls;
+    *n += strlen(key) + (value ? strlen(value) : 0) + 4;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    sw_router *r = cls;
+    rreq *q = *con_cls;
+    if (!q) {
+        q = sw_xcalloc(1, sizeof *q);
+        q->refs = 1;
+        q->r = r;
+        q->conn = conn;
+        q->method = sw_xstrdup(method);
+        q->url = sw_xstrdup(url);
+        q->t0 = now_ms();
+        q->t_first = -1;
+        q->st = ST_BODY;
+        q->kind = classify(url, &q->path_agent);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        q->ctag = ci ? ci->socket_context : NULL;
+        q->live_next = r->live;
+        if (r->live)
+            r->live->live_prev = q;
+        r->live = q;
+        *con_cls = q;
+        size_t hbytes = 0;
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hbytes);
+        if (hbytes > r->cfg->max_header_bytes)
+            return reply_error(q, 431, "invalid_request_error", "headers_too_large",
+                               "the request headers are larger than %zu bytes",
+                               r->cfg->max_header_bytes);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "content-length");
+        if (cl && strtoull(cl, NULL, 10) > r->cfg->max_body_bytes)
+            return reply_error(q, 413, "invalid_request_error", "request_too_large",
+                               "the request body is larger than %zu bytes", r->cfg->max_body_bytes);
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!q->too_big && q->body.len + *upload_size > r->cfg->max_body_bytes) {
+            q->too_big = 1; /* keep reading, answer 413 at the end */
+            sw_buf_free(&q->body);
+        }
+        if (!q->too_big)
+            sw_buf_append(&q->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    switch (q->st) {
+    case ST_BODY:
+        return dispatch(q);
+    case ST_RESPOND: {
+        char *text = q->reply;
+        q->reply = NULL;
+        return queue_text(q, q->status, text ? text : sw_xstrdup(""), text ? q->reply_len : 0,
+                          q->reply_ctype ? q->reply_ctype : "application/json");
+    }
+    case ST_STREAM:
+        if (!q->stream_queued)
+            return queue_stream(q);
+        return MHD_YES;
+    case ST_UPSTREAM:
+        if (q->canceled)
+            return MHD_NO; /* the client is gone: close */
+        suspend(q);        /* resumed early (should not happen): wait again */
+        return MHD_YES;
+    case ST_DONE:
+        break;
+    }
+    return MHD_NO;
+}
+
+static void access_line(rreq *q, double ms)
+{
+    sw_router_logf(q->r, SW_LOG_INFO,
+                   "%s %s %d %.1fms agent=%s version=%s reason=%s session=%s%s%s", q->method,
+                   q->url, q->status, ms, q->agent ? q->agent : "-", q->version ? q->version : "-",
+                   q->version ? sw_reason_name(q->reason) : "-", q->session ? q->session : "-",
+                   q->errclass ? " error=" : "", q->errclass ? sw_errclass_name(q->errclass) : "");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    sw_router *r = cls;
+    rreq *q = *con_cls;
+    if (!q)
+        return;
+    *con_cls = NULL;
+    watch_client(q, 0);
+    if (q->easy || q->in_retries) {
+        if (q->errclass == SW_ERRC_NONE)
+            q->errclass = SW_ERRC_CANCELED;
+        cancel_upstream(q);
+    }
+    q->canceled = 1;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && q->errclass == SW_ERRC_NONE && q->series)
+        q->errclass = SW_ERRC_CANCELED;
+    double ms = now_ms() - q->t0;
+    if (q->series) {
+        int status = q->status ? q->status : 499;
+        sw_req_result res = {0};
+        res.status = status;
+        res.errclass = q->errclass != SW_ERRC_NONE ? q->errclass
+                       : status >= 500             ? SW_ERRC_5XX
+                       : status >= 400             ? SW_ERRC_4XX
+                                                   : SW_ERRC_NONE;
+        res.latency_ms = ms;
+        res.ttft_ms = q->is_sse ? q->t_first : -1;
+        res.tokens_in = q->comp.tokens_in;
+        res.tokens_out = q->comp.tokens_out;
+        res.tool_calls = q->comp.tool_calls;
+        if (q->ver && q->ver->price.set) {
+            const sw_price *p = &q->ver->price;
+            uint32_t cached = q->comp.cached_in <= q->comp.tokens_in ? q->comp.cached_in : 0;
+            double cin = p->cached_input > 0 ? p->cached_input : p->input;
+            res.cost = (q->comp.tokens_in - cached) * p->input + cached * cin +
+                       q->comp.tokens_out * p->output;
+        }
+        q->errclass = res.errclass;
+        sw_metrics_request(&r->metrics, q->series, &res, sw_wall_ms());
+        if (q->pair_id)
+            sw_pair_primary(r, q->pair_id, status, ms, &q->comp,
+                            res.errclass != SW_ERRC_NONE ? sw_errclass_name(res.errclass) : NULL);
+    }
+    if (r->cfg->access_log)
+        access_line(q, ms);
+    if (q->live_prev)
+        q->live_prev->live_next = q->live_next;
+    else
+        r->live = q->live_next;
+    if (q->live_next)
+        q->live_next->live_prev = q->live_prev;
+    q->conn = NULL;
+    req_unref(q);
+}
+
+static void on_client_hangup(rreq *q)
+{
+    /* The client went away while we waited for the upstream: stop the upstream call. */
+    watch_client(q, 0);
+    if (q->errclass == SW_ERRC_NONE)
+        q->errclass = SW_ERRC_CANCELED;
+    cancel_upstream(q);
+    q->canceled = 1;
+    if (q->st == ST_UPSTREAM) {
+        q->st = ST_RESPOND;
+        q->status = 499;
+    }
+    resume(q); /* MHD notices the closed socket and ends the request */
+}
+
+/* ---- libcurl's multi socket interface on our epoll ---- */
+
+static int curl_socket_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    sw_router *r = userp;
+    tag *t = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (t) {
+            epoll_ctl(r->epfd, EPOLL_CTL_DEL, s, NULL);
+            curl_multi_assign(r->multi, s, NULL);
+            free(t);
+        }
+        return 0;
+    }
+    int op = EPOLL_CTL_MOD;
+    if (!t) {
+        t = sw_xcalloc(1, sizeof *t);
+        t->kind = TAG_CURL;
+        t->fd = s;
+        curl_multi_assign(r->multi, s, t);
+        op = EPOLL_CTL_ADD;
+    }
+    struct epoll_event ev = {0};
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    ev.data.ptr = t;
+    if (epoll_ctl(r->epfd, op, s, &ev) < 0 && errno == EEXIST)
+        epoll_ctl(r->epfd, EPOLL_CTL_MOD, s, &ev);
+    return 0;
+}
+
+static int curl_timer_cb(CURLM *m, long timeout_ms, void *userp)
+{
+    sw_router *r = userp;
+    r->curl_deadline = timeout_ms < 0 ? -1 : now_ms() + (double)timeout_ms;
+    return 0;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) SW_PRINTF(2, 0);
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    sw_router *r = cls;
+    char *msg = sw_xvasprintf(fmt, ap);
+    size_t n = strlen(msg);
+    while (n && msg[n - 1] == '\n')
+        msg[--n] = '\0';
+    sw_router_logf(r, SW_LOG_WARN, "http: %s", msg);
+    free(msg);
+}
+
+/* Every client socket is in the loop's epoll set for its whole life, for hang-ups only
+   (EPOLLRDHUP, edge-triggered): adding and removing it around every wait would cost two
+   system calls per request. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    sw_router *r = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci)
+            return;
+        tag *t = sw_xcalloc(1, sizeof *t);
+        t->kind = TAG_CLIENT;
+        t->fd = ci->connect_fd;
+        struct epoll_event ev = {.events = EPOLLRDHUP | EPOLLET, .data.ptr = t};
+        if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, t->fd, &ev) < 0) {
+            free(t);
+            return;
+        }
+        *socket_context = t;
+    } else if (*socket_context) {
+        tag *t = *socket_context;
+        epoll_ctl(r->epfd, EPOLL_CTL_DEL, t->fd, NULL);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+int sw_server_start(sw_router *r, sw_diags *d)
+{
+    const sw_router_config *c = r->cfg;
+    sw_pos where = {c->file, 0, 0};
+    r->epfd = epoll_create1(EPOLL_CLOEXEC);
+    r->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (r->epfd < 0 || r->wakefd < 0) {
+        sw_diag_error(d, where, "epoll/eventfd: %s", strerror(errno));
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &wake_tag};
+    epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->wakefd, &ev);
+    r->multi = curl_multi_init();
+    curl_multi_setopt(r->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+    curl_multi_setopt(r->multi, CURLMOPT_SOCKETDATA, r);
+    curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+    curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
+    curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 4096L);
+    sw_err err = {{0}};
+    if (sw_shadow_start(&r->shadow, c->shadow_queue, c->shadow_concurrency, c->shadow_timeout_ms,
+                        c->connect_timeout_ms, c->max_response_bytes, r->wakefd, &err) < 0) {
+        sw_diag_error(d, where, "%s", err.msg);
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, c->host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)c->port);
+    } else if (inet_pton(AF_INET6, c->host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)c->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        sw_diag_error(d, where, "listen: '%s' is not a numeric address", c->host);
+        return -1;
+    }
+    /* MHD clears a connection's memory pool for every request: keep it to what the headers
+       and one read of the body need. */
+    size_t mem = c->max_header_bytes + (16u << 10);
+    /* The logger first, so MHD prints nothing of its own (library code never does). */
+    r->mhd = MHD_start_daemon(
+        flags, (uint16_t)c->port, NULL, NULL, on_request, r, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
+        MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, r,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, r, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)c->client_timeout_s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->max_connections,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+        MHD_OPTION_END);
+    if (!r->mhd) {
+        sw_diag_error(d, where, "cannot listen on %s:%d (in use, or not an address of this host)",
+                      c->host, c->port);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(r->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    ev.events = EPOLLIN;
+    ev.data.ptr = &mhd_tag;
+    epoll_ctl(r->epfd, EPOLL_CTL_ADD, info->epoll_fd, &ev);
+    info = MHD_get_daemon_info(r->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    r->port = info ? info->port : c->port;
+    return 0;
+}
+
+int sw_server_loop(sw_router *r)
+{
+    struct epoll_event evs[256];
+    while (!r->stop) {
+        double now = now_ms();
+        double timeout = 1000;
+        if (r->curl_deadline >= 0 && r->curl_deadline - now < timeout)
+            timeout = r->curl_deadline - now;
+        MHD_UNSIGNED_LONG_LONG mto;
+        if (MHD_get_timeout(r->mhd, &mto) == MHD_YES && (double)mto < timeout)
+            timeout = (double)mto;
+        for (rreq *q = r->retries; q; q = q->retry_next)
+            if (q->retry_at - now < timeout)
+                timeout = q->retry_at - now;
+        if (r->resumed)
+            timeout = 0;
+        int n = epoll_wait(r->epfd, evs, 256, timeout <= 0 ? 0 : (int)ceil(timeout));
+        if (n < 0 && errno != EINTR) {
+            sw_router_logf(r, SW_LOG_ERROR, "epoll_wait: %s", strerror(errno));
+            return -1;
+        }
+        int running;
+        for (int i = 0; i < n; i++) {
+            tag *t = evs[i].data.ptr;
+            switch (t->kind) {
+            case TAG_MHD:
+                break; /* MHD_run below */
+            case TAG_WAKE: {
+                uint64_t v;
+                ssize_t rd = read(r->wakefd, &v, sizeof v);
+                (void)rd;
+                sw_pairs_collect(r);
+                break;
+            }
+            case TAG_CURL: {
+                int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                            (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                            (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+                curl_multi_socket_action(r->multi, t->fd, flags, &running);
+                break;
+            }
+            case TAG_CLIENT:
+                if (t->req && t->req->suspended)
+                    on_client_hangup(t->req);
+                break;
+            }
+        }
+        now = now_ms();
+        if (r->curl_deadline >= 0 && now >= r->curl_deadline) {
+            r->curl_deadline = -1;
+            curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        curl_messages(r);
+        run_retries(r, now);
+        curl_messages(r);
+        r->resumed = 0;
+        MHD_run(r->mhd);
+        /* Requests the MHD run just started want their upstream call made now (libcurl
+           asks with a zero timeout): do it here rather than after another epoll_wait. */
+        if (r->curl_deadline >= 0 && r->curl_deadline <= now_ms()) {
+            r->curl_deadline = -1;
+            curl_multi_socket_action(r->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+            curl_messages(r);
+        }
+        /* A connection resumed after MHD_run would otherwise wait for the next wake-up:
+           MHD's epoll descriptor does not always become readable for it. */
+        for (int i = 0; i < 4 && r->resumed; i++) {
+            r->resumed = 0;
+            MHD_run(r->mhd);
+        }
+        sw_router_tick(r, now);
+    }
+    return 0;
+}
+
+void sw_server_stop(sw_router *r)
+{
+    if (r->mhd) {
+        MHD_quiesce_daemon(r->mhd);
+        /* Every suspended connection must be resumed before MHD stops. */
+        for (rreq *q = r->live; q; q = q->live_next) {
+            cancel_upstream(q);
+            q->canceled = 1;
+            if (q->st == ST_UPSTREAM) {
+                q->st = ST_RESPOND;
+                q->status = 503;
+            }
+            resume(q);
+        }
+        MHD_run(r->mhd);
+        MHD_stop_daemon(r->mhd);
+        r->mhd = NULL;
+    }
+    sw_shadow_stop(&r->shadow);
+    while (r->retries) {
+        rreq *q = r->retries;
+        r->retries = q->retry_next;
+        req_unref(q);
+    }
+    for (size_t i = 0; i < r->n_easy_pool; i++)
+        curl_easy_cleanup(r->easy_pool[i]);
+    free(r->easy_pool);
+    r->easy_pool = NULL;
+    r->n_easy_pool = 0;
+    if (r->multi) {
+        curl_multi_cleanup(r->multi);
+        r->multi = NULL;
+    }
+    if (r->epfd >= 0)
+        close(r->epfd);
+    if (r->wakefd >= 0)
+        close(r->wakefd);
+    r->epfd = r->wakefd = -1;
+}

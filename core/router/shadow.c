@@ -1,0 +1,221 @@
+/* shadow.c - the shadow worker: a bounded queue and a libcurl multi of its own. */
+#include "shadow.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void sw_shadow_job_free(sw_shadow_job *job)
+{
+    if (!job)
+        return;
+    free(job->url);
+    free(job->auth);
+    free(job->body);
+    sw_buf_free(&job->response);
+    curl_slist_free_all(job->headers);
+    free(job);
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    sw_shadow_job *job = ud;
+    size_t len = size * n;
+    if (job->response.len + len > job->cap) {
+        job->too_big = 1;
+        return 0; /* over the cap: abort the transfer */
+    }
+    sw_buf_append(&job->response, p, len);
+    return len;
+}
+
+static void start_job(sw_shadow *s, sw_shadow_job *job)
+{
+    CURL *e = curl_easy_init();
+    job->easy = e;
+    job->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    job->headers = curl_slist_append(job->headers, "x-slipway-shadow: 1");
+    job->headers = curl_slist_append(job->headers, "Expect:");
+    if (job->auth)
+        job->headers = curl_slist_append(job->headers, job->auth);
+    job->cap = s->max_response;
+    job->running_next = s->running;
+    s->running = job;
+    curl_easy_setopt(e, CURLOPT_URL, job->url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, job->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, job->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, job);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, job->error);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    job->t_start = sw_now_ms();
+    curl_multi_add_handle(s->multi, e);
+}
+
+static void notify(sw_shadow *s)
+{
+    uint64_t one = 1;
+    ssize_t w = write(s->notify_fd, &one, sizeof one);
+    (void)w; /* EAGAIN: the counter is already non-zero, the loop will look */
+}
+
+static void *worker(void *arg)
+{
+    sw_shadow *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        if (s->stop) {
+            pthread_mutex_unlock(&s->mu);
+            break;
+        }
+        while (s->queue && s->inflight < s->concurrency) {
+            sw_shadow_job *job = s->queue;
+            s->queue = job->next;
+            if (!s->queue)
+                s->queue_tail = NULL;
+            job->next = NULL;
+            s->queued--;
+            s->inflight++;
+            start_job(s, job);
+        }
+        pthread_mutex_unlock(&s->mu);
+        int running = 0;
+        curl_multi_perform(s->multi, &running);
+        CURLMsg *msg;
+        int left;
+        int finished = 0;
+        while ((msg = curl_multi_info_read(s->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            sw_shadow_job *job = NULL;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&job);
+            job->curl_code = (int)msg->data.result;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &job->status);
+            job->latency_ms = sw_now_ms() - job->t_start;
+            if (job->curl_code != CURLE_OK && !job->error[0])
+                snprintf(job->error, sizeof job->error, "%s",
+                         curl_easy_strerror((CURLcode)job->curl_code));
+            curl_multi_remove_handle(s->multi, msg->easy_handle);
+            curl_easy_cleanup(msg->easy_handle);
+            job->easy = NULL;
+            sw_shadow_job **pp = &s->running;
+            while (*pp && *pp != job)
+                pp = &(*pp)->running_next;
+            if (*pp)
+                *pp = job->running_next;
+            pthread_mutex_lock(&s->mu);
+            s->inflight--;
+            if (s->done_tail)
+                s->done_tail->next = job;
+            else
+                s->done = job;
+            s->done_tail = job;
+            pthread_mutex_unlock(&s->mu);
+            finished = 1;
+        }
+        if (finished)
+            notify(s);
+        curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+    }
+    return NULL;
+}
+
+int sw_shadow_start(sw_shadow *s, size_t queue_cap, size_t concurrency, long timeout_ms,
+                    long connect_timeout_ms, size_t max_response, int notify_fd, sw_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->cap = queue_cap;
+    s->concurrency = concurrency ? concurrency : 1;
+    s->timeout_ms = timeout_ms;
+    s->connect_timeout_ms = connect_timeout_ms;
+    s->max_response = max_response;
+    s->notify_fd = notify_fd;
+    s->multi = curl_multi_init();
+    if (!s->multi)
+        return sw_err_set(err, "shadow: cannot create a libcurl multi handle");
+    curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->concurrency);
+    pthread_mutex_init(&s->mu, NULL);
+    int rc = pthread_create(&s->thread, NULL, worker, s);
+    if (rc != 0) {
+        errno = rc;
+        curl_multi_cleanup(s->multi);
+        pthread_mutex_destroy(&s->mu);
+        return sw_err_errno(err, "shadow worker thread");
+    }
+    s->started = 1;
+    return 0;
+}
+
+int sw_shadow_submit(sw_shadow *s, sw_shadow_job *job)
+{
+    if (!s->started)
+        return -1;
+    pthread_mutex_lock(&s->mu);
+    if (s->queued >= s->cap && !(s->inflight < s->concurrency && s->queued == 0)) {
+        pthread_mutex_unlock(&s->mu);
+        return -1;
+    }
+    job->next = NULL;
+    if (s->queue_tail)
+        s->queue_tail->next = job;
+    else
+        s->queue = job;
+    s->queue_tail = job;
+    s->queued++;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->multi);
+    return 0;
+}
+
+sw_shadow_job *sw_shadow_take_done(sw_shadow *s)
+{
+    if (!s->started)
+        return NULL;
+    pthread_mutex_lock(&s->mu);
+    sw_shadow_job *list = s->done;
+    s->done = s->done_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    return list;
+}
+
+static void free_list(sw_shadow_job *j)
+{
+    while (j) {
+        sw_shadow_job *next = j->next;
+        sw_shadow_job_free(j);
+        j = next;
+    }
+}
+
+void sw_shadow_stop(sw_shadow *s)
+{
+    if (!s->started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->multi);
+    pthread_join(s->thread, NULL);
+    /* Running transfers are abandoned. */
+    sw_shadow_job *job = s->running;
+    while (job) {
+        sw_shadow_job *next = job->running_next;
+        curl_multi_remove_handle(s->multi, job->easy);
+        curl_easy_cleanup(job->easy);
+        job->easy = NULL;
+        sw_shadow_job_free(job);
+        job = next;
+    }
+    s->running = NULL;
+    curl_multi_cleanup(s->multi);
+    free_list(s->queue);
+    free_list(s->done);
+    pthread_mutex_destroy(&s->mu);
+    s->started = 0;
+}
