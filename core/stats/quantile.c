@@ -1,0 +1,79 @@
+/* quantile.c - linear-interpolation quantiles, means, equal-width histograms. */
+#include "quantile.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+void sw_sort_doubles(double *v, size_t n)
+{
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_double);
+}
+
+double sw_quantile_sorted(const double *sorted, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    if (q <= 0)
+        return sorted[0];
+    if (q >= 1)
+        return sorted[n - 1];
+    double h = (double)(n - 1) * q;
+    size_t i = (size_t)floor(h);
+    if (i + 1 >= n)
+        return sorted[n - 1];
+    return sorted[i] + (h - (double)i) * (sorted[i + 1] - sorted[i]);
+}
+
+double sw_quantile(const double *v, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double *copy = sw_xmalloc(n * sizeof *copy);
+    memcpy(copy, v, n * sizeof *copy);
+    sw_sort_doubles(copy, n);
+    double r = sw_quantile_sorted(copy, n, q);
+    free(copy);
+    return r;
+}
+
+double sw_mean(const double *v, size_t n)
+{
+    if (n == 0)
+        return NAN;
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += v[i];
+    return s / (double)n;
+}
+
+void sw_histogram(const double *sorted, size_t n, size_t n_bins, double *edges, uint64_t *counts)
+{
+    if (n_bins == 0)
+        return;
+    memset(counts, 0, n_bins * sizeof *counts);
+    double lo = n ? sorted[0] : 0, hi = n ? sorted[n - 1] : 0;
+    double w = (hi - lo) / (double)n_bins;
+    for (size_t i = 0; i <= n_bins; i++)
+        edges[i] = lo + w * (double)i;
+    edges[n_bins] = hi;
+    if (n == 0)
+        return;
+    if (w <= 0) {
+        counts[0] = n;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t b = (size_t)((sorted[i] - lo) / w);
+        counts[b >= n_bins ? n_bins - 1 : b]++;
+    }
+}
