@@ -29,6 +29,7 @@ static const char usage[] =
     "  serve --config FILE   run the router (canary splits, shadow, pins, metrics)\n"
     "  routes [AGENT]        show a running router's routes\n"
     "  route SUBCOMMAND      set, rollback, pin: change a running router's routes\n"
+    "  rollback AGENT        roll an agent back: router to stable, store candidate cleared\n"
     "\n"
     "Testing:\n"
     "  mock [--scenario F]   serve an OpenAI-compatible mock model (demos, tests, benchmarks)\n"
@@ -50,6 +51,7 @@ static const command commands[] = {
     {"runs", cmd_runs},         {"plugins", cmd_plugins},   {"releases", cmd_releases},
     {"tag", cmd_tag},           {"mock", cmd_mock},         {"new-plugin", cmd_new_plugin},
     {"serve", cmd_serve},       {"routes", cmd_routes},     {"route", cmd_route},
+    {"rollback", cmd_rollback},
 };
 
 int main(int argc, char **argv)
