@@ -80,8 +80,11 @@ static void add(sw_diags *d, sw_severity sev, sw_pos pos, const char *fmt, va_li
     diag_item *it = &d->items[d->n++];
     it->file = sw_xstrdup(pos.file);
     it->message = sw_xvasprintf(fmt, ap);
-    it->pub = (sw_diagnostic){.file = it->file, .line = pos.line, .col = pos.col,
-                              .severity = sev, .message = it->message};
+    it->pub = (sw_diagnostic){.file = it->file,
+                              .line = pos.line,
+                              .col = pos.col,
+                              .severity = sev,
+                              .message = it->message};
     if (sev == SW_SEVERITY_ERROR)
         d->errors++;
 }

@@ -32,7 +32,7 @@ int sw_err_errno(sw_err *err, const char *fmt, ...) SW_PRINTF(2, 3);
 void *sw_xmalloc(size_t n);
 void *sw_xcalloc(size_t n, size_t size);
 void *sw_xrealloc(void *p, size_t n);
-char *sw_xstrdup(const char *s);          /* NULL stays NULL */
+char *sw_xstrdup(const char *s); /* NULL stays NULL */
 char *sw_xstrndup(const char *s, size_t n);
 char *sw_xasprintf(const char *fmt, ...) SW_PRINTF(1, 2);
 char *sw_xvasprintf(const char *fmt, va_list ap) SW_PRINTF(1, 0);
@@ -56,7 +56,7 @@ size_t sw_edit_distance(const char *a, const char *b, size_t max);
 const char *sw_did_you_mean(const char *word, const char *const *candidates, size_t n);
 
 /* Monotonic and wall clocks. */
-double sw_now_ms(void);        /* monotonic, milliseconds */
+double sw_now_ms(void);            /* monotonic, milliseconds */
 void sw_iso8601_now(char out[32]); /* UTC wall clock, e.g. 2026-11-26T08:00:00.123Z */
 
 #endif

@@ -17,7 +17,10 @@ enum { OPT_STATE_DIR = 1000, OPT_PLUGIN_PATH, OPT_JSON, OPT_HELP, OPT_SET, OPT_V
 #define CLI_COMMON_OPTIONS                                                                         \
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},                                         \
         {"plugin-path", required_argument, NULL, OPT_PLUGIN_PATH},                                 \
-        {"json", no_argument, NULL, OPT_JSON}, {"help", no_argument, NULL, 'h'}
+        {"json", no_argument, NULL, OPT_JSON},                                                     \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 typedef struct cli_common {
     const char *state_dir;

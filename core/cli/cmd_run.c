@@ -273,9 +273,8 @@ static int parse_args(const char *cmd, const char *usage, int argc, char **argv,
         }
     }
     if (optind != argc - 1)
-        return cli_fail_usage(cmd, "expected exactly one %s", strcmp(cmd, "resume") == 0
-                                                                 ? "run id"
-                                                                 : "pipeline file");
+        return cli_fail_usage(cmd, "expected exactly one %s",
+                              strcmp(cmd, "resume") == 0 ? "run id" : "pipeline file");
     a->target = argv[optind];
     a->view.json = a->common.json;
     a->view.style = cli_style_for(stdout);

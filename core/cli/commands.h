@@ -17,11 +17,11 @@ int cmd_runs(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
 int cmd_releases(int argc, char **argv); /* list | show | diff | channels | create */
 int cmd_tag(int argc, char **argv);
-int cmd_serve(int argc, char **argv);  /* the router */
-int cmd_routes(int argc, char **argv); /* routes [AGENT]: read the router's routes */
-int cmd_route(int argc, char **argv);  /* route set | rollback | pin: change them */
+int cmd_serve(int argc, char **argv);      /* the router */
+int cmd_routes(int argc, char **argv);     /* routes [AGENT]: read the router's routes */
+int cmd_route(int argc, char **argv);      /* route set | rollback | pin: change them */
 int cmd_new_plugin(int argc, char **argv); /* NAME [DIR]: a plugin project from the SDK template */
-int cmd_mock(int argc, char **argv); /* an OpenAI-compatible mock model server */
-int cmd_rollback(int argc, char **argv); /* AGENT: router to stable, store candidate cleared */
+int cmd_mock(int argc, char **argv);       /* an OpenAI-compatible mock model server */
+int cmd_rollback(int argc, char **argv);   /* AGENT: router to stable, store candidate cleared */
 
 #endif

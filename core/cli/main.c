@@ -47,10 +47,10 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"run", cmd_run},           {"check", cmd_check},       {"resume", cmd_resume},
-    {"runs", cmd_runs},         {"plugins", cmd_plugins},   {"releases", cmd_releases},
-    {"tag", cmd_tag},           {"mock", cmd_mock},         {"new-plugin", cmd_new_plugin},
-    {"serve", cmd_serve},       {"routes", cmd_routes},     {"route", cmd_route},
+    {"run", cmd_run},           {"check", cmd_check},     {"resume", cmd_resume},
+    {"runs", cmd_runs},         {"plugins", cmd_plugins}, {"releases", cmd_releases},
+    {"tag", cmd_tag},           {"mock", cmd_mock},       {"new-plugin", cmd_new_plugin},
+    {"serve", cmd_serve},       {"routes", cmd_routes},   {"route", cmd_route},
     {"rollback", cmd_rollback},
 };
 

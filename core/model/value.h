@@ -28,14 +28,14 @@ typedef struct sw_value {
 sw_value sw_value_bool(int b);
 sw_value sw_value_int(int64_t i);
 sw_value sw_value_double(double d);
-sw_value sw_value_string(const char *s); /* copies s */
+sw_value sw_value_string(const char *s);       /* copies s */
 sw_value sw_value_json_text(const char *text); /* copies text; caller guarantees it is valid JSON */
 void sw_value_free(sw_value *v);               /* back to null */
 sw_value sw_value_copy(const sw_value *v);
 int sw_value_equal(const sw_value *a, const sw_value *b); /* JSON compared structurally */
 
-const char *sw_type_name(sw_type t);                 /* "int", "double", ... */
-int sw_type_parse(const char *name, sw_type *out);   /* -1 when unknown */
+const char *sw_type_name(sw_type t);               /* "int", "double", ... */
+int sw_type_parse(const char *name, sw_type *out); /* -1 when unknown */
 
 /* JSON: INT <-> integer, DOUBLE <-> real, JSON <-> object/array. */
 json_t *sw_value_to_json(const sw_value *v); /* new reference */

@@ -21,8 +21,8 @@ struct sw_ynode {
     int line, col;
     /* SCALAR */
     char *text;
-    int quoted;   /* single- or double-quoted, or a block scalar: always a string */
-    int block;    /* a literal (|) or folded (>) block scalar */
+    int quoted; /* single- or double-quoted, or a block scalar: always a string */
+    int block;  /* a literal (|) or folded (>) block scalar */
     /* SEQ: items; MAP: keys[i] -> items[i] (keys are scalar nodes) */
     sw_ynode **items;
     sw_ynode **keys;
@@ -55,8 +55,8 @@ int sw_ynode_is_null(const sw_ynode *node);
 const char *sw_ynode_describe(const sw_ynode *node);
 /* Report each key of map not among known, at the key's position, as
    "<prefix>unknown key 'k' (did you mean 'x'?)". Returns the number of errors added. */
-int sw_ynode_check_keys(const sw_ydoc *doc, const sw_ynode *map, const char *const *known,
-                        size_t n, const char *prefix, sw_diags *d);
+int sw_ynode_check_keys(const sw_ydoc *doc, const sw_ynode *map, const char *const *known, size_t n,
+                        const char *prefix, sw_diags *d);
 
 /* A scalar typed by YAML 1.2's core schema: plain null/~/empty -> null, true/false
    -> bool, integers (decimal, 0x, 0o) -> int, floats (.inf, .nan too) -> double,

@@ -133,8 +133,8 @@ void sw_run_journal_event(sw_run *run, json_t *event)
         mask_json(run, event);
     sw_err err;
     if (run->journal && sw_journal_append(run->journal, event, &err) != 0) {
-        sw_event ev = {.kind = SW_EVENT_LOG, .run_id = run->id, .level = SW_LOG_ERROR,
-                       .message = err.msg};
+        sw_event ev = {
+            .kind = SW_EVENT_LOG, .run_id = run->id, .level = SW_LOG_ERROR, .message = err.msg};
         sw_engine_emit(run->engine, &ev);
     }
     json_decref(event);
@@ -179,16 +179,16 @@ static void vlog(sw_stage *st, sw_log_level level, const char *fmt, va_list ap)
 {
     char *raw = sw_xvasprintf(fmt, ap);
     if (sw_isolate_in_child()) {
-        sw_isolate_send(json_pack("{s:s, s:i, s:s}", "op", "log", "level", (int)level, "message",
-                                  raw));
+        sw_isolate_send(
+            json_pack("{s:s, s:i, s:s}", "op", "log", "level", (int)level, "message", raw));
         free(raw);
         return;
     }
     char *msg = sw_run_mask_secrets(st->run, raw);
     free(raw);
-    sw_run_journal_event(st->run, json_pack("{s:s, s:s, s:s, s:s}", "event", "log", "stage",
-                                            st->spec->id, "level", level_name(level), "message",
-                                            msg));
+    sw_run_journal_event(st->run,
+                         json_pack("{s:s, s:s, s:s, s:s}", "event", "log", "stage", st->spec->id,
+                                   "level", level_name(level), "message", msg));
     emit_stage_event(st, (sw_event){.kind = SW_EVENT_LOG, .level = level, .message = msg});
     free(msg);
 }
@@ -275,8 +275,8 @@ static void host_progress(sw_stage *st, double fraction, const char *note)
     if (note)
         json_object_set_new(ev, "note", json_string(note));
     sw_run_journal_event(st->run, ev);
-    emit_stage_event(st, (sw_event){.kind = SW_EVENT_PROGRESS, .progress = fraction,
-                                    .message = note});
+    emit_stage_event(st,
+                     (sw_event){.kind = SW_EVENT_PROGRESS, .progress = fraction, .message = note});
 }
 
 /* ---- cancellation ---- */

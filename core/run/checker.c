@@ -98,8 +98,7 @@ static int visible(scope *sc, const sw_stage_spec *owner, const char **why)
         snprintf(sc->why, sizeof sc->why,
                  "stage '%s' is an on_failure stage; it runs only after a failure", owner->id);
     } else if (owner->on_failure == at->on_failure && owner->index > at->index) {
-        snprintf(sc->why, sizeof sc->why, "stage '%s' runs later (a forward reference)",
-                 owner->id);
+        snprintf(sc->why, sizeof sc->why, "stage '%s' runs later (a forward reference)", owner->id);
     } else if (!at->on_failure && owner->background) {
         snprintf(sc->why, sizeof sc->why,
                  "stage '%s' runs in the background; its outputs are visible only to on_failure "

@@ -77,8 +77,8 @@ static _Noreturn void child_main(sw_stage *st, int fd)
     pthread_mutex_init(&st->run->observe_lock, NULL);
     pthread_mutex_init(&st->run->secrets_lock, NULL);
     sw_status status = sw_stage_call(st);
-    sw_isolate_send(json_pack("{s:s, s:i, s:s}", "op", "exit", "status", (int)status, "reason",
-                              st->reason));
+    sw_isolate_send(
+        json_pack("{s:s, s:i, s:s}", "op", "exit", "status", (int)status, "reason", st->reason));
     _exit(0);
 }
 
@@ -118,8 +118,7 @@ static void apply(relay *r, const char *line)
     } else if (strcmp(op, "artifact") == 0) {
         const char *path = json_string_value(json_object_get(m, "path"));
         if (path)
-            host->add_artifact(r->st, path,
-                               json_string_value(json_object_get(m, "description")));
+            host->add_artifact(r->st, path, json_string_value(json_object_get(m, "description")));
     } else if (strcmp(op, "exit") == 0) {
         r->exited = 1;
         r->status = (sw_status)json_integer_value(json_object_get(m, "status"));

@@ -64,12 +64,12 @@ static int write_json(sw_run *run, const char *name, json_t *j, sw_err *err)
 int sw_run_checkpoint(sw_run *run, sw_err *err)
 {
     pthread_mutex_lock(&run->lock);
-    json_t *j = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:O, s:o}", "format", 1,
-                          "run_id", run->id, "pipeline", run->pipeline->path, "name",
-                          run->pipeline->name, "started_at", run->started_at, "phase",
-                          phase_name(run->phase), "next", (json_int_t)run->next, "failure",
-                          failure_json(run), "stages", records_json(run), "artifacts",
-                          run->artifacts, "values", sw_context_to_json(run->ctx));
+    json_t *j =
+        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:O, s:o}", "format", 1, "run_id",
+                  run->id, "pipeline", run->pipeline->path, "name", run->pipeline->name,
+                  "started_at", run->started_at, "phase", phase_name(run->phase), "next",
+                  (json_int_t)run->next, "failure", failure_json(run), "stages", records_json(run),
+                  "artifacts", run->artifacts, "values", sw_context_to_json(run->ctx));
     pthread_mutex_unlock(&run->lock);
     int rc = write_json(run, "context.json", j, err);
     json_decref(j);
@@ -100,9 +100,8 @@ json_t *sw_run_report(sw_run *run)
                           run->pipeline->name, "status", status_name(run->exit_code), "exit_code",
                           (int)run->exit_code, "started_at", run->started_at, "finished_at",
                           finished, "duration_ms", sw_now_ms() - run->started_ms, "resumed",
-                          run->resumed, "failure", failure_json(run), "stages",
-                          records_json(run), "artifacts", run->artifacts, "outputs",
-                          sw_context_to_json(run->ctx));
+                          run->resumed, "failure", failure_json(run), "stages", records_json(run),
+                          "artifacts", run->artifacts, "outputs", sw_context_to_json(run->ctx));
     pthread_mutex_unlock(&run->lock);
     return j;
 }

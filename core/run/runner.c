@@ -28,7 +28,7 @@
 
 typedef enum outcome { OUTCOME_OK, OUTCOME_FAILED, OUTCOME_INTERRUPTED } outcome;
 
-static const char *const state_names[] = {"pending", "running", "succeeded", "failed",
+static const char *const state_names[] = {"pending", "running",   "succeeded", "failed",
                                           "error",   "timed_out", "cancelled", "skipped"};
 
 const char *sw_stage_state_name(stage_state s)
@@ -78,8 +78,8 @@ static void emit(sw_run *run, sw_event ev)
 
 static void warn(sw_run *run, const char *message)
 {
-    sw_run_journal_event(run, json_pack("{s:s, s:s, s:s}", "event", "log", "level", "warn",
-                                        "message", message));
+    sw_run_journal_event(
+        run, json_pack("{s:s, s:s, s:s}", "event", "log", "level", "warn", "message", message));
     emit(run, (sw_event){.kind = SW_EVENT_LOG, .level = SW_LOG_WARN, .message = message});
 }
 
@@ -128,7 +128,9 @@ static sw_stage *start_stage(sw_run *run, const sw_stage_spec *s, char **reason)
     sw_run_journal_event(run, json_pack("{s:s, s:s, s:s, s:b, s:o}", "event", "stage_start",
                                         "stage", s->id, "uses", s->uses, "background",
                                         s->background, "with", shown ? shown : json_object()));
-    emit(run, (sw_event){.kind = SW_EVENT_STAGE_START, .stage_id = s->id, .plugin = s->uses,
+    emit(run, (sw_event){.kind = SW_EVENT_STAGE_START,
+                         .stage_id = s->id,
+                         .plugin = s->uses,
                          .background = s->background});
     if (pthread_create(&st->thread, NULL, stage_thread, st) != 0) {
         *reason = sw_xstrdup("cannot start a thread for the stage");
@@ -222,9 +224,9 @@ static void finish_record(sw_run *run, const sw_stage_spec *s, stage_state state
 {
     record_of(run, s)->duration_ms = sw_now_ms() - started_ms;
     set_record(run, s, state, reason && *reason ? reason : NULL);
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:f}", "event", "stage_end", "stage", s->id,
-                           "state", sw_stage_state_name(state), "duration_ms",
-                           record_of(run, s)->duration_ms);
+    json_t *ev =
+        json_pack("{s:s, s:s, s:s, s:f}", "event", "stage_end", "stage", s->id, "state",
+                  sw_stage_state_name(state), "duration_ms", record_of(run, s)->duration_ms);
     if (reason && *reason) {
         char *masked = sw_run_mask_secrets(run, reason);
         json_object_set_new(ev, "reason", json_string(masked));
@@ -232,8 +234,11 @@ static void finish_record(sw_run *run, const sw_stage_spec *s, stage_state state
     }
     sw_run_journal_event(run, ev);
     int status = state == STAGE_SUCCEEDED ? SW_OK : state == STAGE_FAILED ? SW_FAIL : SW_ERROR;
-    emit(run, (sw_event){.kind = SW_EVENT_STAGE_END, .stage_id = s->id, .plugin = s->uses,
-                         .background = s->background, .status = status,
+    emit(run, (sw_event){.kind = SW_EVENT_STAGE_END,
+                         .stage_id = s->id,
+                         .plugin = s->uses,
+                         .background = s->background,
+                         .status = status,
                          .message = record_of(run, s)->reason,
                          .elapsed_ms = record_of(run, s)->duration_ms});
 }
@@ -264,13 +269,16 @@ static int run_gate(sw_run *run, const sw_stage_spec *s, char **reason)
     stage_record *rec = record_of(run, s);
     rec->gate_ran = 1;
     rec->gate_passed = r == SW_GATE_PASS;
-    json_t *ev = json_pack("{s:s, s:s, s:b}", "event", "gate", "stage", s->id, "passed",
-                           r == SW_GATE_PASS);
+    json_t *ev =
+        json_pack("{s:s, s:s, s:b}", "event", "gate", "stage", s->id, "passed", r == SW_GATE_PASS);
     if (why)
         json_object_set_new(ev, "reason", json_string(why));
     sw_run_journal_event(run, ev);
-    emit(run, (sw_event){.kind = SW_EVENT_GATE, .stage_id = s->id, .plugin = s->uses,
-                         .status = r == SW_GATE_PASS ? SW_OK : SW_FAIL, .message = why});
+    emit(run, (sw_event){.kind = SW_EVENT_GATE,
+                         .stage_id = s->id,
+                         .plugin = s->uses,
+                         .status = r == SW_GATE_PASS ? SW_OK : SW_FAIL,
+                         .message = why});
     if (r == SW_GATE_PASS) {
         free(why);
         return 1;
@@ -321,8 +329,8 @@ static outcome run_foreground(sw_run *run, const sw_stage_spec *s)
     if (interrupted) {
         /* Not finished: the checkpoint keeps it pending, so resume runs it again. */
         set_record(run, s, STAGE_PENDING, NULL);
-        sw_run_journal_event(run, json_pack("{s:s, s:s}", "event", "stage_interrupted", "stage",
-                                            s->id));
+        sw_run_journal_event(run,
+                             json_pack("{s:s, s:s}", "event", "stage_interrupted", "stage", s->id));
         result = OUTCOME_INTERRUPTED;
     } else if (timed_out) {
         char *why = sw_xasprintf("timed out after %lld ms%s", (long long)s->timeout_ms,
@@ -451,8 +459,8 @@ SW_API sw_exit sw_run_execute(sw_run *run)
     sw_run_journal_event(run, json_pack("{s:s, s:s, s:s, s:s}", "event",
                                         run->resumed ? "run_resume" : "run_start", "run_id",
                                         run->id, "pipeline", p->path, "name", p->name));
-    emit(run, (sw_event){.kind = SW_EVENT_RUN_START,
-                         .message = run->resumed ? "resumed" : "started"});
+    emit(run,
+         (sw_event){.kind = SW_EVENT_RUN_START, .message = run->resumed ? "resumed" : "started"});
     sw_exit code = SW_EXIT_OK;
 
     if (run->phase == PHASE_MAIN) {
@@ -538,7 +546,9 @@ out:
                             ? sw_xasprintf("stage '%s': %s", run->failure_stage,
                                            run->failure_reason ? run->failure_reason : "")
                             : sw_xstrdup(code == SW_EXIT_INTERRUPTED ? "interrupted" : "ok");
-        emit(run, (sw_event){.kind = SW_EVENT_RUN_END, .status = (int)code, .message = summary,
+        emit(run, (sw_event){.kind = SW_EVENT_RUN_END,
+                             .status = (int)code,
+                             .message = summary,
                              .elapsed_ms = sw_now_ms() - run->started_ms});
         free(summary);
     }
@@ -616,8 +626,8 @@ static int write_run_meta(sw_run *run, sw_err *err)
         json_array_append_new(sets, json_string(p->sets[i]));
     for (size_t i = 0; i < run->engine->n_plugin_dirs; i++)
         json_array_append_new(dirs, json_string(run->engine->plugin_dirs[i]));
-    json_t *meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o}", "format", 1, "run_id",
-                             run->id, "pipeline", p->path, "pipeline_dir", p->dir, "created_at",
+    json_t *meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o}", "format", 1, "run_id", run->id,
+                             "pipeline", p->path, "pipeline_dir", p->dir, "created_at",
                              run->started_at, "sets", sets, "plugin_dirs", dirs);
     char *body = json_dumps(meta, JSON_INDENT(2));
     json_decref(meta);
@@ -668,8 +678,10 @@ static json_t *load_json(const char *dir, const char *name, sw_diags *d)
     json_error_t jerr;
     json_t *j = json_load_file(path, 0, &jerr);
     if (!j)
-        sw_diag_error(d, (sw_pos){.file = path, .line = jerr.line > 0 ? jerr.line : 0,
-                                  .col = jerr.column > 0 ? jerr.column : 0},
+        sw_diag_error(d,
+                      (sw_pos){.file = path,
+                               .line = jerr.line > 0 ? jerr.line : 0,
+                               .col = jerr.column > 0 ? jerr.column : 0},
                       "%s", jerr.text);
     free(path);
     return j;
@@ -684,8 +696,8 @@ static int restore_records(sw_run *run, json_t *stages, sw_diags *d)
         const char *id = json_string_value(json_object_get(row, "id"));
         const sw_stage_spec *s = id ? sw_pipeline_find_stage(run->pipeline, id) : NULL;
         stage_state state;
-        if (!s || sw_stage_state_parse(json_string_value(json_object_get(row, "state")),
-                                       &state) != 0) {
+        if (!s ||
+            sw_stage_state_parse(json_string_value(json_object_get(row, "state")), &state) != 0) {
             sw_diag_error(d, (sw_pos){0},
                           "checkpoint of run '%s' does not match its pipeline (stage '%s')",
                           run->id, id ? id : "?");
@@ -722,8 +734,8 @@ SW_API sw_run *sw_run_open(sw_engine *e, const char *run_id, sw_diags *d)
         goto fail;
     const char *status = json_string_value(json_object_get(report, "status"));
     if (status && strcmp(status, "interrupted") != 0) {
-        sw_diag_error(d, (sw_pos){0}, "run '%s' already finished (%s); nothing to resume",
-                      run_id, status);
+        sw_diag_error(d, (sw_pos){0}, "run '%s' already finished (%s); nothing to resume", run_id,
+                      status);
         goto fail;
     }
     size_t len;

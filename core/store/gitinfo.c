@@ -84,7 +84,7 @@ char *sw_git_commit(const char *dir, int *dirty)
     /* "-- ." limits the status to the bundle's own files: a change elsewhere in the
        repository does not make this bundle's content uncertain. */
     char *st[] = {"git",         "--no-optional-locks",      "-C", (char *)dir, "status",
-                  "--porcelain", "--untracked-files=normal", "--", ".", NULL};
+                  "--porcelain", "--untracked-files=normal", "--", ".",         NULL};
     int rc = run_git(st, &status, 16);
     /* A status that cannot be read is treated as dirty: better refuse than record
        a commit that may not describe the files. */

@@ -50,15 +50,16 @@ extern "C" {
     uint32_t struct_size
 
 /* Initializer for SW_ABI_HEADER in a struct of type T. */
-#define SW_ABI_INIT(T) .abi_major = SW_ABI_MAJOR, .abi_minor = SW_ABI_MINOR, .struct_size = sizeof(T)
+#define SW_ABI_INIT(T)                                                                             \
+    .abi_major = SW_ABI_MAJOR, .abi_minor = SW_ABI_MINOR, .struct_size = sizeof(T)
 
 /* True when the struct pointed to by p (of type T) is large enough to hold field f. */
 #define SW_HAS_FIELD(p, T, f) ((p)->struct_size >= offsetof(T, f) + sizeof(((T *)0)->f))
 
 #if defined(__GNUC__)
 #define SW_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
-#define SW_EXPORT __attribute__((visibility("default")))
-#define SW_HIDDEN __attribute__((visibility("hidden")))
+#define SW_EXPORT            __attribute__((visibility("default")))
+#define SW_HIDDEN            __attribute__((visibility("hidden")))
 #else
 #define SW_HIDDEN
 #define SW_PRINTF(fmt, args)
@@ -87,9 +88,9 @@ typedef enum sw_log_level { SW_LOG_DEBUG = 0, SW_LOG_INFO, SW_LOG_WARN, SW_LOG_E
 
 /* Parameter flags. */
 #define SW_PARAM_REQUIRED 0x1u /* `with:` must give it; no default */
-#define SW_PARAM_SECRET 0x2u   /* never logged, journaled or reported */
-#define SW_PARAM_PATH 0x4u     /* a string resolved against the pipeline file's folder */
-#define SW_PARAM_DURATION 0x8u /* an int in milliseconds, written as 250ms, 30s, 5m, 1h or a number of seconds */
+#define SW_PARAM_SECRET   0x2u /* never logged, journaled or reported */
+#define SW_PARAM_PATH     0x4u /* a string resolved against the pipeline file's folder */
+#define SW_PARAM_DURATION 0x8u /* an int in ms, written 250ms, 30s, 5m, 1h or seconds */
 
 /*
  * One `with:` parameter. The host parses and validates the pipeline's value,
@@ -115,7 +116,8 @@ typedef struct sw_param {
 /* A typed value a stage reads or writes. Tables end with a NULL name. */
 #define SW_PORT_OPTIONAL 0x1u /* an input that may be absent */
 typedef struct sw_port {
-    const char *name; /* outputs: a plain name ("pass_rate"); inputs: a full key ("failure.reason") */
+    const char
+        *name; /* outputs: a plain name ("pass_rate"); inputs: a full key ("failure.reason") */
     sw_type type;
     unsigned flags;
     const char *description;
@@ -227,8 +229,8 @@ typedef struct sw_http_request {
 /* What host->http received. Owned by the host until http_response_free. */
 typedef struct sw_http_response {
     SW_ABI_HEADER;
-    long status;        /* the HTTP status of the last attempt */
-    char *body;         /* NUL-terminated (the body may contain NULs: use body_len) */
+    long status; /* the HTTP status of the last attempt */
+    char *body;  /* NUL-terminated (the body may contain NULs: use body_len) */
     size_t body_len;
     char *content_type; /* may be NULL */
     int attempts;       /* 1 + retries made */

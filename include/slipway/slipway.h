@@ -46,10 +46,10 @@ typedef struct sw_diags sw_diags;
 
 /* Process exit codes of a run, also returned by sw_run_execute. */
 typedef enum sw_exit {
-    SW_EXIT_OK = 0,          /* every stage and gate passed */
-    SW_EXIT_FAILED = 1,      /* a stage or gate said no, or a background stage aborted; on_failure ran */
-    SW_EXIT_INVALID = 2,     /* invalid input: nothing ran */
-    SW_EXIT_INTERRUPTED = 3  /* stopped by a signal or a crash; resumable */
+    SW_EXIT_OK = 0,     /* every stage and gate passed */
+    SW_EXIT_FAILED = 1, /* a stage or gate said no, or a background stage aborted; on_failure ran */
+    SW_EXIT_INVALID = 2,    /* invalid input: nothing ran */
+    SW_EXIT_INTERRUPTED = 3 /* stopped by a signal or a crash; resumable */
 } sw_exit;
 
 SW_API const char *sw_version(void);
@@ -57,7 +57,11 @@ SW_API void sw_free(void *p);
 
 /* ---- diagnostics ---- */
 
-typedef enum sw_severity { SW_SEVERITY_ERROR = 0, SW_SEVERITY_WARNING, SW_SEVERITY_NOTE } sw_severity;
+typedef enum sw_severity {
+    SW_SEVERITY_ERROR = 0,
+    SW_SEVERITY_WARNING,
+    SW_SEVERITY_NOTE
+} sw_severity;
 
 typedef struct sw_diagnostic {
     const char *file; /* may be NULL */

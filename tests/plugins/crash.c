@@ -7,8 +7,7 @@
 
 /* Exempt from UBSan's null check, which would report and exit before the fault:
    the point is a real SIGSEGV, sanitizers or not. */
-__attribute__((no_sanitize("null"))) static sw_status crash_run(sw_stage *stage,
-                                                                const void *config)
+__attribute__((no_sanitize("null"))) static sw_status crash_run(sw_stage *stage, const void *config)
 {
     sw_host_api->log(stage, SW_LOG_INFO, "crashing now");
     /* The pointer itself is volatile, so the compiler cannot see it is NULL and
