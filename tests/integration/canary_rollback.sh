@@ -128,7 +128,7 @@ expect_rc 1 "the statistical monitor fails the canary"
 printf '%s\n' "$out" | grep -m1 "error_rate: candidate" | sed 's/^/# /' 
 expect_out "error_rate: candidate" "the reason names the metric and the candidate's value"
 expect_out "vs baseline 0 (0/" "and the baseline's"
-if printf '%s' "$out" | grep -q "two-proportion z test\|Fisher's exact test"; then ok "and the test"; else bad "no test named"; fi
+if grep -q "two-proportion z test\|Fisher's exact test" <<<"$out"; then ok "and the test"; else bad "no test named"; fi
 expect_out "obrien-fleming" "and the alpha spending"
 expect_out "threshold max_increase 0" "and the threshold"
 expect_eq "$(route_field 'd["stable"], d["candidate"]')" "('$A', None)" "rolled back again"

@@ -26,8 +26,10 @@ bad() { failed=$((failed + 1)); echo "not ok - $1"; [ -n "${out:-}" ] && printf 
 # expect_rc N DESCRIPTION
 expect_rc() { if [ "$rc" -eq "$1" ]; then ok "$2 (exit $1)"; else bad "$2: expected exit $1, got $rc"; fi; }
 # expect_out TEXT DESCRIPTION: the last output contains TEXT
-expect_out() { if printf '%s' "$out" | grep -qF -- "$1"; then ok "$2"; else bad "$2: output lacks '$1'"; fi; }
-expect_no_out() { if printf '%s' "$out" | grep -qF -- "$1"; then bad "$2: output has '$1'"; else ok "$2"; fi; }
+# Here-strings, not pipes: with pipefail, `printf | grep -q` fails when grep exits
+# before printf has written a long output (SIGPIPE).
+expect_out() { if grep -qF -- "$1" <<<"$out"; then ok "$2"; else bad "$2: output lacks '$1'"; fi; }
+expect_no_out() { if grep -qF -- "$1" <<<"$out"; then bad "$2: output has '$1'"; else ok "$2"; fi; }
 # expect_eq GOT WANT DESCRIPTION
 expect_eq() { if [ "$1" == "$2" ]; then ok "$3"; else bad "$3: got '$1', want '$2'"; fi; }
 

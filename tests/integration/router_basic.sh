@@ -68,7 +68,8 @@ expect_eq "$req" 9 "nine requests counted on v1"
 tin=$(metric 'slipway_tokens_total{agent="support-agent",version="v1",direction="out"}')
 [ "$tin" -gt 0 ] && ok "tokens counted ($tin out)" || bad "no tokens counted"
 expect_eq "$(metric 'slipway_tool_calls_total{agent="support-agent",version="v1"}')" 1 "one tool call counted"
-curl -s --max-time 10 "$URL/metrics" | grep -q '^slipway_time_to_first_token_seconds_bucket{agent="support-agent",version="v1",le="+Inf"} 2$' \
+metrics=$(curl -s --max-time 10 "$URL/metrics")
+grep -q '^slipway_time_to_first_token_seconds_bucket{agent="support-agent",version="v1",le="+Inf"} 2$' <<<"$metrics" \
     && ok "TTFT histogram has the two streams" || bad "TTFT histogram"
 
 admin GET "/admin/stats?agent=support-agent&since=10m"

@@ -23,7 +23,7 @@ expect_eq "$status" 200 "an override pin"
 stop_router
 expect_eq "$stop_rc" 0 "stopped cleanly"
 [ -s "$T/state/router.json" ] && ok "the state file exists" || bad "no state file"
-ls "$T/state" | grep -q tmp && bad "a temporary file was left" || ok "no temporary file left"
+grep -q tmp <<<"$(ls "$T/state")" && bad "a temporary file was left" || ok "no temporary file left"
 
 start_router "$T/router.yaml"
 for i in $(seq 1 40); do

@@ -11,7 +11,7 @@ unset LD_LIBRARY_PATH SLIPWAY_PLUGIN_PATH
 P="$T/prefix"
 # A sanitizer build installs an instrumented libslipway: what links it must be instrumented too.
 SAN=""
-if ldd "$SLIPWAY" 2>/dev/null | grep -q libasan; then
+if grep -q libasan <<<"$(ldd "$SLIPWAY" 2>/dev/null)"; then
     SAN="-fsanitize=address,undefined"
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
 fi
@@ -74,7 +74,7 @@ out=$(cmake --build "$T/greeter/build" 2>&1); rc=$?
 expect_rc 0 "build greeter.so and its test"
 out=$(ctest --test-dir "$T/greeter/build" --output-on-failure 2>&1); rc=$?
 expect_rc 0 "the plugin's own harness test passes"
-if nm -D --defined-only "$T/greeter/build/greeter.so" | awk '{print $3}' | grep -qvx 'sw_plugin_entry'; then
+if grep -qvx 'sw_plugin_entry' <<<"$(nm -D --defined-only "$T/greeter/build/greeter.so" | awk '{print $3}')"; then
     bad "greeter.so exports only sw_plugin_entry"
 else
     ok "greeter.so exports only sw_plugin_entry"
