@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
           liblua5.4-dev libmicrohttpd-dev check)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(python3 valgrind clang)
+    packages+=(python3 valgrind clang libclang-rt-14-dev)
 fi
 
 missing=()

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and run the whole test suite three ways:
+# Install what is missing, build, and run the whole test suite four ways:
 #   1. clang, -Werror: every Check unit test and CTest integration test
 #      (real processes, real files, loopback only);
 #   2. gcc with AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer:
 #      the same suite again;
-#   3. valgrind memcheck over every unit test.
+#   3. valgrind memcheck over every unit test;
+#   4. a short, fixed run of every libFuzzer target over its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh --test
 
-echo "== 1/3 clang build, whole suite"
+echo "== 1/4 clang build, whole suite"
 # DWARF 4: the valgrind of Debian 12 cannot read clang 14's DWARF 5.
 CC=clang SLIPWAY_BUILD_DIR=build-clang scripts/build.sh -DCMAKE_C_FLAGS=-gdwarf-4
 ctest --test-dir build-clang --output-on-failure -j 2 --timeout 300
 
-echo "== 2/3 gcc build with ASan + UBSan, whole suite"
+echo "== 2/4 gcc build with ASan + UBSan, whole suite"
 CC=gcc SLIPWAY_BUILD_DIR=build-asan scripts/build.sh -DSLIPWAY_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j 2 --timeout 300
 
-echo "== 3/3 valgrind memcheck, unit tests"
+echo "== 3/4 valgrind memcheck, unit tests"
 scripts/memcheck.sh build-clang
+
+echo "== 4/4 libFuzzer targets, a short fixed run of each (docs/security.md)"
+# Only the fuzz targets: SLIPWAY_FUZZ=ON builds nothing else in its folder.
+CC=clang SLIPWAY_BUILD_DIR=build-fuzz scripts/build.sh -DSLIPWAY_FUZZ=ON
+ctest --test-dir build-fuzz -L fuzz --output-on-failure -j 2 --timeout 300

@@ -3,7 +3,8 @@
 
    Besides the libraries sandbox.h names, coroutine is opened: it reaches
    nothing outside the state, and coroutines inherit the hook, so the caps hold
-   inside them too. */
+   inside them too (with the guards below, once one thread breaches a cap,
+   every thread stops). */
 #include "sandbox.h"
 
 #include <lauxlib.h>
@@ -100,6 +101,81 @@ static int hook_every(const sw_sandbox *sb)
     return sb->max_steps < HOOK_EVERY ? (int)(sb->max_steps ? sb->max_steps : 1) : HOOK_EVERY;
 }
 
+/*
+ * Hooks and their counters belong to each thread. The hook that detects a
+ * breach makes its own thread fail on every instruction, but a coroutine's
+ * resumer still had up to HOOK_EVERY instructions left on its own counter,
+ * and a coroutine it created after the breach started with a fresh one: code
+ * that caught the error and kept spawning coroutines, each spawning more,
+ * could run without end past every cap. So once a cap is breached, no
+ * coroutine may be created, resumed or closed, the error is raised in the
+ * resumer as soon as a resume returns, and the resumer's thread too fails on
+ * every instruction from then on.
+ */
+static void check_breach(lua_State *L)
+{
+    sw_sandbox *sb = sandbox_of(L);
+    if (!sb->armed || sb->breached == BREACH_NONE)
+        return;
+    lua_sethook(L, hook_count, LUA_MASKCOUNT, 1);
+    luaL_error(L, "%s", sb->limit_msg);
+}
+
+/* coroutine.create, resume, close and running with the breach checked before
+   and after: upvalue 1 is the library's function. None of them yields the
+   calling thread, so a plain lua_call is enough. */
+static int co_guarded(lua_State *L)
+{
+    check_breach(L);
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    check_breach(L);
+    return lua_gettop(L);
+}
+
+/* The function coroutine.wrap returns, guarded the same way; upvalue 1 is the
+   library's. It raises the coroutine's errors, so the check after it runs in
+   protected mode; the error is raised again unchanged. */
+static int co_wrapped_call(lua_State *L)
+{
+    check_breach(L);
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    int status = lua_pcall(L, n, LUA_MULTRET, 0);
+    check_breach(L);
+    if (status != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+static int co_wrap(lua_State *L)
+{
+    check_breach(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    lua_pushcclosure(L, co_wrapped_call, 1);
+    return 1;
+}
+
+static void guard_coroutines(lua_State *L)
+{
+    static const char *const guarded[] = {"create", "resume", "close"};
+    lua_getglobal(L, LUA_COLIBNAME);
+    for (size_t i = 0; i < sizeof guarded / sizeof guarded[0]; i++) {
+        lua_getfield(L, -1, guarded[i]);
+        lua_pushcclosure(L, co_guarded, 1);
+        lua_setfield(L, -2, guarded[i]);
+    }
+    lua_getfield(L, -1, "wrap");
+    lua_pushcclosure(L, co_wrap, 1);
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 1);
+}
+
 /* Finalizers could run Lua code at any GC step, also between calls when no cap
    is armed (and at lua_close), so tables may not get a __gc metamethod. */
 static int safe_setmetatable(lua_State *L)
@@ -168,6 +244,8 @@ static int open_libs(lua_State *L)
     lua_pushcclosure(L, safe_setmetatable, 1);
     lua_setfield(L, -2, "setmetatable");
     lua_pop(L, 1);
+
+    guard_coroutines(L);
 
     /* string.dump makes bytecode, which must never exist in here. */
     lua_getglobal(L, LUA_STRLIBNAME);

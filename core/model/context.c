@@ -28,7 +28,15 @@ struct sw_context {
     slot *slots;
     size_t mask; /* slot count - 1; the slot count is a power of two */
     unsigned long long generation;
+    /* The text of every secret value set so far, raw and as it appears escaped
+       inside JSON text: a value containing one is derived from a secret. */
+    char **secret_texts;
+    size_t n_secret_texts;
 };
+
+/* Shorter secrets are not tracked: they would taint ordinary words (the host
+   does not mask them in logs either, for the same reason). */
+#define MIN_SECRET_TEXT 4
 
 #define MIN_SLOTS 64
 
@@ -61,6 +69,9 @@ void sw_context_free(sw_context *ctx)
     }
     free(ctx->entries);
     free(ctx->slots);
+    for (size_t i = 0; i < ctx->n_secret_texts; i++)
+        free(ctx->secret_texts[i]);
+    free(ctx->secret_texts);
     free(ctx);
 }
 
@@ -125,6 +136,44 @@ static void replace_writer(char **dst, const char *writer)
     *dst = copy;
 }
 
+static void add_secret_text(sw_context *ctx, const char *text)
+{
+    if (strlen(text) < MIN_SECRET_TEXT)
+        return;
+    for (size_t i = 0; i < ctx->n_secret_texts; i++)
+        if (strcmp(ctx->secret_texts[i], text) == 0)
+            return;
+    ctx->secret_texts =
+        sw_xrealloc(ctx->secret_texts, (ctx->n_secret_texts + 1) * sizeof *ctx->secret_texts);
+    ctx->secret_texts[ctx->n_secret_texts++] = sw_xstrdup(text);
+}
+
+static void remember_secret(sw_context *ctx, const sw_value *v)
+{
+    if (v->type != SW_TYPE_STRING || !v->as.s)
+        return;
+    add_secret_text(ctx, v->as.s);
+    /* Inside JSON text a quote, a backslash or a control character is escaped. */
+    json_t *j = json_string(v->as.s);
+    char *quoted = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    if (quoted && strlen(quoted) >= 2) {
+        quoted[strlen(quoted) - 1] = '\0';
+        add_secret_text(ctx, quoted + 1);
+    }
+    free(quoted);
+    json_decref(j);
+}
+
+static int derived_from_secret(const sw_context *ctx, const sw_value *v)
+{
+    if (!is_text(v->type) || !v->as.s)
+        return 0;
+    for (size_t i = 0; i < ctx->n_secret_texts; i++)
+        if (strstr(v->as.s, ctx->secret_texts[i]))
+            return 1;
+    return 0;
+}
+
 void sw_context_set(sw_context *ctx, const char *key, const sw_value *v, const char *writer,
                     unsigned flags)
 {
@@ -133,6 +182,10 @@ void sw_context_set(sw_context *ctx, const char *key, const sw_value *v, const c
     static const sw_value null_value = {.type = SW_TYPE_NULL};
     if (!v)
         v = &null_value;
+    if (flags & SW_CTX_SECRET)
+        remember_secret(ctx, v);
+    else if (ctx->n_secret_texts && derived_from_secret(ctx, v))
+        flags |= SW_CTX_SECRET;
     uint32_t h = fnv1a(key);
     size_t pos = probe(ctx, key, h);
     ctx->generation++;

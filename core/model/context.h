@@ -18,12 +18,18 @@
 
 typedef struct sw_context sw_context;
 
-#define SW_CTX_SECRET 0x1u /* never serialized, journaled or shown */
+/* Never serialized, journaled or shown. A string set with it is remembered
+   (when at least 4 bytes long): any text value set later without it that
+   contains that string, raw or escaped as in JSON, is derived from a secret
+   and gets the flag too, so a stage that copies a secret into an output does
+   not carry it into checkpoints, reports or Lua. */
+#define SW_CTX_SECRET 0x1u
 
 sw_context *sw_context_new(void);
 void sw_context_free(sw_context *ctx);
 
-/* Set key to a copy of v. The writer (a stage id, "vars", "env", "failure") is kept for provenance. */
+/* Set key to a copy of v. The writer (a stage id, "vars", "env", "failure") is kept for provenance.
+ */
 void sw_context_set(sw_context *ctx, const char *key, const sw_value *v, const char *writer,
                     unsigned flags);
 /* The value, or NULL when absent. */
@@ -31,8 +37,8 @@ const sw_value *sw_context_get(const sw_context *ctx, const char *key);
 /* The value when present and of type want (an INT satisfies DOUBLE only when
    allow_widen); else -1 with "context key 'k': expected double, got string" or
    "context key 'k' is not set". */
-int sw_context_get_typed(const sw_context *ctx, const char *key, sw_type want,
-                         const sw_value **out, sw_err *err);
+int sw_context_get_typed(const sw_context *ctx, const char *key, sw_type want, const sw_value **out,
+                         sw_err *err);
 unsigned sw_context_flags(const sw_context *ctx, const char *key);
 const char *sw_context_writer(const sw_context *ctx, const char *key);
 

@@ -16,9 +16,9 @@
 
 static const char *const top_keys[] = {"version", "name",   "description", "vars",
                                        "plugins", "stages", "on_failure"};
-static const char *const stage_keys[] = {"id",      "uses",        "with",     "gate", "background",
-                                         "timeout", "description", "isolation"};
-static const char *const plugins_keys[] = {"path"};
+static const char *const stage_keys[] = {"id",         "uses",    "with",        "gate",
+                                         "background", "timeout", "description", "isolation"};
+static const char *const plugins_keys[] = {"path", "allow_insecure_path", "pins"};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -46,25 +46,6 @@ static void bad(chk *c, const sw_ynode *at, const char *fmt, ...)
     c->errors++;
 }
 
-static int is_null(const sw_ynode *n)
-{
-    if (!n)
-        return 1;
-    if (n->kind != SW_YAML_SCALAR || n->quoted)
-        return 0;
-    const char *t = n->text;
-    return !*t || !strcmp(t, "~") || !strcmp(t, "null") || !strcmp(t, "Null") || !strcmp(t, "NULL");
-}
-
-static const char *found(const sw_ynode *n)
-{
-    if (n->kind == SW_YAML_SEQ)
-        return "a sequence";
-    if (n->kind == SW_YAML_MAP)
-        return "a mapping";
-    return is_null(n) ? "null" : "a scalar";
-}
-
 static int is_name(const char *s)
 {
     if (!(isalpha((unsigned char)*s) || *s == '_'))
@@ -79,19 +60,7 @@ static int is_name(const char *s)
 static void check_keys(chk *c, const sw_ynode *map, const char *const *known, size_t n,
                        const char *prefix)
 {
-    for (size_t i = 0; i < map->n; i++) {
-        const char *k = map->keys[i]->text;
-        size_t j = 0;
-        while (j < n && strcmp(k, known[j]) != 0)
-            j++;
-        if (j < n)
-            continue;
-        const char *hint = sw_did_you_mean(k, known, n);
-        if (hint)
-            bad(c, map->keys[i], "%sunknown key '%s' (did you mean '%s'?)", prefix, k, hint);
-        else
-            bad(c, map->keys[i], "%sunknown key '%s'", prefix, k);
-    }
+    c->errors += sw_ynode_check_keys(c->doc, map, known, n, prefix, c->d);
 }
 
 /* What a node is, for "found ..." in messages: 'text' for scalars. Caller frees. */
@@ -99,14 +68,14 @@ static char *describe(const sw_ynode *n)
 {
     if (n->kind == SW_YAML_SCALAR)
         return sw_xasprintf("'%s'", n->text);
-    return sw_xstrdup(found(n));
+    return sw_xstrdup(sw_ynode_describe(n));
 }
 
 /* A scalar's text; null, mappings and sequences are not strings. */
 static char *string_of(chk *c, const sw_ynode *n, const char *prefix, const char *key)
 {
-    if (n->kind != SW_YAML_SCALAR || is_null(n)) {
-        bad(c, n, "%s'%s' must be a string, found %s", prefix, key, found(n));
+    if (n->kind != SW_YAML_SCALAR || sw_ynode_is_null(n)) {
+        bad(c, n, "%s'%s' must be a string, found %s", prefix, key, sw_ynode_describe(n));
         return NULL;
     }
     return sw_xstrdup(n->text);
@@ -218,8 +187,9 @@ static void parse_timeout(chk *c, const sw_ynode *n, const char *prefix, int64_t
     sw_value v;
     sw_err err;
     int64_t ms = 0;
-    if (n->kind != SW_YAML_SCALAR || is_null(n)) {
-        bad(c, n, "%s'timeout' must be a duration (e.g. 30s), found %s", prefix, found(n));
+    if (n->kind != SW_YAML_SCALAR || sw_ynode_is_null(n)) {
+        bad(c, n, "%s'timeout' must be a duration (e.g. 30s), found %s", prefix,
+            sw_ynode_describe(n));
         return;
     }
     if (sw_yaml_scalar_value(n, &v, &err) < 0) {
@@ -261,13 +231,14 @@ static void parse_stage(chk *c, sw_pipeline *p, const sw_ynode *n, int on_failur
     *s = (sw_stage_spec){.node = n, .on_failure = on_failure, .index = index};
     const char *list = on_failure ? "on_failure" : "stages";
     if (n->kind != SW_YAML_MAP) {
-        bad(c, n, "%s[%zu]: a stage must be a mapping, found %s", list, index, found(n));
+        bad(c, n, "%s[%zu]: a stage must be a mapping, found %s", list, index,
+            sw_ynode_describe(n));
         return;
     }
 
     char prefix[160];
     const sw_ynode *id = sw_ynode_get(n, "id");
-    if (id && id->kind == SW_YAML_SCALAR && !is_null(id))
+    if (id && id->kind == SW_YAML_SCALAR && !sw_ynode_is_null(id))
         snprintf(prefix, sizeof prefix, "stage '%.100s': ", id->text);
     else
         snprintf(prefix, sizeof prefix, "%s[%zu]: ", list, index);
@@ -295,8 +266,8 @@ static void parse_stage(chk *c, sw_pipeline *p, const sw_ynode *n, int on_failur
     const sw_ynode *with = sw_ynode_get(n, "with");
     if (with && with->kind == SW_YAML_MAP)
         s->with = with;
-    else if (with && !is_null(with))
-        bad(c, with, "%s'with' must be a mapping, found %s", prefix, found(with));
+    else if (with && !sw_ynode_is_null(with))
+        bad(c, with, "%s'with' must be a mapping, found %s", prefix, sw_ynode_describe(with));
 
     const sw_ynode *gate = sw_ynode_get(n, "gate");
     if (gate && (s->gate = string_of(c, gate, prefix, "gate")) != NULL) {
@@ -344,9 +315,9 @@ static void parse_stages(chk *c, sw_pipeline *p, const sw_ynode *list, int on_fa
 {
     const char *key = on_failure ? "on_failure" : "stages";
     if (list->kind != SW_YAML_SEQ) {
-        if (on_failure && is_null(list))
+        if (on_failure && sw_ynode_is_null(list))
             return;
-        bad(c, list, "'%s' must be a sequence of stages, found %s", key, found(list));
+        bad(c, list, "'%s' must be a sequence of stages, found %s", key, sw_ynode_describe(list));
         return;
     }
     if (list->n == 0 && !on_failure) {
@@ -389,8 +360,9 @@ static int node_value(const sw_ynode *n, sw_value *out, sw_err *err)
 static void parse_vars(chk *c, sw_pipeline *p, const sw_ynode *vars)
 {
     if (vars->kind != SW_YAML_MAP) {
-        if (!is_null(vars))
-            bad(c, vars, "'vars' must be a mapping of names to values, found %s", found(vars));
+        if (!sw_ynode_is_null(vars))
+            bad(c, vars, "'vars' must be a mapping of names to values, found %s",
+                sw_ynode_describe(vars));
         return;
     }
     p->vars = sw_xcalloc(vars->n, sizeof *p->vars);
@@ -423,16 +395,76 @@ static void add_plugin_path(chk *c, sw_pipeline *p, const sw_ynode *n)
     free(s);
 }
 
+/* "sha256:" and 64 hex digits -> the digits in lowercase; NULL when malformed. */
+static char *pin_digest(const char *text)
+{
+    if (strncmp(text, "sha256:", 7) != 0)
+        return NULL;
+    const char *hex = text + 7;
+    size_t n = strlen(hex);
+    if (n != 64)
+        return NULL;
+    char *out = sw_xstrdup(hex);
+    for (size_t i = 0; i < n; i++) {
+        if (!isxdigit((unsigned char)hex[i])) {
+            free(out);
+            return NULL;
+        }
+        out[i] = (char)tolower((unsigned char)hex[i]);
+    }
+    return out;
+}
+
+static void parse_pins(chk *c, sw_pipeline *p, const sw_ynode *pins)
+{
+    if (pins->kind != SW_YAML_MAP) {
+        if (!sw_ynode_is_null(pins))
+            bad(c, pins, "plugins: 'pins' must map plugin names to \"sha256:<digest>\", found %s",
+                sw_ynode_describe(pins));
+        return;
+    }
+    p->plugin_pins = sw_xcalloc(pins->n, sizeof *p->plugin_pins);
+    for (size_t i = 0; i < pins->n; i++) {
+        const sw_ynode *k = pins->keys[i], *v = pins->items[i];
+        char *digest = NULL;
+        if (v->kind != SW_YAML_SCALAR || !(digest = pin_digest(v->text))) {
+            char *what = describe(v);
+            bad(c, v, "plugins: pins: '%s' must be \"sha256:\" and 64 hexadecimal digits, found %s",
+                k->text, what);
+            free(what);
+            continue;
+        }
+        p->plugin_pins[p->n_plugin_pins++] = (sw_plugin_pin){
+            .name = sw_xstrdup(k->text), .sha256 = digest, .pos = sw_ynode_pos(c->doc, k)};
+    }
+}
+
 static void parse_plugins(chk *c, sw_pipeline *p, const sw_ynode *plugins)
 {
     if (plugins->kind != SW_YAML_MAP) {
-        if (!is_null(plugins))
-            bad(c, plugins, "'plugins' must be a mapping, found %s", found(plugins));
+        if (!sw_ynode_is_null(plugins))
+            bad(c, plugins, "'plugins' must be a mapping, found %s", sw_ynode_describe(plugins));
         return;
     }
     check_keys(c, plugins, plugins_keys, COUNT(plugins_keys), "plugins: ");
+    const sw_ynode *allow = sw_ynode_get(plugins, "allow_insecure_path");
+    if (allow) {
+        sw_value v = SW_VALUE_NULL;
+        if (allow->kind != SW_YAML_SCALAR || sw_yaml_scalar_value(allow, &v, NULL) < 0 ||
+            v.type != SW_TYPE_BOOL) {
+            char *what = describe(allow);
+            bad(c, allow, "plugins: 'allow_insecure_path' must be true or false, found %s", what);
+            free(what);
+        } else {
+            p->allow_insecure_plugin_path = v.as.b;
+        }
+        sw_value_free(&v);
+    }
+    const sw_ynode *pins = sw_ynode_get(plugins, "pins");
+    if (pins)
+        parse_pins(c, p, pins);
     const sw_ynode *path = sw_ynode_get(plugins, "path");
-    if (!path || is_null(path))
+    if (!path || sw_ynode_is_null(path))
         return;
     if (path->kind == SW_YAML_SEQ) {
         p->plugin_paths = sw_xcalloc(path->n, sizeof *p->plugin_paths);
@@ -442,6 +474,56 @@ static void parse_plugins(chk *c, sw_pipeline *p, const sw_ynode *plugins)
         p->plugin_paths = sw_xcalloc(1, sizeof *p->plugin_paths);
         add_plugin_path(c, p, path);
     }
+}
+
+/* The name a pin for the plugin of `uses` has: the name itself, or for a path
+   ("./x/eval.so") the file name without ".so". Caller frees. */
+static char *pin_name_of(const char *uses)
+{
+    size_t n = strlen(uses);
+    if (!strchr(uses, '/') && !(n >= 3 && strcmp(uses + n - 3, ".so") == 0))
+        return sw_xstrdup(uses);
+    const char *b = sw_path_basename(uses);
+    n = strlen(b);
+    if (n >= 3 && strcmp(b + n - 3, ".so") == 0)
+        n -= 3;
+    return sw_xstrndup(b, n);
+}
+
+/* A pin names a plugin some stage uses: a pin nothing uses is a typo or stale. */
+static void check_pins(chk *c, const sw_pipeline *p)
+{
+    size_t n_used = 0;
+    char **used = sw_xcalloc(p->n_stages + p->n_on_failure + 1, sizeof *used);
+    for (size_t i = 0; i < p->n_stages + p->n_on_failure; i++) {
+        const sw_stage_spec *s = i < p->n_stages ? &p->stages[i] : &p->on_failure[i - p->n_stages];
+        if (s->uses && *s->uses)
+            used[n_used++] = pin_name_of(s->uses);
+    }
+    for (size_t i = 0; i < p->n_plugin_pins; i++) {
+        const sw_plugin_pin *pin = &p->plugin_pins[i];
+        size_t j = 0;
+        while (j < n_used && strcmp(used[j], pin->name) != 0)
+            j++;
+        if (j < n_used && strcmp(pin->name, "lua") == 0) {
+            sw_diag_error(c->d, pin->pos,
+                          "plugins: pins: 'lua' is built into Slipway: there is no file to pin");
+            c->errors++;
+        } else if (j == n_used) {
+            const char *hint = sw_did_you_mean(pin->name, (const char *const *)used, n_used);
+            if (hint)
+                sw_diag_error(c->d, pin->pos,
+                              "plugins: pins: no stage uses plugin '%s' (did you mean '%s'?)",
+                              pin->name, hint);
+            else
+                sw_diag_error(c->d, pin->pos, "plugins: pins: no stage uses plugin '%s'",
+                              pin->name);
+            c->errors++;
+        }
+    }
+    for (size_t i = 0; i < n_used; i++)
+        free(used[i]);
+    free(used);
 }
 
 /* ---- the whole file ---- */
@@ -455,7 +537,7 @@ static void parse_top(chk *c, sw_pipeline *p)
     }
     if (root->kind != SW_YAML_MAP) {
         bad(c, root, "a pipeline must be a mapping (version, name, stages, ...), found %s",
-            found(root));
+            sw_ynode_describe(root));
         return;
     }
     check_keys(c, root, top_keys, COUNT(top_keys), "");
@@ -506,6 +588,8 @@ static void parse_top(chk *c, sw_pipeline *p)
     const sw_ynode *on_failure = sw_ynode_get(root, "on_failure");
     if (on_failure)
         parse_stages(c, p, on_failure, 1);
+
+    check_pins(c, p);
 }
 
 /* Takes ownership of doc, path and dir. */
@@ -588,6 +672,11 @@ void sw_pipeline_destroy(sw_pipeline *p)
     for (size_t i = 0; i < p->n_plugin_paths; i++)
         free(p->plugin_paths[i]);
     free(p->plugin_paths);
+    for (size_t i = 0; i < p->n_plugin_pins; i++) {
+        free(p->plugin_pins[i].name);
+        free(p->plugin_pins[i].sha256);
+    }
+    free(p->plugin_pins);
     free_specs(p->stages, p->n_stages);
     free_specs(p->on_failure, p->n_on_failure);
     for (size_t i = 0; i < p->n_sets; i++)

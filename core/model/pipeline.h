@@ -17,16 +17,16 @@
 typedef struct sw_stage_spec {
     char *id;
     char *uses;
-    const sw_ynode *node;  /* the stage's mapping */
-    const sw_ynode *with;  /* a MAP, or NULL when absent */
-    char *gate;            /* Lua source, or NULL */
-    int gate_line;         /* the line where gate's source text starts (for Lua line numbers) */
+    const sw_ynode *node; /* the stage's mapping */
+    const sw_ynode *with; /* a MAP, or NULL when absent */
+    char *gate;           /* Lua source, or NULL */
+    int gate_line;        /* the line where gate's source text starts (for Lua line numbers) */
     sw_pos gate_pos;
     int background;
-    int64_t timeout_ms;    /* 0: none */
-    int isolated;          /* isolation: process — init/run/fini in a forked child */
-    int on_failure;        /* listed under on_failure: */
-    size_t index;          /* position in its list */
+    int64_t timeout_ms; /* 0: none */
+    int isolated;       /* isolation: process — init/run/fini in a forked child */
+    int on_failure;     /* listed under on_failure: */
+    size_t index;       /* position in its list */
 } sw_stage_spec;
 
 typedef struct sw_var {
@@ -34,6 +34,13 @@ typedef struct sw_var {
     sw_value value;
     sw_pos pos;
 } sw_var;
+
+/* plugins.pins: the plugin `uses:` reaches as name must have this SHA-256. */
+typedef struct sw_plugin_pin {
+    char *name;   /* a `uses:` name, or a path's file name without ".so" */
+    char *sha256; /* 64 lowercase hex digits (the "sha256:" prefix dropped) */
+    sw_pos pos;   /* of the pin's key */
+} sw_plugin_pin;
 
 /* The public sw_pipeline (slipway.h) is this struct. */
 struct sw_pipeline {
@@ -46,6 +53,9 @@ struct sw_pipeline {
     size_t n_vars;
     char **plugin_paths; /* plugins.path, absolute */
     size_t n_plugin_paths;
+    int allow_insecure_plugin_path; /* plugins.allow_insecure_path (see plugin/trust.h) */
+    sw_plugin_pin *plugin_pins;     /* plugins.pins, each naming a plugin some stage uses */
+    size_t n_plugin_pins;
     sw_stage_spec *stages;
     size_t n_stages;
     sw_stage_spec *on_failure;

@@ -270,13 +270,15 @@ static void host_progress(sw_stage *st, double fraction, const char *note)
         sw_isolate_send(m);
         return;
     }
+    char *masked = note ? sw_run_mask_secrets(st->run, note) : NULL;
     json_t *ev = json_pack("{s:s, s:s, s:f}", "event", "progress", "stage", st->spec->id,
                            "fraction", fraction);
-    if (note)
-        json_object_set_new(ev, "note", json_string(note));
+    if (masked)
+        json_object_set_new(ev, "note", json_string(masked));
     sw_run_journal_event(st->run, ev);
-    emit_stage_event(st,
-                     (sw_event){.kind = SW_EVENT_PROGRESS, .progress = fraction, .message = note});
+    emit_stage_event(
+        st, (sw_event){.kind = SW_EVENT_PROGRESS, .progress = fraction, .message = masked});
+    free(masked);
 }
 
 /* ---- cancellation ---- */

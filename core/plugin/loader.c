@@ -11,19 +11,32 @@
  * variable SLIPWAY_NO_DLCLOSE is set (to anything) it leaves them mapped, so
  * that valgrind and ASan can still symbolize plugin frames in leak reports
  * printed at exit; the cost is only that the mappings live until exit.
+ *
+ * Trust: unless allowed (sw_loader_allow_insecure, or the environment variable
+ * SLIPWAY_ALLOW_INSECURE_PLUGIN_PATH=1), a plugin is loaded only from a folder
+ * and a file that trust.h accepts: nobody but root and the current user can
+ * write them. A pinned plugin (sw_loader_pin) is hashed from an open
+ * descriptor and loaded from that same descriptor (/proc/self/fd/N), so what
+ * was hashed is the inode that is mapped, whatever happens to the name
+ * meanwhile; docs/security.md says what window remains.
  */
 #include "loader.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "base/fsutil.h"
 #include "model/params.h"
 #include "model/value.h"
+#include "trust.h"
 
 /* The descriptor as ABI 1.0 defined it ends with fini. A plugin built against
    any 1.x declares at least this much; later minors only append. */
@@ -31,11 +44,21 @@
 
 #define NAME_MAX_LEN 64
 #define BUILTIN_PATH "(built-in)"
+#define INSECURE_ENV "SLIPWAY_ALLOW_INSECURE_PLUGIN_PATH"
+#define INSECURE_HOW                                                                               \
+    "; allow it with " INSECURE_ENV "=1 or, in the pipeline, plugins: {allow_insecure_path: true}"
 
 typedef struct entry {
     sw_plugin pub;
     char *real; /* canonical path of the .so; NULL for built-ins */
+    int fd;     /* a pinned plugin: the descriptor it was hashed from and loaded through; else -1 */
+    char sha256[SW_SHA256_HEX_LEN + 1]; /* a pinned plugin's verified digest; else "" */
 } entry;
+
+typedef struct pin {
+    char *name;
+    char sha256[SW_SHA256_HEX_LEN + 1];
+} pin;
 
 struct sw_loader {
     const sw_host *host;
@@ -43,6 +66,9 @@ struct sw_loader {
     size_t ndirs;
     entry **items; /* pointers, so a returned sw_plugin * survives later loads */
     size_t n, cap;
+    int allow_insecure;
+    pin *pins;
+    size_t npins;
 };
 
 /* ---- small helpers ---- */
@@ -131,6 +157,50 @@ static void unload(void *handle)
         dlclose(handle);
 }
 
+static void fd_name(int fd, char out[32])
+{
+    snprintf(out, 32, "/proc/self/fd/%d", fd);
+}
+
+/*
+ * A pinned plugin is known to the dynamic linker as "/proc/self/fd/N", and it
+ * matches names before files: were N closed and reused for another plugin
+ * while the object stays mapped (a library that cannot be unloaded, or one
+ * another loader holds), dlopen of the new "/proc/self/fd/N" would return the
+ * old object. So N is closed only once no object answers to that name.
+ */
+static void unload_pinned(void *handle, int fd)
+{
+    if (getenv("SLIPWAY_NO_DLCLOSE"))
+        return;
+    if (handle)
+        dlclose(handle);
+    if (fd < 0)
+        return;
+    char name[32];
+    fd_name(fd, name);
+    void *still = dlopen(name, RTLD_NOW | RTLD_NOLOAD);
+    if (still) {
+        dlclose(still);
+        return; /* keep fd open: the name must keep meaning this file */
+    }
+    close(fd);
+}
+
+static int insecure_allowed(const sw_loader *L)
+{
+    const char *env = getenv(INSECURE_ENV);
+    return L->allow_insecure || (env && strcmp(env, "1") == 0);
+}
+
+static pin *find_pin(const sw_loader *L, const char *name)
+{
+    for (size_t i = 0; i < L->npins; i++)
+        if (strcmp(L->pins[i].name, name) == 0)
+            return &L->pins[i];
+    return NULL;
+}
+
 static entry *by_name(const sw_loader *L, const char *name)
 {
     for (size_t i = 0; i < L->n; i++)
@@ -156,6 +226,7 @@ static entry *add_entry(sw_loader *L, const sw_stage_desc *desc, const char *pat
         L->items = sw_xrealloc(L->items, L->cap * sizeof *L->items);
     }
     entry *e = sw_xcalloc(1, sizeof *e);
+    e->fd = -1;
     e->pub.desc = *desc;
     e->pub.name = sw_xstrdup(desc->name);
     e->pub.path = sw_xstrdup(path);
@@ -323,15 +394,67 @@ done:
 
 /* ---- loading ---- */
 
+/* The folders a file is loaded from must be trusted: the search folder it was
+   found in (search_dir), or for a path the folder its name is in, and the
+   folder the file really is in when a symlink leads elsewhere. */
+static int check_folders(const char *path, const char *real, const char *search_dir, sw_err *err)
+{
+    char *named = NULL;
+    if (search_dir) {
+        if (sw_trust_check_dir(search_dir, err) < 0)
+            return -1;
+        named = realpath(search_dir, NULL);
+    } else {
+        char *dir = sw_path_dirname(path);
+        named = realpath(dir, NULL);
+        if (!named) {
+            sw_err_errno(err, "%s", dir);
+            free(dir);
+            return -1;
+        }
+        free(dir);
+        if (sw_trust_check_dir(named, err) < 0) {
+            free(named);
+            return -1;
+        }
+    }
+    char *real_dir = sw_path_dirname(real);
+    int rc = 0;
+    if (!named || strcmp(named, real_dir) != 0)
+        rc = sw_trust_check_dir(real_dir, err);
+    free(real_dir);
+    free(named);
+    return rc;
+}
+
+/* Open the file to load: checked on the descriptor unless insecure paths are
+   allowed (then only opened, for a pin's hash). */
+static int open_plugin(const sw_loader *L, const char *real, sw_err *err)
+{
+    if (!insecure_allowed(L))
+        return sw_trust_open_file(real, err);
+    int fd = open(real, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        sw_err_errno(err, "%s", real);
+    return fd;
+}
+
 /* Load the file at path, or return the plugin already loaded from the same real
-   file. expected, when not NULL, is the name the plugin was looked up by. */
-static const sw_plugin *load(sw_loader *L, const char *path, const char *expected, sw_err *err)
+   file. expected, when not NULL, is the name the plugin was looked up by;
+   search_dir the search folder it was found in (NULL for a path). */
+static const sw_plugin *load(sw_loader *L, const char *path, const char *expected,
+                             const char *search_dir, sw_err *err)
 {
     char *real = realpath(path, NULL);
     if (!real) {
         sw_err_errno(err, "cannot load plugin '%s'", path);
         return NULL;
     }
+    /* Pins name the file as `uses:` reaches it: the name searched for, or a
+       path's file name without ".so". */
+    char *stem = file_stem(path);
+    const pin *pinned = find_pin(L, expected ? expected : stem);
+    free(stem);
     entry *same = by_real(L, real);
     if (same) {
         free(real);
@@ -340,12 +463,62 @@ static const sw_plugin *load(sw_loader *L, const char *path, const char *expecte
                        expected);
             return NULL;
         }
+        if (pinned && strcmp(same->sha256, pinned->sha256) != 0) {
+            sw_err_set(err,
+                       "plugin '%s' (%s) is pinned to sha256:%s but this file was already loaded "
+                       "%s",
+                       pinned->name, path, pinned->sha256,
+                       same->sha256[0] ? "with another digest" : "without a pin");
+            return NULL;
+        }
         return &same->pub;
     }
 
-    /* The canonical path always has a '/', so dlopen never searches the library path. */
+    void *handle = NULL;
+    int fd = -1;
+    char digest[SW_SHA256_HEX_LEN + 1] = "";
+    sw_err why_err = {{0}};
+    if (!insecure_allowed(L) && check_folders(path, real, search_dir, &why_err) < 0) {
+        sw_err_set(err, "refusing to load plugin '%s': %s" INSECURE_HOW, path, why_err.msg);
+        goto fail;
+    }
+    fd = open_plugin(L, real, &why_err);
+    if (fd < 0) {
+        sw_err_set(err, "refusing to load plugin '%s': %s%s", path, why_err.msg,
+                   insecure_allowed(L) ? "" : INSECURE_HOW);
+        goto fail;
+    }
+
     dlerror();
-    void *handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    if (pinned) {
+        if (sw_trust_sha256_fd(fd, path, digest, err) < 0)
+            goto fail;
+        if (strcmp(digest, pinned->sha256) != 0) {
+            sw_err_set(err,
+                       "plugin '%s' (%s) does not match its pin: the file's SHA-256 is %s, the "
+                       "pipeline pins %s",
+                       pinned->name, path, digest, pinned->sha256);
+            goto fail;
+        }
+        /* The descriptor that was hashed is the one mapped: renaming another file
+           over path since does not change what loads. */
+        char name[32];
+        fd_name(fd, name);
+        if (access(name, R_OK) != 0) {
+            sw_err_set(err,
+                       "plugin '%s' (%s) is pinned, and pins need /proc to load the file that "
+                       "was verified: %s is not available",
+                       pinned->name, path, name);
+            goto fail;
+        }
+        handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    } else {
+        /* The file passed its checks on fd; the canonical path always has a '/', so
+           dlopen never searches the library path. */
+        close(fd);
+        fd = -1;
+        handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    }
     if (!handle) {
         const char *why = dlerror();
         sw_err_set(err, "cannot load plugin '%s': %s", path, why ? why : "unknown dlopen error");
@@ -379,10 +552,19 @@ static const sw_plugin *load(sw_loader *L, const char *path, const char *expecte
                    other->pub.path);
         goto fail;
     }
-    return &add_entry(L, &desc, path, real, handle, 0)->pub;
+    entry *e = add_entry(L, &desc, path, real, handle, 0);
+    e->fd = fd;
+    memcpy(e->sha256, digest, sizeof digest);
+    return &e->pub;
 
 fail:
-    unload(handle);
+    if (handle && fd >= 0) {
+        unload_pinned(handle, fd);
+    } else {
+        unload(handle);
+        if (fd >= 0)
+            close(fd);
+    }
     free(real);
     return NULL;
 }
@@ -473,7 +655,10 @@ void sw_loader_free(sw_loader *L)
     /* Last loaded first, the reverse of dlopen order. */
     for (size_t i = L->n; i-- > 0;) {
         entry *e = L->items[i];
-        unload(e->pub.handle);
+        if (e->fd >= 0)
+            unload_pinned(e->pub.handle, e->fd);
+        else
+            unload(e->pub.handle);
         free(e->pub.name);
         free(e->pub.path);
         free(e->real);
@@ -483,7 +668,38 @@ void sw_loader_free(sw_loader *L)
     for (size_t i = 0; i < L->ndirs; i++)
         free(L->dirs[i]);
     free(L->dirs);
+    for (size_t i = 0; i < L->npins; i++)
+        free(L->pins[i].name);
+    free(L->pins);
     free(L);
+}
+
+void sw_loader_allow_insecure(sw_loader *L, int allow)
+{
+    L->allow_insecure = allow != 0;
+}
+
+int sw_loader_pin(sw_loader *L, const char *name, const char *sha256_hex, sw_err *err)
+{
+    if (!name || !*name)
+        return sw_err_set(err, "a plugin pin needs a plugin name");
+    size_t n = sha256_hex ? strlen(sha256_hex) : 0;
+    int ok = n == SW_SHA256_HEX_LEN;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isxdigit((unsigned char)sha256_hex[i]);
+    if (!ok)
+        return sw_err_set(err, "pin for plugin '%s': expected %d hexadecimal digits, got '%s'",
+                          name, SW_SHA256_HEX_LEN, sha256_hex ? sha256_hex : "");
+    pin *p = find_pin(L, name);
+    if (!p) {
+        L->pins = sw_xrealloc(L->pins, (L->npins + 1) * sizeof *L->pins);
+        p = &L->pins[L->npins++];
+        p->name = sw_xstrdup(name);
+    }
+    for (size_t i = 0; i < n; i++)
+        p->sha256[i] = (char)tolower((unsigned char)sha256_hex[i]);
+    p->sha256[n] = '\0';
+    return 0;
 }
 
 void sw_loader_add_dir(sw_loader *L, const char *dir)
@@ -536,7 +752,7 @@ const sw_plugin *sw_loader_find(sw_loader *L, const char *uses, const char *base
     }
     if (strchr(uses, '/') || ends_with(uses, ".so")) {
         char *path = uses[0] == '/' || !base_dir ? sw_xstrdup(uses) : join(base_dir, uses);
-        const sw_plugin *p = load(L, path, NULL, err);
+        const sw_plugin *p = load(L, path, NULL, NULL, err);
         free(path);
         return p;
     }
@@ -554,7 +770,7 @@ const sw_plugin *sw_loader_find(sw_loader *L, const char *uses, const char *base
         if (is_regular(path)) {
             /* The first hit wins, even when it fails to load: falling through to a
                later folder would run a plugin other than the one the path names. */
-            const sw_plugin *p = load(L, path, uses, err);
+            const sw_plugin *p = load(L, path, uses, L->dirs[i], err);
             free(path);
             free(file);
             return p;
@@ -574,7 +790,7 @@ const sw_plugin *sw_loader_find(sw_loader *L, const char *uses, const char *base
 
 const sw_plugin *sw_loader_load_file(sw_loader *L, const char *path, sw_err *err)
 {
-    return load(L, path, NULL, err);
+    return load(L, path, NULL, NULL, err);
 }
 
 /*
@@ -597,6 +813,15 @@ size_t sw_loader_scan(sw_loader *L, sw_diags *d)
             sw_diag_warning(d, (sw_pos){L->dirs[i], 0, 0}, "cannot read plugin folder '%s': %s",
                             L->dirs[i], strerror(errnum));
         }
+        sw_err terr = {{0}};
+        if (n > 0 && !insecure_allowed(L) && sw_trust_check_dir(L->dirs[i], &terr) < 0) {
+            /* Nothing in it is opened: loading is where the harm would be. */
+            sw_diag_error(d, (sw_pos){L->dirs[i], 0, 0},
+                          "refusing to load plugins from '%s': %s" INSECURE_HOW, L->dirs[i],
+                          terr.msg);
+            free_names(names, n);
+            continue;
+        }
         if (n > 1)
             qsort(names, n, sizeof *names, cmp_names);
         for (size_t j = 0; j < n; j++) {
@@ -613,7 +838,7 @@ size_t sw_loader_scan(sw_loader *L, sw_diags *d)
                 free(real);
             } else {
                 sw_err err = {{0}};
-                if (load(L, path, stem, &err))
+                if (load(L, path, stem, L->dirs[i], &err))
                     found++;
                 else
                     sw_diag_error(d, (sw_pos){path, 0, 0}, "%s", err.msg);

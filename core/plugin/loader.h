@@ -36,6 +36,18 @@ size_t sw_loader_dir_count(const sw_loader *loader);
 const char *sw_loader_dir_at(const sw_loader *loader, size_t i);
 void sw_loader_add_builtin(sw_loader *loader, const sw_stage_desc *desc);
 
+/* Trust (trust.h): a plugin is loaded only from a search folder that is absolute
+   and that, with every folder above it, only root or the current user can write,
+   and only from such a file; otherwise finding it is an error naming the folder
+   or file and why. allow turns the checks off, as the environment variable
+   SLIPWAY_ALLOW_INSECURE_PLUGIN_PATH=1 does. */
+void sw_loader_allow_insecure(sw_loader *loader, int allow);
+/* Pin the plugin found as `name` (`uses: name`, or for a path its file name
+   without ".so") to a SHA-256 of its file, 64 hex digits: the file is hashed
+   from an open descriptor and loaded through that descriptor, never loaded when
+   the digest differs. -1 with err for a malformed digest. */
+int sw_loader_pin(sw_loader *loader, const char *name, const char *sha256_hex, sw_err *err);
+
 /* Find (and load on first use) the plugin `uses` names. A name is searched as
    <dir>/<name>.so in path order; a value with a '/' or ending in ".so" is a
    path, relative to base_dir. Errors: not found (listing the folders searched),

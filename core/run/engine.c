@@ -138,12 +138,12 @@ char **sw_engine_plugin_search_path(const sw_engine *e, const sw_pipeline *p, si
         strv_push_unique(&v, n, e->plugin_dirs[i]);
     const char *env = getenv("SLIPWAY_PLUGIN_PATH");
     if (env && *env) {
+        /* A relative entry stays relative: like "." in PATH it names whatever folder
+           the command runs in, and the loader refuses it unless insecure paths are
+           allowed (plugin/trust.h). */
         char *copy = sw_xstrdup(env), *save = NULL;
-        for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save)) {
-            char *abs = absolute(tok);
-            strv_push_unique(&v, n, abs);
-            free(abs);
-        }
+        for (char *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+            strv_push_unique(&v, n, tok);
         free(copy);
     }
     for (size_t i = 0; p && i < p->n_plugin_paths; i++)
@@ -165,6 +165,12 @@ static sw_loader *new_loader(const sw_engine *e, const sw_pipeline *p)
         sw_loader_add_dir(loader, dirs[i]);
     sw_strv_free(dirs, n);
     sw_loader_add_builtin(loader, sw_lua_stage_desc());
+    if (p) {
+        sw_loader_allow_insecure(loader, p->allow_insecure_plugin_path);
+        /* Digests were validated when the pipeline was parsed. */
+        for (size_t i = 0; i < p->n_plugin_pins; i++)
+            sw_loader_pin(loader, p->plugin_pins[i].name, p->plugin_pins[i].sha256, NULL);
+    }
     return loader;
 }
 
@@ -285,9 +291,9 @@ SW_API char *sw_runs_json(sw_engine *e, sw_diags *d)
             if (!report)
                 continue;
             json_t *row = json_pack("{s:s}", "run_id", ids[i]);
-            static const char *const keys[] = {"pipeline", "name", "status", "exit_code",
-                                               "started_at", "finished_at", "duration_ms",
-                                               "failure"};
+            static const char *const keys[] = {"pipeline",    "name",       "status",
+                                               "exit_code",   "started_at", "finished_at",
+                                               "duration_ms", "failure"};
             for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
                 json_t *v = json_object_get(report, keys[k]);
                 if (v)

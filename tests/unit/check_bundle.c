@@ -337,6 +337,26 @@ START_TEST(test_path_traversal)
 }
 END_TEST
 
+/* A schema nested deeper than the validator walks is refused, not followed. */
+START_TEST(test_schema_depth_cap)
+{
+    sw_buf b = {0};
+    sw_buf_puts(&b, "{\"type\": \"function\", \"side_effect\": \"read_only\", \"function\": "
+                    "{\"name\": \"lookup\", \"parameters\": ");
+    for (int i = 0; i < 100; i++)
+        sw_buf_puts(&b, "{\"type\": \"array\", \"items\": ");
+    sw_buf_puts(&b, "{\"type\": \"string\"}");
+    for (int i = 0; i < 100; i++)
+        sw_buf_puts(&b, "}");
+    sw_buf_puts(&b, "}}\n");
+    fx_write(bundle, "tools/lookup.json", b.data);
+    sw_buf_free(&b);
+    sw_diags *d = load_fails(NULL);
+    ASSERT_DIAG(d, "tools/lookup.json:1:", "nested deeper than 64 levels");
+    sw_diags_free(d);
+}
+END_TEST
+
 START_TEST(test_missing_bundle)
 {
     sw_diags *d = sw_diags_new();
@@ -399,6 +419,7 @@ int main(void)
     tcase_add_test(tc, test_over_size_cap);
     tcase_add_test(tc, test_symlink_escaping);
     tcase_add_test(tc, test_path_traversal);
+    tcase_add_test(tc, test_schema_depth_cap);
     tcase_add_test(tc, test_missing_bundle);
     tcase_add_test(tc, test_all_errors_reported);
     suite_add_tcase(s, tc);

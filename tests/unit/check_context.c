@@ -131,8 +131,13 @@ START_TEST(test_flags_and_generation)
     ck_assert_uint_eq(sw_context_flags(ctx, "absent"), 0);
     /* Even an unchanged rewrite counts: a reader cannot tell otherwise. */
     unsigned long long g2 = sw_context_generation(ctx);
-    set_str(ctx, "env.TOKEN", "s3cr3t", "env");
+    v = sw_value_string("s3cr3t");
+    sw_context_set(ctx, "env.TOKEN", &v, "env", SW_CTX_SECRET);
+    sw_value_free(&v);
     ck_assert(sw_context_generation(ctx) > g2);
+    /* Flags are the last writer's (a value holding a secret's text keeps it:
+       see test_secret_taint). */
+    set_str(ctx, "env.TOKEN", "public", "env");
     ck_assert_uint_eq(sw_context_flags(ctx, "env.TOKEN"), 0);
     sw_context_free(ctx);
 }
@@ -391,6 +396,45 @@ START_TEST(test_from_json_errors)
 }
 END_TEST
 
+/* A value derived from a secret is a secret: kept out of the checkpoint. */
+START_TEST(test_secret_taint)
+{
+    sw_context *ctx = sw_context_new();
+    sw_value v = sw_value_string("tok\"en-1234");
+    sw_context_set(ctx, "env.TOKEN", &v, "env", SW_CTX_SECRET);
+    sw_value_free(&v);
+    v = sw_value_string("abc");
+    sw_context_set(ctx, "env.SHORT", &v, "env", SW_CTX_SECRET); /* too short to track */
+    sw_value_free(&v);
+
+    set_str(ctx, "a.copy", "Bearer tok\"en-1234!", "a");
+    set_str(ctx, "a.plain", "nothing here but abc", "a");
+    v = sw_value_json_text("{\"auth\":\"tok\\\"en-1234\"}");
+    sw_context_set(ctx, "a.doc", &v, "a", 0);
+    sw_value_free(&v);
+    set_int(ctx, "a.n", 1234);
+    ck_assert_uint_eq(sw_context_flags(ctx, "a.copy"), SW_CTX_SECRET);
+    ck_assert_uint_eq(sw_context_flags(ctx, "a.doc"), SW_CTX_SECRET);
+    ck_assert_uint_eq(sw_context_flags(ctx, "a.plain"), 0);
+    ck_assert_uint_eq(sw_context_flags(ctx, "a.n"), 0);
+    /* Rewritten without the secret, the key is ordinary again. */
+    set_str(ctx, "a.copy", "Bearer ***", "a");
+    ck_assert_uint_eq(sw_context_flags(ctx, "a.copy"), 0);
+    set_str(ctx, "a.copy", "tok\"en-1234", "a");
+    ck_assert_uint_eq(sw_context_flags(ctx, "a.copy"), SW_CTX_SECRET);
+
+    json_t *j = sw_context_to_json(ctx);
+    char *text = json_dumps(j, JSON_COMPACT);
+    ck_assert_ptr_null(strstr(text, "1234\""));
+    ck_assert_ptr_null(strstr(text, "en-1234"));
+    ck_assert_ptr_nonnull(json_object_get(j, "a.plain"));
+    ck_assert_ptr_null(json_object_get(j, "a.doc"));
+    free(text);
+    json_decref(j);
+    sw_context_free(ctx);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("context");
@@ -406,6 +450,7 @@ int main(void)
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_from_json_accepts);
     tcase_add_test(tc, test_from_json_errors);
+    tcase_add_test(tc, test_secret_taint);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -467,6 +467,180 @@ START_TEST(test_context_globals)
 }
 END_TEST
 
+/* ---- escapes reviewed for docs/security.md: coroutines, string metatables,
+   string.rep bombs, recursion through metamethods ---- */
+
+START_TEST(test_coroutine_tricks)
+{
+    sw_lua_limits lim = {.memory_bytes = 8u << 20, .max_steps = 500000, .timeout_ms = 600000};
+    sw_err err;
+    sw_sandbox *sb = sw_sandbox_new(&lim, &err);
+    ck_assert_ptr_nonnull(sb);
+    lua_State *L = sw_sandbox_state(sb);
+    /* A coroutine made in one call and resumed in a later one runs under that
+       later call's caps: nothing is left unhooked between calls. */
+    ck_assert_msg(run(sb,
+                      "parked = coroutine.create(function() coroutine.yield(1) "
+                      "while true do end end) "
+                      "return select(2, coroutine.resume(parked))",
+                      &err) == 0,
+                  "%s", err.msg);
+    ck_assert_int_eq(lua_tointeger(L, -1), 1);
+    lua_pop(L, 1);
+    assert_fails_with(sb, "return coroutine.resume(parked)",
+                      "instruction limit of 500000 exceeded");
+    assert_usable(sb);
+    /* A loop under pcall inside a coroutine, and a coroutine resuming another. */
+    assert_fails_with(sb,
+                      "coroutine.wrap(function() pcall(function() while true do end end) end)() "
+                      "return 'escaped'",
+                      "instruction limit of 500000 exceeded");
+    assert_fails_with(sb,
+                      "local inner = coroutine.wrap(function() while true do end end) "
+                      "coroutine.wrap(function() inner() end)() return 'escaped'",
+                      "instruction limit of 500000 exceeded");
+    /* The cap's error cannot be swallowed by the coroutine that met it. */
+    assert_fails_with(sb,
+                      "local co = coroutine.create(function() while true do end end) "
+                      "local ok = coroutine.resume(co) "
+                      "if not ok then return 'swallowed' end",
+                      "instruction limit of 500000 exceeded");
+    assert_usable(sb);
+    /* Past a breach, code that catches the error and keeps creating coroutines,
+       each doing the same, must stop too. Hook counters are per thread, so
+       before coroutines were guarded every new one started with a fresh counter
+       and this ran forever, whatever the caps. */
+    static const char *const spawners[] = {
+        "local function spin() while true do "
+        "pcall(coroutine.resume, coroutine.create(spin)) end end spin()",
+        "local function spin() while true do pcall(coroutine.wrap(spin)) end end spin()",
+        "local function spin() while true do coroutine.resume(coroutine.create(spin)) end end "
+        "spin()",
+        "local function spin() while true do local co = coroutine.create(spin) "
+        "pcall(coroutine.resume, co) pcall(coroutine.close, co) end end spin()",
+    };
+    for (size_t i = 0; i < sizeof spawners / sizeof spawners[0]; i++) {
+        assert_fails_with(sb, spawners[i], "instruction limit of 500000 exceeded");
+        assert_usable(sb);
+    }
+    /* Coroutines nested without end: Lua's C-stack guard, not a crash. */
+    assert_fails_with(sb, "local function f() return coroutine.wrap(f)() end return f()",
+                      "stack overflow");
+    assert_usable(sb);
+    /* Yielding out of the main chunk is an error, not an escape from the call. */
+    assert_fails_with(sb, "coroutine.yield(1) return 'after'", "outside a coroutine");
+    assert_usable(sb);
+    ck_assert_int_eq(lua_gettop(L), 0);
+    sw_sandbox_free(sb);
+
+    /* Thousands of suspended coroutines are memory like any other. */
+    sb = small_sandbox();
+    assert_fails_with(sb,
+                      "local t = {} for i = 1, 1e7 do "
+                      "t[i] = coroutine.create(function() coroutine.yield() end) "
+                      "coroutine.resume(t[i]) end",
+                      "memory limit of 8388608 bytes exceeded");
+    assert_usable(sb);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_string_metatable_tricks)
+{
+    sw_sandbox *sb = small_sandbox();
+    /* The metatable of strings can be neither read nor replaced. */
+    assert_fails_with(sb, "return getmetatable('').__index", "attempt to index a boolean value");
+    assert_fails_with(sb, "setmetatable('', {})", "table expected, got string");
+    assert_fails_with(sb, "rawset(getmetatable('x'), '__index', {})",
+                      "table expected, got boolean");
+    /* The string table is the state's own: a snippet that rewrites it changes
+       nothing for another snippet, and what it installs is still capped. */
+    sw_err err;
+    ck_assert_msg(run(sb, "string.upper = function() while true do end end return 1", &err) == 0,
+                  "%s", err.msg);
+    lua_pop(sw_sandbox_state(sb), 1);
+    assert_fails_with(sb, "return ('x'):upper()", "instruction limit of 2000000 exceeded");
+    sw_sandbox *other = small_sandbox();
+    lua_State *L = sw_sandbox_state(other);
+    ck_assert_msg(run(other, "return ('x'):upper()", &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(lua_tostring(L, -1), "X");
+    lua_pop(L, 1);
+    sw_sandbox_free(other);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_string_rep_bombs)
+{
+    sw_sandbox *sb = small_sandbox();
+    static const char *const bombs[] = {
+        "return string.rep('x', 1e8, 'yy')",
+        "return ('x'):rep(2^30)",
+        "return ('x'):rep(1000):rep(1e6)",
+        "local s = ('x'):rep(4096) return (s:gsub('x', s))",
+        "local t = {} for i = 1, 1e6 do t[i] = ('x'):rep(64) end return table.concat(t)",
+        "return string.format('%s%s', ('x'):rep(5e6), ('x'):rep(5e6))",
+        "local s = 'x' for i = 1, 64 do s = s:rep(2) end return #s",
+    };
+    for (size_t i = 0; i < sizeof bombs / sizeof bombs[0]; i++) {
+        assert_fails_with(sb, bombs[i], "memory limit of 8388608 bytes exceeded");
+        assert_usable(sb);
+    }
+    /* Sizes past what a string can hold are refused before anything is allocated. */
+    assert_fails_with(sb, "return ('xx'):rep(math.maxinteger)", "resulting string too large");
+    assert_fails_with(sb, "return ('x'):rep(3, ('y'):rep(math.maxinteger // 4))", "");
+    assert_usable(sb);
+    sw_err err;
+    lua_State *L = sw_sandbox_state(sb);
+    ck_assert_msg(run(sb, "return ('ab'):rep(3, '-') .. ('x'):rep(0) .. ('x'):rep(-5)", &err) == 0,
+                  "%s", err.msg);
+    ck_assert_str_eq(lua_tostring(L, -1), "ab-ab-ab");
+    lua_pop(L, 1);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+START_TEST(test_recursion_through_metamethods)
+{
+    sw_lua_limits lim = {.memory_bytes = 64u << 20, .max_steps = 50000000, .timeout_ms = 60000};
+    sw_err err;
+    sw_sandbox *sb = sw_sandbox_new(&lim, &err);
+    ck_assert_ptr_nonnull(sb);
+    static const char *const deep[] = {
+        "local t = setmetatable({}, {__tostring = function(t) return tostring(t) end}) "
+        "return tostring(t)",
+        "local m = {} m.__concat = function(a, b) return setmetatable({}, m) .. b end "
+        "return setmetatable({}, m) .. 'x'",
+        "local m = {} m.__eq = function(a, b) return a == setmetatable({}, m) end "
+        "return setmetatable({}, m) == setmetatable({}, m)",
+        "local t = {} t = setmetatable(t, {__newindex = function(t, k, v) t[k] = v end}) t.x = 1",
+        "local function f(n) local ok, e = pcall(f, n + 1) if not ok then error(e, 0) end end "
+        "return f(1)",
+        "local function f(s) return s:gsub('.', f) end return f('abc')",
+        "local t = {} for i = 1, 100 do t[i] = i end "
+        "table.sort(t, function(a, b) table.sort(t, function() return a < b end) return a < b end)",
+    };
+    for (size_t i = 0; i < sizeof deep / sizeof deep[0]; i++) {
+        ck_assert_msg(run(sb, deep[i], &err) < 0, "'%s' should fail", deep[i]);
+        ck_assert_msg(strstr(err.msg, "stack overflow") || strstr(err.msg, "limit") ||
+                          strstr(err.msg, "invalid order function") ||
+                          strstr(err.msg, "error in error handling"),
+                      "'%s': %s", deep[i], err.msg);
+        assert_usable(sb);
+    }
+    /* A comparator that never returns is stopped by the instruction cap. */
+    sw_sandbox_free(sb);
+    lim.max_steps = 1000000;
+    sb = sw_sandbox_new(&lim, &err);
+    ck_assert_ptr_nonnull(sb);
+    assert_fails_with(sb, "local t = {3, 2, 1} table.sort(t, function() while true do end end)",
+                      "instruction limit of 1000000 exceeded");
+    assert_usable(sb);
+    ck_assert_int_eq(lua_gettop(sw_sandbox_state(sb)), 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sandbox");
@@ -488,6 +662,10 @@ int main(void)
     tcase_add_test(tc, test_value_round_trips);
     tcase_add_test(tc, test_lua_to_value);
     tcase_add_test(tc, test_context_globals);
+    tcase_add_test(tc, test_coroutine_tricks);
+    tcase_add_test(tc, test_string_metatable_tricks);
+    tcase_add_test(tc, test_string_rep_bombs);
+    tcase_add_test(tc, test_recursion_through_metamethods);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,1 @@
+local co = coroutine.wrap(function() while true do coroutine.yield() end end) co() return true

@@ -1,0 +1,1 @@
+local function f(n) return n == 0 and 0 or 1 + f(n - 1) end return f(100) == 100

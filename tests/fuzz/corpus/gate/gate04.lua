@@ -1,0 +1,1 @@
+release.breaking_changes == 0

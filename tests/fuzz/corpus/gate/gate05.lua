@@ -1,0 +1,1 @@
+return #release.manifest.tools == 2, "tools"

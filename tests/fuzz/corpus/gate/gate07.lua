@@ -1,0 +1,1 @@
+return getmetatable("").__index.upper("a") == "A"

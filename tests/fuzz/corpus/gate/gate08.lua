@@ -1,0 +1,1 @@
+return golden.pass_rate >= 0.95 and golden.latency_p95_ms < 1500

@@ -1,0 +1,1 @@
+return pcall(error, "x") == false

@@ -1,0 +1,1 @@
+review.findings == 0, review.summary

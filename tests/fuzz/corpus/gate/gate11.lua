@@ -1,0 +1,1 @@
+score.score == 0.5

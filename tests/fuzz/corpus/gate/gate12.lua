@@ -1,0 +1,1 @@
+second.i == 7 and second.d == 7.0 and math.type(second.d) == "float"

@@ -1,0 +1,1 @@
+local function spin() while true do pcall(coroutine.resume, coroutine.create(spin)) end end spin()

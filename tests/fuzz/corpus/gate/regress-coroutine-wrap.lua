@@ -1,0 +1,1 @@
+local function spin() while true do pcall(coroutine.wrap(spin)) end end spin()
