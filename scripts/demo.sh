@@ -1,42 +1,174 @@
 #!/usr/bin/env bash
-# Install what is missing, build, and run the demo: a change to the support agent
-# (examples/support-agent) taken through the release pipeline (pipelines/demo.yaml)
-# twice. First the agent as it is: versioned, reviewed by a Lua policy, gated,
-# then promoted to stable. Then a "cleanup" of a tool schema that every unit test
-# would pass but that breaks the agent's callers: caught before anyone sees it.
-# No API key and no external service: everything runs on this machine.
+# Install what is missing, build, and run the demo: changes to the support agent
+# (examples/support-agent) taken to production through the release pipeline
+# (pipelines/release.yaml) with live traffic, all on this machine:
+#
+#   slipway mock     plays the model provider and the eval's judge (pipelines/demo/mock.yaml)
+#   slipway serve    the router in gateway mode, in front of the mock
+#   slipway traffic  simulated users in multi-turn sessions through the router, reporting
+#                    tool calls and task outcomes as events
+#
+# Then: the agent as it is becomes stable; a good change is evaluated, shadowed, ramped
+# 5/25/50/100% while the monitor watches, and promoted; a regressed change passes the golden
+# set but fails tool calls under live traffic: the monitor catches it mid-canary and the
+# router is rolled back (pinned sessions drain); a breaking tool schema change is stopped
+# before any user sees it. No API key, no external service, loopback only.
+#
+# SLIPWAY_BUILD_DIR (default build) is where the binary is; SLIPWAY_DEMO_DIR (default
+# .slipway/demo) where everything the demo writes goes; SLIPWAY_DEMO_SKIP_BUILD=1 skips the
+# bootstrap and the build (the tests use it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
-scripts/build.sh >/dev/null
-slipway="$PWD/${SLIPWAY_BUILD_DIR:-build}/bin/slipway"
+if [ "${SLIPWAY_DEMO_SKIP_BUILD:-}" != 1 ]; then
+    scripts/bootstrap.sh
+    scripts/build.sh >/dev/null
+fi
+build=${SLIPWAY_BUILD_DIR:-build}
+case $build in /*) ;; *) build="$PWD/$build" ;; esac
+slipway="$build/bin/slipway"
+started=$(date +%s)
 
-demo="$PWD/.slipway/demo"
+demo=${SLIPWAY_DEMO_DIR:-$PWD/.slipway/demo}
 rm -rf "$demo"
 mkdir -p "$demo"
 export SLIPWAY_STATE_DIR="$demo/state"
+export SLIPWAY_DEMO_PROVIDER_KEY=mock-needs-no-key
 cp -r examples/support-agent "$demo/support-agent"
 bundle="$demo/support-agent"
 
-echo
-echo "== 1/2  the support agent as it is"
-"$slipway" run pipelines/demo.yaml --set "vars.bundle=$bundle"
-echo "-- promoting the candidate to stable (a canary stage does this after a clean rollout)"
-"$slipway" releases set support-agent stable support-agent:candidate
+# Every process started here is stopped on the way out, however the script ends.
+pids=()
+cleanup() {
+    local p
+    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+    echo "${pids[*]}" >"$demo/pids"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-echo
-echo "== 2/2  a tool schema 'cleanup': issue_refund no longer accepts reason \"changed_mind\""
+# wait_port FILE NAME: up to 20 s for a server to write its port.
+wait_port() {
+    local i
+    for i in $(seq 1 400); do
+        [ -s "$1" ] && { cat "$1"; return 0; }
+        sleep 0.05
+    done
+    echo "demo: $2 did not start; its log:" >&2
+    cat "$demo/$2.log" >&2
+    return 1
+}
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "starting the model (slipway mock)"
+"$slipway" mock --scenario pipelines/demo/mock.yaml --port-file "$demo/mock.port" \
+    >"$demo/mock.log" 2>&1 &
+pids+=($!)
+mock_port=$(wait_port "$demo/mock.port" mock)
+echo "mock: http://127.0.0.1:$mock_port/v1"
+
+step "1/4  the support agent as it is: versioned, reviewed by a Lua policy, made stable"
+"$slipway" run pipelines/demo.yaml --set "vars.bundle=$bundle"
+"$slipway" releases set support-agent stable support-agent:candidate
+stable=$("$slipway" releases channels support-agent --json |
+    sed -n 's/.*"stable": *"\([0-9a-f]*\)".*/\1/p')
+
+step "starting the router (slipway serve, gateway mode) and the users (slipway traffic)"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$demo/router.token"
+chmod 600 "$demo/router.token"
+cat >"$demo/router.yaml" <<YAML
+listen: 127.0.0.1:0
+state_file: $demo/router-state.json
+store: $SLIPWAY_STATE_DIR
+admin: {token_file: $demo/router.token}
+upstream: {retries: 0, connect_timeout_ms: 2000, timeout_ms: 10000}
+providers:
+  openai: {base_url: "http://127.0.0.1:$mock_port/v1", api_key_env: SLIPWAY_DEMO_PROVIDER_KEY}
+agents:
+  support-agent:
+    mode: gateway
+    route: {stable: "$stable", weight: 0}
+YAML
+"$slipway" serve --config "$demo/router.yaml" --port-file "$demo/router.port" -q \
+    >"$demo/router.log" 2>&1 &
+pids+=($!)
+router="http://127.0.0.1:$(wait_port "$demo/router.port" router)"
+echo "router: $router (support-agent -> $stable)"
+"$slipway" traffic --router "$router" --agent support-agent --users 8 --rate 15 --duration 0 \
+    --seed 42 --tools "$bundle/tools" >"$demo/traffic.log" 2>&1 &
+traffic_pid=$!
+pids+=($traffic_pid)
+echo "traffic: 15 new sessions/s, 2 to 4 turns each (log: $demo/traffic.log)"
+
+release() {
+    "$slipway" run pipelines/release.yaml --set "vars.bundle=$bundle" --set "vars.router=$router" \
+        --set "vars.token=$demo/router.token" --set "vars.model_url=http://127.0.0.1:$mock_port/v1"
+}
+# newest_run: the id of the newest run.
+newest_run() { ls -1 "$SLIPWAY_STATE_DIR/runs" | sort | tail -n 1; }
+
+step "2/4  a good change (a friendlier sign-off): eval -> shadow -> canary 5/25/50/100 -> promoted"
+printf '\nEnd every conversation by wishing the customer a good day.\n' >>"$bundle/prompts/system.md"
+release
+good_run=$(newest_run)
+good=$("$slipway" releases channels support-agent --json |
+    sed -n 's/.*"stable": *"\([0-9a-f]*\)".*/\1/p')
+
+step "3/4  a regressed change: it passes the golden set, but fails tool calls under live traffic"
+cp "$bundle/prompts/system.md" "$demo/system.good.md"
+printf '\nWhen you look up an order, quote its number without the NW- prefix: customers find it friendlier.\n' \
+    >>"$bundle/prompts/system.md"
+if release; then
+    echo "demo: the regressed release was promoted; the monitor should have caught it" >&2
+    exit 1
+fi
+bad_run=$(newest_run)
+
+step "4/4  a tool schema 'cleanup': issue_refund no longer accepts reason \"changed_mind\""
+cp "$demo/system.good.md" "$bundle/prompts/system.md"
 sed -i 's/"changed_mind", //' "$bundle/tools/issue_refund.json"
-if "$slipway" run pipelines/demo.yaml --set "vars.bundle=$bundle"; then
+if release; then
     echo "demo: the breaking change was not caught" >&2
     exit 1
 fi
+schema_run=$(newest_run)
 
+kill -TERM "$traffic_pid" 2>/dev/null || true
+wait "$traffic_pid" 2>/dev/null || true
+
+step "summary ($(($(date +%s) - started)) s)"
+command -v python3 >/dev/null || "$slipway" runs
+python3 - "$SLIPWAY_STATE_DIR/runs" "$good_run" "$bad_run" "$schema_run" <<'PY' 2>/dev/null || true
+import json, sys
+root = sys.argv[1]
+def out(run, key):
+    d = json.load(open(f"{root}/{run}/report.json"))
+    v = d.get("outputs", {}).get(key)
+    return v["value"] if v else None
+def failure(run):
+    d = json.load(open(f"{root}/{run}/report.json"))
+    f = d.get("failure") or {}
+    return f.get("stage"), f.get("reason")
+g, b, s = sys.argv[2:5]
+print(f"good change     {out(g, 'release.id')}: golden {out(g, 'golden.passed')}/{out(g, 'golden.cases')} passed, "
+      f"canary {out(g, 'canary.steps_done')} steps, promoted={out(g, 'canary.promoted')}, "
+      f"monitor {out(g, 'watch.verdict')}")
+stage, reason = failure(b)
+print(f"regressed change {out(b, 'release.id')}: golden {out(b, 'golden.passed')}/{out(b, 'golden.cases')} passed, "
+      f"stopped by '{stage}' {float(out(b, 'rollback.detection_ms') or 0) / 1000:.1f} s into the canary, "
+      f"rolled back to {out(b, 'rollback.to')} (pinned sessions drain)")
+print(f"                 why: {reason}")
+stage, reason = failure(s)
+print(f"schema change    stopped by '{stage}': {reason}")
+PY
 echo
-echo "== summary"
-"$slipway" runs
-"$slipway" releases channels support-agent
+grep -h '^traffic:' "$demo/traffic.log" || true
+"$slipway" releases channels support-agent | sed -n '1,3p'
 echo
-echo "The second run failed on purpose: narrowing an enum breaks every caller that sends"
-echo "the removed value. Reports: $SLIPWAY_STATE_DIR/runs/<run>/report.json"
-echo "(slipway runs show RUN --state-dir $SLIPWAY_STATE_DIR)."
+echo "Runs: $SLIPWAY_STATE_DIR/runs/RUN/ (report.json; the eval's report in"
+echo "artifacts/golden/eval-report.html; slipway runs show RUN --state-dir $SLIPWAY_STATE_DIR)"
+echo "  good:      $good_run"
+echo "  regressed: $bad_run"
+echo "  schema:    $schema_run"
+echo "Logs: $demo/{mock,router,traffic}.log"

@@ -23,5 +23,6 @@ int cmd_route(int argc, char **argv);      /* route set | rollback | pin: change
 int cmd_new_plugin(int argc, char **argv); /* NAME [DIR]: a plugin project from the SDK template */
 int cmd_mock(int argc, char **argv);       /* an OpenAI-compatible mock model server */
 int cmd_rollback(int argc, char **argv);   /* AGENT: router to stable, store candidate cleared */
+int cmd_traffic(int argc, char **argv);    /* simulated users through the router */
 
 #endif

@@ -33,6 +33,7 @@ static const char usage[] =
     "\n"
     "Testing:\n"
     "  mock [--scenario F]   serve an OpenAI-compatible mock model (demos, tests, benchmarks)\n"
+    "  traffic --router URL  simulated users in multi-turn sessions through the router\n"
     "\n"
     "Options:\n"
     "  --version             print the version\n"
@@ -51,7 +52,7 @@ static const command commands[] = {
     {"runs", cmd_runs},         {"plugins", cmd_plugins}, {"releases", cmd_releases},
     {"tag", cmd_tag},           {"mock", cmd_mock},       {"new-plugin", cmd_new_plugin},
     {"serve", cmd_serve},       {"routes", cmd_routes},   {"route", cmd_route},
-    {"rollback", cmd_rollback},
+    {"rollback", cmd_rollback}, {"traffic", cmd_traffic},
 };
 
 int main(int argc, char **argv)
