@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "slipway/plugin.h"
 
@@ -57,6 +58,7 @@ const char *sw_did_you_mean(const char *word, const char *const *candidates, siz
 
 /* Monotonic and wall clocks. */
 double sw_now_ms(void);            /* monotonic, milliseconds */
+int64_t sw_wall_ms(void);          /* wall clock, milliseconds since the epoch */
 void sw_iso8601_now(char out[32]); /* UTC wall clock, e.g. 2026-11-26T08:00:00.123Z */
 
 #endif

@@ -26,13 +26,6 @@ void sw_router_logf(sw_router *r, sw_log_level level, const char *fmt, ...)
     free(msg);
 }
 
-int64_t sw_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 json_t *sw_error_json(const char *type, const char *code, const char *fmt, ...)
 {
     va_list ap;

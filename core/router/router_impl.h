@@ -86,7 +86,6 @@ struct sw_router {
 
 /* ---- router.c ---- */
 void sw_router_logf(sw_router *r, sw_log_level level, const char *fmt, ...) SW_PRINTF(3, 4);
-int64_t sw_wall_ms(void);
 /* The agent's configuration (NULL for an agent known only from the state file). */
 const sw_agent_cfg *sw_router_agent_cfg(const sw_router *r, const char *agent);
 const sw_session_cfg *sw_router_session_cfg(const sw_router *r, const char *agent);

@@ -90,13 +90,6 @@ typedef struct canary {
     sw_gate *approve;
 } canary;
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static sw_status init(sw_stage *stage, const void *config)
 {
     const sw_host *h = sw_host_api;
@@ -472,7 +465,7 @@ static sw_status run(sw_stage *stage, const void *config)
 {
     const canary_cfg *c = config;
     canary *k = sw_host_api->data(stage);
-    run_state r = {.stage = stage, .c = c, .start_ms = wall_ms()};
+    run_state r = {.stage = stage, .c = c, .start_ms = sw_wall_ms()};
     if (sw_admin_client_init(&r.ac, stage, c->router, c->token_file) != SW_OK)
         return SW_ERROR;
     r.route_path = sw_xasprintf("/admin/agents/%s/route", c->agent);

@@ -93,13 +93,6 @@ typedef struct monitor {
     sw_gate *when;
 } monitor;
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static sw_status init(sw_stage *stage, const void *config)
 {
     const sw_host *h = sw_host_api;
@@ -279,7 +272,7 @@ static sw_status run(sw_stage *stage, const void *config)
     sw_admin_client ac;
     if (sw_admin_client_init(&ac, stage, c->router, c->token_file) != SW_OK)
         return SW_ERROR;
-    int64_t start = wall_ms();
+    int64_t start = sw_wall_ms();
     double t0 = (double)start;
     char *baseline = c->baseline && *c->baseline ? sw_xstrdup(c->baseline) : NULL;
     char msg[1024];
@@ -337,7 +330,7 @@ static sw_status run(sw_stage *stage, const void *config)
             looks++;
         json_decref(samples);
         samples = json_pack("{s:I, s:I, s:i, s:I}", "candidate", nc, "baseline", nb, "looks", looks,
-                            "window_ms", (json_int_t)(wall_ms() - start));
+                            "window_ms", (json_int_t)(sw_wall_ms() - start));
         json_decref(stats);
         look_free(&last);
         last = l;
@@ -346,21 +339,21 @@ static sw_status run(sw_stage *stage, const void *config)
                  (long long)nc, (long long)nb);
         h->progress(stage,
                     c->duration_ms > 0
-                        ? fmin(1.0, (double)(wall_ms() - start) / (double)c->duration_ms)
+                        ? fmin(1.0, (double)(sw_wall_ms() - start) / (double)c->duration_ms)
                         : 0.5,
                     note);
         if (l.breach) {
-            int64_t at = wall_ms();
+            int64_t at = sw_wall_ms();
             outputs_set(stage, "fail", &last, samples, at, (double)at - t0, looks);
             st = h->fail(stage, "%s", l.breach_reason);
             verdict = NULL;
             break;
         }
         verdict = l.all_pass ? "pass" : "inconclusive";
-        if (c->duration_ms > 0 && wall_ms() - start >= c->duration_ms) {
+        if (c->duration_ms > 0 && sw_wall_ms() - start >= c->duration_ms) {
             if (!l.all_pass && strcmp(c->on_inconclusive, "rollback") == 0) {
-                outputs_set(stage, "inconclusive", &last, samples, wall_ms(),
-                            (double)wall_ms() - t0, looks);
+                outputs_set(stage, "inconclusive", &last, samples, sw_wall_ms(),
+                            (double)sw_wall_ms() - t0, looks);
                 st = h->fail(stage,
                              "inconclusive after %lld ms and %d looks, and on_inconclusive "
                              "is rollback",

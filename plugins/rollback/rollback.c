@@ -61,13 +61,6 @@ static const sw_port outputs[] = {
     {"result", SW_TYPE_JSON, 0, "what was done to the router and the store"},
     {NULL, 0, 0, NULL}};
 
-static double wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static sw_status init(sw_stage *stage, const void *config)
 {
     const rollback_cfg *c = config;
@@ -97,7 +90,7 @@ static sw_status run(sw_stage *stage, const void *config)
 {
     const sw_host *h = sw_host_api;
     const rollback_cfg *c = config;
-    double t0 = wall_ms();
+    double t0 = (double)sw_wall_ms();
     sw_admin_client ac = {0};
     if (c->router && *c->router &&
         sw_admin_client_init(&ac, stage, c->router, c->token_file) != SW_OK)
@@ -128,7 +121,7 @@ static sw_status run(sw_stage *stage, const void *config)
     char *res = NULL;
     char msg[1024] = "";
     int rc = sw_rollback_execute(&q, &res, msg, sizeof msg);
-    double t1 = wall_ms();
+    double t1 = (double)sw_wall_ms();
     free(reason);
     sw_store_close(s);
     sw_admin_client_fini(&ac);
