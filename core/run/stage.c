@@ -70,9 +70,11 @@ sw_status sw_stage_call(sw_stage *st)
                      (int)status);
             status = SW_ERROR;
         }
-        if (desc->fini)
-            desc->fini(st);
     }
+    /* Also after a failed init: init may fail halfway, and fini is where a plugin
+       releases whatever it had built by then. */
+    if (desc->fini)
+        desc->fini(st);
     return status;
 }
 

@@ -141,7 +141,8 @@ typedef struct sw_stage_desc {
     sw_status (*init)(sw_stage *stage, const void *config);
     /* Do the work. SW_OK, SW_FAIL (with host->fail) or SW_ERROR (with host->error). */
     sw_status (*run)(sw_stage *stage, const void *config);
-    /* May be NULL. Release what init made. Called whenever init returned SW_OK. */
+    /* May be NULL. Release what init made. Called after run, and also when init
+       failed (it may have failed halfway), so it must cope with partial state. */
     void (*fini)(sw_stage *stage);
 } sw_stage_desc;
 
