@@ -199,11 +199,11 @@ expect_out "undefined/agent.yaml:36:5: error: tool 'cancel_order' is referenced 
     "names file, line and tool"
 
 X=$(bad_bundle novar)
-echo "Our CEO is {{ceo}}." >>"$X/prompts/system.md"
+echo "Our hub is {{hub}}." >>"$X/prompts/system.md"
 sw releases create "$X"
 expect_rc 2 "a template variable with no value"
-expect_out "prompts/system.md:37:12: error: template variable 'ceo' has no value" "names file, line, variable"
-sw releases create "$X" --var ceo=Ada --agent novar-ok
+expect_out "prompts/system.md:37:12: error: template variable 'hub' has no value" "names file, line, variable"
+sw releases create "$X" --var hub=Lyon --agent novar-ok
 expect_rc 0 "--var gives it a value"
 
 X=$(bad_bundle unknownkey)
