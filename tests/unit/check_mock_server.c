@@ -13,19 +13,12 @@
 #include "base/util.h"
 #include "slipway/mock.h"
 
+#include "diag_check.h"
+
 #ifndef SW_TEST_SOURCE_DIR
 #define SW_TEST_SOURCE_DIR "tests"
 #endif
 #define FIXTURE(name) SW_TEST_SOURCE_DIR "/fixtures/mock/" name
-
-static void dump(const sw_diags *d)
-{
-    for (size_t i = 0; i < sw_diags_count(d); i++) {
-        char *s = sw_diags_format(d, i);
-        fprintf(stderr, "  %s\n", s);
-        free(s);
-    }
-}
 
 static sw_mock *start_scenario(sw_mock_scenario *sc, size_t max_body)
 {

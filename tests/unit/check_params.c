@@ -7,6 +7,8 @@
 
 #include "model/params.h"
 
+#include "diag_check.h"
+
 typedef struct test_cfg {
     int flag;
     int64_t count;
@@ -36,25 +38,6 @@ static const sw_param params[] = {
     {"ratio", SW_TYPE_DOUBLE, 0, "1", offsetof(test_cfg, ratio), "an int default, widened"},
     {NULL, 0, 0, NULL, 0, NULL},
 };
-
-static int has_diag(const sw_diags *d, const char *text, int line, int col)
-{
-    for (size_t i = 0; i < sw_diags_count(d); i++) {
-        const sw_diagnostic *g = sw_diags_at(d, i);
-        if (strstr(g->message, text) && (!line || g->line == line) && (!col || g->col == col))
-            return 1;
-    }
-    return 0;
-}
-
-static void dump(const sw_diags *d)
-{
-    for (size_t i = 0; i < sw_diags_count(d); i++) {
-        char *s = sw_diags_format(d, i);
-        fprintf(stderr, "  %s\n", s);
-        free(s);
-    }
-}
 
 /* What the checker would know before stage 'golden'. */
 static int scope(void *ud, const char *key, sw_type *type, const char **why)

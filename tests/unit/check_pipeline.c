@@ -7,29 +7,12 @@
 
 #include "model/pipeline.h"
 
+#include "diag_check.h"
+
 #ifndef SW_TEST_SOURCE_DIR
 #define SW_TEST_SOURCE_DIR "tests"
 #endif
 #define FIXTURE(name) SW_TEST_SOURCE_DIR "/fixtures/model/" name
-
-static int has_diag(const sw_diags *d, const char *text, int line, int col)
-{
-    for (size_t i = 0; i < sw_diags_count(d); i++) {
-        const sw_diagnostic *g = sw_diags_at(d, i);
-        if (strstr(g->message, text) && (!line || g->line == line) && (!col || g->col == col))
-            return 1;
-    }
-    return 0;
-}
-
-static void dump(const sw_diags *d)
-{
-    for (size_t i = 0; i < sw_diags_count(d); i++) {
-        char *s = sw_diags_format(d, i);
-        fprintf(stderr, "  %s\n", s);
-        free(s);
-    }
-}
 
 static sw_pipeline *parse(const char *text, sw_diags *d)
 {
