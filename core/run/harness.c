@@ -416,22 +416,6 @@ static int scope_lookup(void *ud, const char *key, sw_type *type, const char **w
     return 1;
 }
 
-/* The environment values `with:` references enter the context as secrets (runner.c's load_env). */
-static void load_env(sw_harness *h)
-{
-    for (size_t i = 0; i < h->pipe.n_env_keys; i++) {
-        const char *text = getenv(h->pipe.env_keys[i]);
-        if (!text)
-            continue;
-        char *key = sw_xasprintf("env.%s", h->pipe.env_keys[i]);
-        sw_value v = sw_value_string(text);
-        sw_context_set(h->run.ctx, key, &v, "env", SW_CTX_SECRET);
-        sw_value_free(&v);
-        sw_run_add_secret(&h->run, text);
-        free(key);
-    }
-}
-
 /* The declared inputs, against the initial context, as `slipway check` does against
    earlier stages' outputs. */
 static int check_inputs(sw_harness *h, sw_buf *why)
@@ -567,7 +551,7 @@ SW_API sw_status sw_harness_run(sw_harness *h)
 
     sw_buf why = {0};
     int bad = check_params(h, &why);
-    load_env(h);
+    sw_run_load_env(&h->run);
     if (!bad)
         bad = check_inputs(h, &why);
     if (bad) {

@@ -112,6 +112,8 @@ struct sw_run {
 
 /* runner.c: how long a cancelled stage may take to return (SLIPWAY_CANCEL_GRACE_MS). */
 double sw_cancel_grace_ms(void);
+/* runner.c: the env.* values the pipeline references, into the context as secrets. */
+void sw_run_load_env(struct sw_run *run);
 
 /* checker.c */
 int sw_check_pipeline(sw_engine *engine, sw_pipeline *p, sw_diags *d);

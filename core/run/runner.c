@@ -574,7 +574,7 @@ static sw_run *run_alloc(sw_engine *e, sw_pipeline *p)
 }
 
 /* Environment values the pipeline references enter the context as secrets. */
-static void load_env(sw_run *run)
+void sw_run_load_env(sw_run *run)
 {
     for (size_t i = 0; i < run->pipeline->n_env_keys; i++) {
         const char *name = run->pipeline->env_keys[i];
@@ -667,7 +667,7 @@ SW_API sw_run *sw_run_new(sw_engine *e, sw_pipeline *p, sw_diags *d)
         sw_context_set(run->ctx, key, &p->vars[i].value, "vars", 0);
         free(key);
     }
-    load_env(run);
+    sw_run_load_env(run);
     checkpoint(run);
     return run;
 }
@@ -794,7 +794,7 @@ SW_API sw_run *sw_run_open(sw_engine *e, const char *run_id, sw_diags *d)
         json_array_extend(run->artifacts, arts);
     if (restore_records(run, json_object_get(ckpt, "stages"), d) != 0)
         goto fail;
-    load_env(run);
+    sw_run_load_env(run);
     if (open_journal(run, &err) != 0) {
         sw_diag_error(d, (sw_pos){0}, "%s", err.msg);
         goto fail;
