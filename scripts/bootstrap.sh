@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Install, on Debian or Ubuntu, whatever Slipway needs and is missing.
 #   scripts/bootstrap.sh          what building and the demo need
-#   scripts/bootstrap.sh --test   plus what the test suite needs
+#   scripts/bootstrap.sh --test   plus what the test suite needs: the sanitizers' and the
+#                                 fuzzers' clang, valgrind, a real Prometheus server (the monitor's
+#                                 Prometheus source) and headless Chromium (the HTML report)
 # Packages already installed are left alone; nothing is installed when nothing is missing.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
           liblua5.4-dev libmicrohttpd-dev check)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(python3 valgrind clang libclang-rt-14-dev)
+    packages+=(python3 valgrind clang libclang-rt-14-dev prometheus chromium)
 fi
 
 missing=()
@@ -21,4 +23,12 @@ echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 $sudo apt-get update -qq
+# Packages with a daemon (prometheus) must not start it: the tests start their own, on free
+# loopback ports. policy-rc.d is Debian's switch for that; one already there is left alone.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    trap '$sudo rm -f "$policy"' EXIT
+fi
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
