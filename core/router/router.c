@@ -168,7 +168,13 @@ size_t sw_router_retire(sw_router *r, const sw_route *old, sw_route *nr, sw_poli
         int was_live = sw_route_is_active(old, v) || json_object_get(old->retired, v);
         if (!was_live || !sw_route_find(nr, v))
             continue;
-        n += sw_pins_apply(&r->pins, nr->agent, v, policy, nr->stable);
+        /* A version already retired under this policy was counted when it was retired:
+           applying the policy again changes nothing, and counting it again would report
+           an old stable's draining sessions as this rollback's. */
+        const char *before = json_string_value(json_object_get(old->retired, v));
+        size_t k = sw_pins_apply(&r->pins, nr->agent, v, policy, nr->stable);
+        if (!before || strcmp(before, sw_policy_name(policy)) != 0)
+            n += k;
         if (policy == SW_POLICY_MIGRATE)
             json_object_del(nr->retired, v);
         else

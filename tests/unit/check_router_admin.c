@@ -197,6 +197,19 @@ START_TEST(rollback_drain)
     sw_route *rt = sw_hmap_get(&r->routes, "support");
     ck_assert_ptr_nonnull(sw_route_find(rt, "v2"));
     ck_assert(!sw_route_is_active(rt, "v2"));
+
+    /* A second rollback counts only the sessions it retires: v2's draining session was
+       counted by the first one and is left as it was. */
+    char body[96];
+    snprintf(body, sizeof body, "{\"version\": %lld, \"candidate\": \"v3\", \"weight\": 10}",
+             (long long)route_version(r));
+    expect(r, "PUT", "/admin/agents/support/route", body, 200);
+    pin(r, "c", "v3");
+    ck_assert_int_eq(
+        call(r, "POST", "/admin/agents/support/rollback", "{\"sessions\": \"drain\"}", &j), 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "pins_affected")), 1);
+    json_decref(j);
+    ck_assert_str_eq(sw_pins_get(&r->pins, "support", "a")->version, "v2");
     sw_router_free(r);
 }
 END_TEST
