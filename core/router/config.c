@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,17 +24,9 @@ static sw_pos pos(const ctx *x, const sw_ynode *n)
 static void check_keys(const ctx *x, const sw_ynode *map, const char *what,
                        const char *const *known, size_t n)
 {
-    for (size_t i = 0; i < map->n; i++) {
-        const char *k = map->keys[i]->text;
-        size_t j = 0;
-        while (j < n && strcmp(known[j], k) != 0)
-            j++;
-        if (j < n)
-            continue;
-        const char *hint = sw_did_you_mean(k, known, n);
-        sw_diag_error(x->d, pos(x, map->keys[i]), "%s: unknown key '%s'%s%s%s", what, k,
-                      hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "%s: ", what);
+    sw_ynode_check_keys(x->doc, map, known, n, prefix, x->d);
 }
 
 static const sw_ynode *get_map(const ctx *x, const sw_ynode *map, const char *key)

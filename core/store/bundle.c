@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -176,24 +177,15 @@ static sw_pos ypos(const yctx *y, const sw_ynode *n)
     return sw_ynode_pos(y->doc, n);
 }
 
-/* Every key of a map must be in `known`; reports unknown ones with a suggestion. */
+/* Every key of a map must be in `known`; reports unknown ones with a suggestion, after
+   "<where>: " (where is NULL at the top level: the position already names the file). */
 static void check_keys(const yctx *y, const sw_ynode *map, const char *where,
                        const char *const *known, size_t n_known)
 {
-    for (size_t i = 0; i < map->n; i++) {
-        const char *k = map->keys[i]->text;
-        size_t j = 0;
-        while (j < n_known && strcmp(known[j], k) != 0)
-            j++;
-        if (j < n_known)
-            continue;
-        const char *hint = sw_did_you_mean(k, known, n_known);
-        if (hint)
-            sw_diag_error(y->L->d, ypos(y, map->keys[i]),
-                          "unknown key '%s' in %s (did you mean '%s'?)", k, where, hint);
-        else
-            sw_diag_error(y->L->d, ypos(y, map->keys[i]), "unknown key '%s' in %s", k, where);
-    }
+    char prefix[96] = "";
+    if (where)
+        snprintf(prefix, sizeof prefix, "%s: ", where);
+    sw_ynode_check_keys(y->doc, map, known, n_known, prefix, y->L->d);
 }
 
 /* A scalar that YAML types as a string (quoted or not a number/bool/null). */
@@ -260,7 +252,7 @@ static json_t *load_parameters(const yctx *y, const sw_ynode *map)
     json_t *out = json_object();
     if (!map)
         return out;
-    check_keys(y, map, "'parameters'", known, sizeof known / sizeof known[0]);
+    check_keys(y, map, "parameters", known, sizeof known / sizeof known[0]);
     for (size_t i = 0; i < map->n; i++) {
         const char *k = map->keys[i]->text;
         const sw_ynode *v = map->items[i];
@@ -321,7 +313,7 @@ static json_t *load_pricing(const yctx *y, const sw_ynode *map)
 {
     static const char *const known[] = {"currency", "input_per_token", "output_per_token",
                                         "cached_input_per_token"};
-    check_keys(y, map, "'pricing'", known, sizeof known / sizeof known[0]);
+    check_keys(y, map, "pricing", known, sizeof known / sizeof known[0]);
     json_t *out = json_object();
     for (size_t i = 0; i < map->n; i++) {
         const char *k = map->keys[i]->text;
@@ -995,7 +987,7 @@ sw_bundle *sw_bundle_load(const char *dir, const sw_bundle_opts *opts, sw_diags 
     }
     static const char *const top[] = {"name",    "description", "model", "parameters",
                                       "pricing", "prompts",     "vars",  "tools"};
-    check_keys(&y, root, "agent.yaml", top, sizeof top / sizeof top[0]);
+    check_keys(&y, root, NULL, top, sizeof top / sizeof top[0]);
     sw_pos root_pos = {b->agent_file, 1, 1};
 
     /* name */
@@ -1028,7 +1020,7 @@ sw_bundle *sw_bundle_load(const char *dir, const sw_bundle_opts *opts, sw_diags 
                       sw_ynode_kind_name(model->kind));
     else {
         static const char *const mk[] = {"provider", "name"};
-        check_keys(&y, model, "'model'", mk, 2);
+        check_keys(&y, model, "model", mk, 2);
         const sw_ynode *prov = sw_ynode_get(model, "provider");
         const sw_ynode *mname = sw_ynode_get(model, "name");
         if (!prov)

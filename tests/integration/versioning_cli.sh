@@ -210,7 +210,7 @@ X=$(bad_bundle unknownkey)
 echo "temprature: 0.5" >>"$X/agent.yaml"
 sw releases create "$X"
 expect_rc 2 "an unknown key in agent.yaml"
-expect_out "unknownkey/agent.yaml:36:1: error: unknown key 'temprature' in agent.yaml" "names file and line"
+expect_out "unknownkey/agent.yaml:36:1: error: unknown key 'temprature'" "names file and line"
 
 expect_eq "$(count_releases)" "$before" "no bad bundle wrote a release"
 
