@@ -90,36 +90,34 @@ char *sw_run_mask_secrets(sw_run *run, const char *text)
 }
 
 /* Replace every string in j holding a known secret with its masked copy. */
-static void mask_json(sw_run *run, json_t *j)
+/* Masks secrets in j: containers in place; for a string holding a secret, returns its
+   masked replacement (a new reference), else NULL. */
+static json_t *mask_json(sw_run *run, json_t *j)
 {
+    if (json_is_string(j)) {
+        const char *text = json_string_value(j);
+        char *masked = sw_run_mask_secrets(run, text);
+        json_t *out = strcmp(masked, text) != 0 ? json_string(masked) : NULL;
+        free(masked);
+        return out;
+    }
     size_t i;
     const char *key;
-    json_t *v;
+    json_t *v, *m;
     if (json_is_object(j)) {
         json_object_foreach(j, key, v)
         {
-            if (json_is_string(v)) {
-                char *masked = sw_run_mask_secrets(run, json_string_value(v));
-                if (strcmp(masked, json_string_value(v)) != 0)
-                    json_object_set_new(j, key, json_string(masked));
-                free(masked);
-            } else {
-                mask_json(run, v);
-            }
+            if ((m = mask_json(run, v)))
+                json_object_set_new(j, key, m);
         }
     } else if (json_is_array(j)) {
         json_array_foreach(j, i, v)
         {
-            if (json_is_string(v)) {
-                char *masked = sw_run_mask_secrets(run, json_string_value(v));
-                if (strcmp(masked, json_string_value(v)) != 0)
-                    json_array_set_new(j, i, json_string(masked));
-                free(masked);
-            } else {
-                mask_json(run, v);
-            }
+            if ((m = mask_json(run, v)))
+                json_array_set_new(j, i, m);
         }
     }
+    return NULL;
 }
 
 void sw_run_journal_event(sw_run *run, json_t *event)
@@ -130,7 +128,7 @@ void sw_run_journal_event(sw_run *run, json_t *event)
     }
     /* Whatever a stage wrote, a secret value never reaches the journal. */
     if (run->n_secrets > 0)
-        mask_json(run, event);
+        json_decref(mask_json(run, event)); /* an event is an object: masked in place */
     sw_err err;
     if (run->journal && sw_journal_append(run->journal, event, &err) != 0) {
         sw_event ev = {
