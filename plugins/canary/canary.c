@@ -8,6 +8,12 @@
  * candidate already promoted in the store but not in the router is finished
  * there; steps below the route's current weight are not repeated (a ramp only
  * ever adds sessions).
+ *
+ * A router that is briefly away (restarted, redeployed) does not fail the
+ * rollout: calls that get no answer are tried again for router_retry. A
+ * background monitor can hold the ramp (its `hold` output) and lengthen a
+ * step's hold (its `extend_ms`). The report section is rewritten after every
+ * step, so a run that dies mid-way still shows how far it got.
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -16,10 +22,12 @@
 #include <unistd.h>
 
 #include "../rollback/admin_client.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "lua/gate.h"
 #include "model/context.h"
 #include "model/value.h"
+#include "report.h"
 #include "slipway/plugin.h"
 #include "slipway/store.h"
 #include "steps.h"
@@ -39,6 +47,12 @@ typedef struct canary_cfg {
     const char *approve;
     const char *approve_file;
     int64_t approve_timeout_ms;
+    const char *approve_url;
+    const char *approve_token_file;
+    int64_t approve_interval_ms;
+    const char *monitor;
+    int64_t hold_max_ms;
+    int64_t router_retry_ms;
     int promote;
 } canary_cfg;
 
@@ -72,7 +86,22 @@ static const sw_param params[] = {
     {"approve_file", SW_TYPE_STRING, SW_PARAM_PATH, NULL, offsetof(canary_cfg, approve_file),
      "a file whose appearance approves the promotion (a human's approval)"},
     {"approve_timeout", SW_TYPE_INT, SW_PARAM_DURATION, "1h",
-     offsetof(canary_cfg, approve_timeout_ms), "how long to wait for approve_file"},
+     offsetof(canary_cfg, approve_timeout_ms), "how long to wait for approve_file or approve_url"},
+    {"approve_url", SW_TYPE_STRING, 0, NULL, offsetof(canary_cfg, approve_url),
+     "a URL polled before promotion: 200 {\"approved\": true} approves, {\"approved\": false, "
+     "\"reason\"} or 403 rejects; 404, 5xx and no answer keep waiting"},
+    {"approve_token_file", SW_TYPE_STRING, SW_PARAM_PATH, NULL,
+     offsetof(canary_cfg, approve_token_file), "a file holding a Bearer token for approve_url"},
+    {"approve_interval", SW_TYPE_INT, SW_PARAM_DURATION, "5s",
+     offsetof(canary_cfg, approve_interval_ms), "how often approve_url is asked"},
+    {"monitor", SW_TYPE_STRING, 0, NULL, offsetof(canary_cfg, monitor),
+     "the id of a background monitor whose <id>.hold pauses the ramp and whose <id>.extend_ms "
+     "lengthens a step's hold"},
+    {"hold_max", SW_TYPE_INT, SW_PARAM_DURATION, "10m", offsetof(canary_cfg, hold_max_ms),
+     "the longest the monitor may hold the ramp before a step (then the stage fails), and the "
+     "most one step's hold is extended by"},
+    {"router_retry", SW_TYPE_INT, SW_PARAM_DURATION, "30s", offsetof(canary_cfg, router_retry_ms),
+     "how long router calls that get no answer (a router restarting) are tried again"},
     {"promote", SW_TYPE_BOOL, 0, "true", offsetof(canary_cfg, promote),
      "promote after the last step (false: leave the candidate at its last weight)"},
     {NULL, 0, 0, NULL, 0, NULL}};
@@ -99,6 +128,14 @@ static sw_status init(sw_stage *stage, const void *config)
     if (c->max_candidate_sessions < 0 || c->max_candidate_cost < 0 || c->min_sessions < 0)
         return h->error(stage, "max_candidate_sessions, max_candidate_cost and min_sessions cannot "
                                "be negative");
+    if (c->approve_url && *c->approve_url && strncmp(c->approve_url, "http://", 7) != 0 &&
+        strncmp(c->approve_url, "https://", 8) != 0)
+        return h->error(stage, "approve_url: '%s' is not an http:// or https:// URL",
+                        c->approve_url);
+    if (c->approve_interval_ms <= 0)
+        return h->error(stage, "approve_interval must be above 0");
+    if (c->monitor && *c->monitor && strcmp(c->monitor, h->stage_id(stage)) == 0)
+        return h->error(stage, "monitor: '%s' is this stage", c->monitor);
     sw_err e = {{0}};
     if (sw_canary_plan_parse(c->steps, c->hold_ms, c->min_sessions, &k->plan, &e) < 0)
         return h->error(stage, "%s", e.msg);
@@ -123,18 +160,122 @@ static void fini(sw_stage *stage)
 typedef struct run_state {
     sw_stage *stage;
     const canary_cfg *c;
+    canary *k;
     sw_admin_client ac;
     char *route_path;
     int64_t steps_done;
     double weight;
     int64_t on_candidate;
     int64_t start_ms; /* wall clock: the window of the spend cap */
+    int promoted;
+    sw_canary_report report;
+    char approval[160]; /* how promotion was approved, for the report */
+    int router_away;    /* a router call is being retried: logged once */
+    int report_failed;  /* a report write failed: logged once */
 } run_state;
+
+static int has_text(const char *s)
+{
+    return s && *s;
+}
+
+/* Rewrite the report section with what is known now; a failure to write it is
+   logged once and never stops the rollout. */
+static void report(run_state *r, const char *status, const char *text)
+{
+    const sw_host *h = sw_host_api;
+    const char *dir = h->artifacts_dir(r->stage);
+    sw_canary_summary s = {.steps_done = r->steps_done,
+                           .steps_total = r->k->plan.n,
+                           .weight = r->weight,
+                           .promoted = r->promoted,
+                           .sessions = r->on_candidate,
+                           .approval = r->approval,
+                           .status = status,
+                           .text = text};
+    sw_err e = {{0}};
+    if (!dir)
+        snprintf(e.msg, sizeof e.msg, "%s", h->last_error(r->stage));
+    if ((!dir || sw_canary_report_write(&r->report, &s, dir, sw_wall_ms(), &e) != 0) &&
+        !r->report_failed) {
+        r->report_failed = 1;
+        h->log(r->stage, SW_LOG_WARN, "report section: %s", e.msg);
+    }
+}
+
+/* Whether the router answers at all: one GET of the route, no retries, so waiting for a
+   router that is away logs nothing per attempt (the admin client logs its retries). */
+static int router_answers(run_state *r)
+{
+    const sw_host *h = sw_host_api;
+    size_t bl = strlen(r->c->router);
+    while (bl && r->c->router[bl - 1] == '/')
+        bl--;
+    char *url = sw_xasprintf("%.*s%s", (int)bl, r->c->router, r->route_path);
+    char *auth = r->ac.token ? sw_xasprintf("Authorization: Bearer %s", r->ac.token) : NULL;
+    const char *headers[2] = {auth, NULL};
+    sw_http_request rq = {SW_ABI_INIT(sw_http_request), .method = "GET", .url = url,
+                          .headers = headers, .timeout_ms = 2000};
+    sw_http_response rs = {SW_ABI_INIT(sw_http_response)};
+    int answered = h->http(r->stage, &rq, &rs) == SW_OK;
+    if (answered)
+        h->http_response_free(r->stage, &rs);
+    free(url);
+    free(auth);
+    return answered;
+}
+
+/* A router call; one that got no answer at all (connection refused, reset, timed out:
+   a router restarting) is tried again for router_retry before it counts. */
+static int router_call(run_state *r, const char *method, const char *path, const char *body,
+                       json_t **out, int *http_status, char *msg, size_t msgsize)
+{
+    const sw_host *h = sw_host_api;
+    double first = 0;
+    for (;;) {
+        int status = 0;
+        int rc = sw_admin_client_json(&r->ac, method, path, body, out, &status, msg, msgsize);
+        if (http_status)
+            *http_status = status;
+        if (rc == 0 || status != 0 || h->cancelled(r->stage)) {
+            if (status != 0 && r->router_away) {
+                r->router_away = 0;
+                h->log(r->stage, SW_LOG_INFO, "the router answers again");
+                sw_canary_report_event(&r->report, sw_wall_ms(), "info", "router back");
+            }
+            return rc;
+        }
+        if (first == 0)
+            first = sw_now_ms();
+        if (!r->router_away) {
+            if (r->c->router_retry_ms <= 0)
+                return rc;
+            r->router_away = 1;
+            h->log(r->stage, SW_LOG_WARN, "router unreachable (%s); trying again for up to %lld ms",
+                   msg, (long long)r->c->router_retry_ms);
+            sw_canary_report_event(&r->report, sw_wall_ms(), "warn", "router unreachable: %s", msg);
+            report(r, "info", NULL);
+        }
+        /* Quietly until it answers again, then the call itself once more. */
+        for (;;) {
+            if (sw_now_ms() - first >= (double)r->c->router_retry_ms) {
+                size_t n = strlen(msg);
+                snprintf(msg + n, msgsize - n, " (no answer for router_retry, %lld ms)",
+                         (long long)r->c->router_retry_ms);
+                return rc;
+            }
+            if (h->wait(r->stage, 250))
+                return rc;
+            if (router_answers(r))
+                break;
+        }
+    }
+}
 
 static sw_status get_route(run_state *r, json_t **route)
 {
     char msg[1024];
-    if (sw_admin_client_json(&r->ac, "GET", r->route_path, NULL, route, NULL, msg, sizeof msg))
+    if (router_call(r, "GET", r->route_path, NULL, route, NULL, msg, sizeof msg))
         return sw_host_api->error(r->stage, "%s", msg);
     json_t *n = json_object_get(json_object_get(json_object_get(*route, "pins"), "by_version"),
                                 r->c->candidate);
@@ -144,7 +285,9 @@ static sw_status get_route(run_state *r, json_t **route)
 }
 
 /* PUT a patch of the route, compare-and-swap on its version; on a conflict read
-   it again and retry, as long as the candidate is still ours. */
+   it again and retry, as long as the candidate is still ours. A PUT whose answer
+   was lost to a router restart conflicts with itself when tried again, and is
+   then simply applied once more (the same values). */
 static sw_status put_route(run_state *r, json_t *patch)
 {
     const sw_host *h = sw_host_api;
@@ -169,8 +312,7 @@ static sw_status put_route(run_state *r, json_t *patch)
         char msg[1024];
         int status = 0;
         json_t *res = NULL;
-        int rc = sw_admin_client_json(&r->ac, "PUT", r->route_path, body, &res, &status, msg,
-                                      sizeof msg);
+        int rc = router_call(r, "PUT", r->route_path, body, &res, &status, msg, sizeof msg);
         free(body);
         if (rc == 0) {
             json_decref(res);
@@ -188,13 +330,104 @@ static sw_status put_route(run_state *r, json_t *patch)
                     r->c->agent);
 }
 
-/* Hold for ms, in slices so cancellation is seen at once. SW_ERROR when cancelled. */
-static sw_status hold(run_state *r, int64_t ms)
+/* The monitor's signals, read each time (the monitor updates them as it runs):
+   -1 when it has not written them (yet), or when they are of another type. */
+static int monitor_hold(run_state *r)
 {
     const sw_host *h = sw_host_api;
-    if (h->wait(r->stage, ms))
-        return h->error(r->stage, "cancelled during the hold at %g%%", r->weight);
-    return SW_OK;
+    char *key = sw_xasprintf("%s.hold", r->c->monitor);
+    int v = -1;
+    if (h->type_of(r->stage, key) == SW_TYPE_BOOL && h->get_bool(r->stage, key, &v) != SW_OK)
+        v = -1;
+    free(key);
+    return v;
+}
+
+static int64_t monitor_extend(run_state *r)
+{
+    const sw_host *h = sw_host_api;
+    if (!has_text(r->c->monitor))
+        return -1;
+    char *key = sw_xasprintf("%s.extend_ms", r->c->monitor);
+    int64_t v = -1;
+    if (h->type_of(r->stage, key) == SW_TYPE_INT && h->get_int(r->stage, key, &v) != SW_OK)
+        v = -1;
+    free(key);
+    return v;
+}
+
+/* Before the weight goes up (or the candidate is promoted): wait while the monitor
+   holds, up to hold_max. */
+static sw_status wait_monitor(run_state *r, const char *before)
+{
+    const sw_host *h = sw_host_api;
+    const canary_cfg *c = r->c;
+    if (!has_text(c->monitor))
+        return SW_OK;
+    double first = sw_now_ms();
+    int waiting = 0;
+    for (;;) {
+        int64_t waited = (int64_t)(sw_now_ms() - first);
+        switch (sw_canary_hold_decide(monitor_hold(r), waited, c->hold_max_ms)) {
+        case SW_CANARY_GO:
+            if (waiting) {
+                h->log(r->stage, SW_LOG_INFO, "monitor '%s' released the hold; going on to %s",
+                       c->monitor, before);
+                sw_canary_report_event(&r->report, sw_wall_ms(), "info",
+                                       "monitor '%s' released the hold", c->monitor);
+            }
+            return SW_OK;
+        case SW_CANARY_GIVE_UP:
+            return h->fail(r->stage,
+                           "monitor '%s' held the canary at %g%% for %lld ms (hold_max) before %s",
+                           c->monitor, r->weight, (long long)waited, before);
+        case SW_CANARY_WAIT:
+            if (!waiting) {
+                waiting = 1;
+                h->log(r->stage, SW_LOG_INFO,
+                       "monitor '%s' holds the canary at %g%%: waiting (at most %lld ms) before %s",
+                       c->monitor, r->weight, (long long)c->hold_max_ms, before);
+                sw_canary_report_event(&r->report, sw_wall_ms(), "warn",
+                                       "monitor '%s' holds at %g%%", c->monitor, r->weight);
+                report(r, "info", NULL);
+            }
+            break;
+        }
+        if (h->wait(r->stage, 250))
+            return h->error(r->stage, "cancelled while monitor '%s' held the canary at %g%%",
+                            c->monitor, r->weight);
+    }
+}
+
+/* A step's hold, lengthened by what the monitor asks for meanwhile (the growth of its
+   extend_ms since the step began, at most hold_max). Sliced when there is a monitor so
+   its requests are seen during the hold. */
+static sw_status hold(run_state *r, const sw_canary_step *s, int64_t extend_at_start)
+{
+    const sw_host *h = sw_host_api;
+    const canary_cfg *c = r->c;
+    int64_t held = 0, shown = 0;
+    for (;;) {
+        int64_t ext = sw_canary_extension(extend_at_start, monitor_extend(r));
+        if (ext > c->hold_max_ms)
+            ext = c->hold_max_ms;
+        if (ext > shown) {
+            h->log(r->stage, SW_LOG_INFO,
+                   "monitor '%s' asks for %lld ms more: the hold at %g%% is now %lld ms",
+                   c->monitor, (long long)ext, r->weight, (long long)(s->hold_ms + ext));
+            sw_canary_report_event(&r->report, sw_wall_ms(), "info",
+                                   "hold at %g%% extended by %lld ms (monitor '%s')", r->weight,
+                                   (long long)(ext - shown), c->monitor);
+            shown = ext;
+        }
+        int64_t left = sw_canary_hold_left(s->hold_ms, held, ext, c->hold_max_ms);
+        if (left <= 0)
+            return SW_OK;
+        int64_t slice = has_text(c->monitor) && left > 250 ? 250 : left;
+        if (h->wait(r->stage, slice))
+            return h->error(r->stage, "cancelled during the hold at %g%%", r->weight);
+        held += slice;
+    }
 }
 
 static sw_status wait_sessions(run_state *r, int64_t need)
@@ -208,6 +441,12 @@ static sw_status wait_sessions(run_state *r, int64_t need)
         json_decref(route);
         if (r->on_candidate >= need)
             return SW_OK;
+        if (waited == 0) {
+            sw_canary_report_event(&r->report, sw_wall_ms(), "info",
+                                   "waiting for min_sessions: %lld of %lld on the candidate",
+                                   (long long)r->on_candidate, (long long)need);
+            report(r, "info", NULL);
+        }
         if (waited >= r->c->min_sessions_wait_ms)
             return h->fail(r->stage,
                            "step at %g%%: %lld of the %lld sessions needed reached the candidate "
@@ -227,7 +466,7 @@ static double candidate_cost(run_state *r)
         sw_xasprintf("/admin/stats?agent=%s&since=%lld", r->c->agent, (long long)r->start_ms);
     json_t *st = NULL;
     char msg[1024];
-    int rc = sw_admin_client_json(&r->ac, "GET", path, NULL, &st, NULL, msg, sizeof msg);
+    int rc = router_call(r, "GET", path, NULL, &st, NULL, msg, sizeof msg);
     free(path);
     if (rc) {
         sw_host_api->log(r->stage, SW_LOG_WARN, "%s", msg);
@@ -257,6 +496,12 @@ static sw_status check_caps(run_state *r, const sw_canary_step *s)
         int over_c = c->max_candidate_cost > 0 && cost >= c->max_candidate_cost;
         if (!over_s && !over_c)
             return SW_OK;
+        if (waited == 0) {
+            sw_canary_report_event(&r->report, sw_wall_ms(), "warn",
+                                   "exposure cap at %g%%: %s; waiting for it to clear", r->weight,
+                                   over_s ? "sessions" : "cost");
+            report(r, "info", NULL);
+        }
         if (waited >= s->hold_ms) {
             if (over_s)
                 return h->fail(r->stage,
@@ -274,9 +519,98 @@ static sw_status check_caps(run_state *r, const sw_canary_step *s)
     }
 }
 
+/* Poll approve_url until it approves, rejects, or approve_timeout passes. Each distinct
+   reason to keep waiting is logged once. */
+static sw_status approve_by_url(run_state *r)
+{
+    const sw_host *h = sw_host_api;
+    const canary_cfg *c = r->c;
+    char *token = NULL;
+    if (has_text(c->approve_token_file)) {
+        sw_err e = {{0}};
+        token = sw_read_file(c->approve_token_file, 4096, NULL, &e);
+        if (!token)
+            return h->error(r->stage, "approve_token_file: %s", e.msg);
+        size_t n = strlen(token);
+        while (n && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
+            token[--n] = '\0';
+    }
+    char *auth = token ? sw_xasprintf("Authorization: Bearer %s", token) : NULL;
+    free(token);
+    const char *headers[3] = {"Accept: application/json", auth, NULL};
+    h->log(r->stage, SW_LOG_INFO, "waiting for approval from %s", c->approve_url);
+    sw_canary_report_event(&r->report, sw_wall_ms(), "info", "waiting for approval (URL)");
+    report(r, "info", NULL);
+    double first = sw_now_ms();
+    char *last = NULL;
+    sw_status st;
+    for (;;) {
+        sw_http_request rq = {SW_ABI_INIT(sw_http_request), .method = "GET", .url = c->approve_url,
+                              .headers = headers, .timeout_ms = 10000};
+        sw_http_response rs = {SW_ABI_INIT(sw_http_response)};
+        char *why = NULL;
+        sw_canary_approval a;
+        if (h->http(r->stage, &rq, &rs) != SW_OK) {
+            if (h->cancelled(r->stage)) {
+                st = h->error(r->stage, "cancelled waiting for approval from %s", c->approve_url);
+                break;
+            }
+            a = SW_CANARY_PENDING;
+            why = sw_xstrdup(h->last_error(r->stage));
+        } else {
+            a = sw_canary_approval_read(rs.status, rs.body, rs.body_len, &why);
+            h->http_response_free(r->stage, &rs);
+        }
+        if (a == SW_CANARY_APPROVED) {
+            h->log(r->stage, SW_LOG_INFO, "approved by %s", c->approve_url);
+            free(why);
+            st = SW_OK;
+            break;
+        }
+        if (a == SW_CANARY_REJECTED) {
+            st =
+                h->fail(r->stage, "approve_url %s rejected the promotion: %s", c->approve_url, why);
+            free(why);
+            break;
+        }
+        if (a == SW_CANARY_BAD) {
+            st = h->error(r->stage, "approve_url %s: %s", c->approve_url, why);
+            free(why);
+            break;
+        }
+        if (!last || strcmp(last, why) != 0) {
+            h->log(r->stage, SW_LOG_WARN, "approve_url %s: %s; waiting", c->approve_url, why);
+            free(last);
+            last = why;
+        } else {
+            free(why);
+        }
+        int64_t waited = (int64_t)(sw_now_ms() - first);
+        if (waited >= c->approve_timeout_ms) {
+            st = h->fail(r->stage, "no approval from %s within %lld ms (last: %s)", c->approve_url,
+                         (long long)c->approve_timeout_ms, last);
+            break;
+        }
+        if (h->wait(r->stage, c->approve_interval_ms)) {
+            st = h->error(r->stage, "cancelled waiting for approval from %s", c->approve_url);
+            break;
+        }
+    }
+    free(last);
+    free(auth);
+    return st;
+}
+
+static void approval_add(run_state *r, const char *how)
+{
+    size_t n = strlen(r->approval);
+    snprintf(r->approval + n, sizeof r->approval - n, "%s%s", n ? " + " : "", how);
+}
+
 static sw_status approve(run_state *r, canary *k)
 {
     const sw_host *h = sw_host_api;
+    r->approval[0] = '\0';
     if (k->approve) {
         sw_context *ctx = sw_context_new();
         sw_value v = sw_value_int(r->steps_done);
@@ -289,14 +623,19 @@ static sw_status approve(run_state *r, canary *k)
         sw_gate_result g = sw_gate_eval(k->approve, ctx, &reason);
         sw_context_free(ctx);
         if (g != SW_GATE_PASS) {
+            sw_canary_report_event(&r->report, sw_wall_ms(), "fail", "approve: %s",
+                                   reason ? reason : "not approved");
             sw_status st = h->fail(r->stage, "approve: %s", reason ? reason : "not approved");
             free(reason);
             return st;
         }
         free(reason);
+        approval_add(r, "Lua condition");
     }
-    if (r->c->approve_file && *r->c->approve_file) {
+    if (has_text(r->c->approve_file)) {
         h->log(r->stage, SW_LOG_INFO, "waiting for the approval file %s", r->c->approve_file);
+        sw_canary_report_event(&r->report, sw_wall_ms(), "info", "waiting for approval (file)");
+        report(r, "info", NULL);
         int64_t waited = 0;
         while (access(r->c->approve_file, F_OK) != 0) {
             if (waited >= r->c->approve_timeout_ms)
@@ -306,7 +645,17 @@ static sw_status approve(run_state *r, canary *k)
                 return h->error(r->stage, "cancelled waiting for approval");
             waited += 250;
         }
+        approval_add(r, "file");
     }
+    if (has_text(r->c->approve_url)) {
+        sw_status st = approve_by_url(r);
+        if (st != SW_OK)
+            return st;
+        approval_add(r, "URL");
+    }
+    if (!r->approval[0])
+        approval_add(r, "none required");
+    sw_canary_report_event(&r->report, sw_wall_ms(), "pass", "approved (%s)", r->approval);
     return SW_OK;
 }
 
@@ -370,12 +719,22 @@ static sw_status promote(run_state *r, json_t *route)
     return st;
 }
 
-static sw_status set_outputs(run_state *r, int promoted)
+static void promoted(run_state *r)
+{
+    int64_t now = sw_wall_ms();
+    r->promoted = 1;
+    r->weight = 100;
+    sw_canary_report_weight(&r->report, now, 100, 0);
+    sw_canary_report_mark(&r->report, now, "promoted");
+    sw_canary_report_event(&r->report, now, "pass", "promoted %s", r->c->candidate);
+}
+
+static sw_status set_outputs(run_state *r, int is_promoted)
 {
     const sw_host *h = sw_host_api;
     if (h->set_int(r->stage, "steps_done", r->steps_done) != SW_OK ||
         h->set_double(r->stage, "final_weight", r->weight) != SW_OK ||
-        h->set_bool(r->stage, "promoted", promoted) != SW_OK ||
+        h->set_bool(r->stage, "promoted", is_promoted) != SW_OK ||
         h->set_int(r->stage, "sessions_on_candidate", r->on_candidate) != SW_OK)
         return h->error(r->stage, "setting outputs: %s", h->last_error(r->stage));
     return SW_OK;
@@ -395,25 +754,45 @@ static sw_status ramp(run_state *r, canary *k)
         /* Promoted in the router already: finish the store if a crash came between. */
         r->steps_done = (int64_t)k->plan.n;
         r->weight = 100;
+        sw_canary_report_event(&r->report, sw_wall_ms(), "info",
+                               "the router already serves %s as stable", c->candidate);
         sw_status st = promote(r, route);
         json_decref(route);
+        if (st == SW_OK)
+            promoted(r);
         return st == SW_OK ? set_outputs(r, 1) : st;
     }
     if (rcand && strcmp(rcand, c->candidate) == 0) {
         double cur = json_number_value(json_object_get(route, "weight"));
         first = sw_canary_resume_index(&k->plan, cur);
-        if (first > 0)
+        if (first > 0) {
             h->log(r->stage, SW_LOG_INFO, "resuming at step %zu: the route already sends %g%%",
                    first + 1, cur);
+            sw_canary_report_event(&r->report, sw_wall_ms(), "info",
+                                   "resuming at step %zu (the route sends %g%%)", first + 1, cur);
+        }
         r->steps_done = (int64_t)first;
         r->weight = cur;
-    } else if (rcand && json_number_value(json_object_get(route, "weight")) > 0) {
-        h->log(r->stage, SW_LOG_WARN, "replacing the route's candidate %s (at %g%%) with %s", rcand,
-               json_number_value(json_object_get(route, "weight")), c->candidate);
+        const json_t *sh = json_object_get(route, "shadow");
+        sw_canary_report_weight(&r->report, sw_wall_ms(), cur,
+                                json_number_value(json_object_get(sh, "percent")));
+    } else {
+        if (rcand && json_number_value(json_object_get(route, "weight")) > 0)
+            h->log(r->stage, SW_LOG_WARN, "replacing the route's candidate %s (at %g%%) with %s",
+                   rcand, json_number_value(json_object_get(route, "weight")), c->candidate);
+        sw_canary_report_weight(&r->report, sw_wall_ms(), 0, 0);
     }
     json_decref(route);
+    report(r, "info", NULL);
     for (size_t i = first; i < k->plan.n; i++) {
         const sw_canary_step *s = &k->plan.steps[i];
+        char before[64];
+        snprintf(before, sizeof before, "step %zu (%g%%)", i + 1, s->weight);
+        if (s->weight > r->weight) {
+            sw_status held = wait_monitor(r, before);
+            if (held != SW_OK)
+                return held;
+        }
         sw_status cap = check_caps(r, s);
         if (cap != SW_OK)
             return cap;
@@ -427,13 +806,22 @@ static sw_status ramp(run_state *r, canary *k)
             json_object_set_new(patch, "rules", json_loads(s->rules, 0, NULL));
         if (put_route(r, patch) != SW_OK)
             return SW_ERROR;
+        int64_t extend_at_start = monitor_extend(r);
         r->weight = s->weight;
         char note[96];
         snprintf(note, sizeof note, "step %zu/%zu: %g%%%s", i + 1, k->plan.n, s->weight,
                  s->shadow > 0 ? " (shadow)" : "");
         h->progress(r->stage, (double)i / (double)k->plan.n, note);
         h->log(r->stage, SW_LOG_INFO, "%s, holding %lld ms", note, (long long)s->hold_ms);
-        if (hold(r, s->hold_ms) != SW_OK)
+        int64_t now = sw_wall_ms();
+        sw_canary_report_weight(&r->report, now, s->weight, s->shadow);
+        char shadow[48] = "";
+        if (s->shadow > 0)
+            snprintf(shadow, sizeof shadow, ", shadow %g%%", s->shadow);
+        sw_canary_report_event(&r->report, now, "info", "step %zu/%zu: %g%%%s, hold %lld ms", i + 1,
+                               k->plan.n, s->weight, shadow, (long long)s->hold_ms);
+        report(r, "info", NULL);
+        if (hold(r, s, extend_at_start) != SW_OK)
             return SW_ERROR;
         if (s->min_sessions > 0) {
             sw_status st = wait_sessions(r, s->min_sessions);
@@ -441,12 +829,21 @@ static sw_status ramp(run_state *r, canary *k)
                 return st;
         }
         r->steps_done = (int64_t)i + 1;
+        report(r, "info", NULL);
     }
     if (get_route(r, &route) != SW_OK)
         return SW_ERROR;
-    int promoted = 0;
+    int is_promoted = 0;
     if (c->promote && r->weight >= 100) {
-        sw_status st = approve(r, k);
+        sw_status st = wait_monitor(r, "promotion");
+        if (st == SW_OK)
+            st = approve(r, k);
+        if (st == SW_OK) {
+            /* The route may have moved while waiting for a human. */
+            json_decref(route);
+            route = NULL;
+            st = get_route(r, &route);
+        }
         if (st == SW_OK)
             st = promote(r, route);
         if (st != SW_OK) {
@@ -454,24 +851,43 @@ static sw_status ramp(run_state *r, canary *k)
             set_outputs(r, 0);
             return st;
         }
-        promoted = 1;
+        is_promoted = 1;
+        promoted(r);
+    } else if (!c->promote) {
+        snprintf(r->approval, sizeof r->approval, "not asked (promote: false)");
     }
     json_decref(route);
-    h->progress(r->stage, 1.0, promoted ? "promoted" : NULL);
-    return set_outputs(r, promoted);
+    h->progress(r->stage, 1.0, is_promoted ? "promoted" : NULL);
+    return set_outputs(r, is_promoted);
 }
 
 static sw_status run(sw_stage *stage, const void *config)
 {
+    const sw_host *h = sw_host_api;
     const canary_cfg *c = config;
-    canary *k = sw_host_api->data(stage);
-    run_state r = {.stage = stage, .c = c, .start_ms = sw_wall_ms()};
-    if (sw_admin_client_init(&r.ac, stage, c->router, c->token_file) != SW_OK)
-        return SW_ERROR;
-    r.route_path = sw_xasprintf("/admin/agents/%s/route", c->agent);
-    sw_status st = ramp(&r, k);
-    free(r.route_path);
-    sw_admin_client_fini(&r.ac);
+    canary *k = h->data(stage);
+    run_state r = {.stage = stage, .c = c, .k = k, .start_ms = sw_wall_ms()};
+    snprintf(r.approval, sizeof r.approval, "%s", c->promote ? "not reached" : "not asked");
+    sw_canary_report_init(&r.report);
+    sw_status st = sw_admin_client_init(&r.ac, stage, c->router, c->token_file);
+    if (st == SW_OK) {
+        r.route_path = sw_xasprintf("/admin/agents/%s/route", c->agent);
+        st = ramp(&r, k);
+        free(r.route_path);
+        sw_admin_client_fini(&r.ac);
+    }
+    int64_t now = sw_wall_ms();
+    if (st == SW_OK) {
+        report(&r, "pass", r.promoted ? "The candidate was promoted." : NULL);
+    } else {
+        int cancelled = h->cancelled(stage);
+        const char *why = h->last_error(stage);
+        sw_canary_report_mark(&r.report, now, cancelled ? "cancelled" : "stopped");
+        sw_canary_report_event(&r.report, now, cancelled ? "warn" : "fail", "%s at %g%%: %s",
+                               cancelled ? "cancelled" : "stopped", r.weight, why);
+        report(&r, "fail", why);
+    }
+    sw_canary_report_free(&r.report);
     return st;
 }
 

@@ -125,3 +125,98 @@ size_t sw_canary_resume_index(const sw_canary_plan *plan, double current)
         i++;
     return i;
 }
+
+/* What was read, for a message: at most 80 bytes, control characters shown as '.'. */
+static char *quote(const char *body, size_t len)
+{
+    if (!body || len == 0)
+        return sw_xstrdup("an empty body");
+    size_t n = len < 80 ? len : 80;
+    char *q = sw_xmalloc(n + 8);
+    size_t k = 0;
+    q[k++] = '\'';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)body[i];
+        q[k++] = ch < 0x20 || ch == 0x7f ? '.' : (char)ch;
+    }
+    q[k++] = '\'';
+    if (n < len) {
+        memcpy(q + k, "...", 3);
+        k += 3;
+    }
+    q[k] = '\0';
+    return q;
+}
+
+/* The "reason" of a JSON answer, or NULL. */
+static char *reason_of(const json_t *j)
+{
+    const char *r = json_string_value(json_object_get(j, "reason"));
+    return r && *r ? sw_xstrdup(r) : NULL;
+}
+
+sw_canary_approval sw_canary_approval_read(long status, const char *body, size_t len, char **why)
+{
+    json_t *j = body && len ? json_loadb(body, len, 0, NULL) : NULL;
+    sw_canary_approval a;
+    if (status == 200) {
+        const json_t *ok = json_object_get(j, "approved");
+        if (json_is_true(ok)) {
+            a = SW_CANARY_APPROVED;
+            *why = sw_xstrdup("approved");
+        } else if (json_is_false(ok)) {
+            a = SW_CANARY_REJECTED;
+            *why = reason_of(j);
+            if (!*why)
+                *why = sw_xstrdup("rejected (no reason given)");
+        } else {
+            a = SW_CANARY_BAD;
+            char *q = quote(body, len);
+            *why = sw_xasprintf("HTTP 200 but not a JSON object with a boolean \"approved\": "
+                                "read %s",
+                                q);
+            free(q);
+        }
+    } else if (status == 403) {
+        a = SW_CANARY_REJECTED;
+        char *r = reason_of(j);
+        *why = r ? r : sw_xstrdup("HTTP 403");
+    } else if (status == 404 || status == 408 || status == 429 || (status >= 500 && status < 600)) {
+        a = SW_CANARY_PENDING;
+        *why = sw_xasprintf("HTTP %ld", status);
+    } else {
+        a = SW_CANARY_BAD;
+        char *q = quote(body, len);
+        *why = sw_xasprintf("unexpected HTTP %ld: read %s", status, q);
+        free(q);
+    }
+    json_decref(j);
+    return a;
+}
+
+sw_canary_hold_action sw_canary_hold_decide(int hold, int64_t waited_ms, int64_t hold_max_ms)
+{
+    if (hold != 1)
+        return SW_CANARY_GO;
+    return waited_ms >= hold_max_ms ? SW_CANARY_GIVE_UP : SW_CANARY_WAIT;
+}
+
+int64_t sw_canary_extension(int64_t at_start, int64_t now)
+{
+    if (now < 0)
+        return 0;
+    if (at_start < 0)
+        at_start = 0;
+    return now > at_start ? now - at_start : 0;
+}
+
+int64_t sw_canary_hold_left(int64_t hold_ms, int64_t held_ms, int64_t extension_ms,
+                            int64_t max_extension_ms)
+{
+    if (extension_ms < 0)
+        extension_ms = 0;
+    if (max_extension_ms >= 0 && extension_ms > max_extension_ms)
+        extension_ms = max_extension_ms;
+    int64_t left = hold_ms + extension_ms - held_ms;
+    return left > 0 ? left : 0;
+}

@@ -41,4 +41,37 @@ void sw_canary_plan_free(sw_canary_plan *plan);
    held again. 0 when current is 0. */
 size_t sw_canary_resume_index(const sw_canary_plan *plan, double current);
 
+/* One answer of the approval URL (approve_url). */
+typedef enum sw_canary_approval {
+    SW_CANARY_APPROVED, /* 200 {"approved": true} */
+    SW_CANARY_REJECTED, /* 200 {"approved": false, "reason"} or 403: fail at once */
+    SW_CANARY_PENDING,  /* 404, 408, 429, 5xx: ask again later */
+    SW_CANARY_BAD       /* anything else (a non-JSON 200, 401, ...): the stage errors */
+} sw_canary_approval;
+
+/* Classify an answer of the approval URL: HTTP status and body (len bytes, may be NULL).
+   *why (malloc'd, never NULL) gets the rejection's reason, what is being waited for
+   ("HTTP 404"), or what was wrong with the answer, quoting what was read. */
+sw_canary_approval sw_canary_approval_read(long status, const char *body, size_t len, char **why);
+
+/* The monitor's hold signal before a weight goes up. */
+typedef enum sw_canary_hold_action {
+    SW_CANARY_GO,     /* no hold (false, or no signal yet) */
+    SW_CANARY_WAIT,   /* hold is true: wait and look again */
+    SW_CANARY_GIVE_UP /* hold still true after hold_max: the stage fails */
+} sw_canary_hold_action;
+
+/* hold: 1 true, 0 false, -1 absent (the monitor has not said anything yet). */
+sw_canary_hold_action sw_canary_hold_decide(int hold, int64_t waited_ms, int64_t hold_max_ms);
+
+/* The growth of the monitor's extend_ms during a step: `at_start` read when the step
+   began, `now` read since (-1: absent; an absent start counts as 0). Never negative:
+   a counter that went down (a monitor that started over) extends nothing. */
+int64_t sw_canary_extension(int64_t at_start, int64_t now);
+
+/* How much longer a step holds after held_ms: its own hold_ms plus the extension
+   asked for during the step, the extension capped at max_extension_ms. 0: done. */
+int64_t sw_canary_hold_left(int64_t hold_ms, int64_t held_ms, int64_t extension_ms,
+                            int64_t max_extension_ms);
+
 #endif

@@ -77,6 +77,24 @@ looks=$(json "$R" "d['outputs']['watch.samples']['value']['candidate']")
 [ "${looks:-0}" -ge 1 ] && ok "the monitor saw candidate requests ($looks)" || bad "watch.samples '$looks'"
 expect_eq "$(json "$R" "'error_rate' in d['outputs']['watch.snapshot']['value']")" True \
     "the monitor's snapshot has error_rate"
+# The canary's report section: the weight over time as a step chart, the figures, the events.
+S="$(run_dir)/artifacts/canary/report-section.json"
+expect_eq "$(json "$S" "d['format'], d['title'], d['status']")" "(1, 'Canary', 'pass')" "report section: pass"
+expect_eq "$(json "$S" "{i['label']: i['value'] for i in d['summary']}['promoted'], {i['label']: i['value'] for i in d['summary']}['final weight'], {i['label']: i['value'] for i in d['summary']}['steps done']")" \
+    "('yes', '100%', '5 of 5')" "report section: promoted, 100%, 5 of 5 steps"
+expect_eq "$(json "$S" "{i['label']: i['value'] for i in d['summary']}['approval']")" "Lua condition" \
+    "report section: approved by the Lua condition"
+expect_eq "$(json "$S" "[c['kind'] for c in d['charts']], [s['name'] for s in d['charts'][0]['series']]")" \
+    "(['step'], ['candidate weight', 'shadow'])" "report section: a step chart of weight and shadow"
+expect_eq "$(json "$S" "(lambda P: [p[1] for i, p in enumerate(P) if i == 0 or p[1] != P[i - 1][1]])(d['charts'][0]['series'][0]['points'])")" \
+    "[0.0, 5.0, 25.0, 50.0, 100.0]" \
+    "report section: the weights in order"
+expect_eq "$(json "$S" "[e['label'].split(',')[0] for e in d['events'] if e['label'].startswith('step ')]")" \
+    "['step 1/5: 0%', 'step 2/5: 5%', 'step 3/5: 25%', 'step 4/5: 50%', 'step 5/5: 100%']" \
+    "report section: one event per step"
+expect_eq "$(json "$S" "[e['label'] for e in d['events']][-2:]")" "['approved (Lua condition)', 'promoted $B']" \
+    "report section: approval, then promotion"
+expect_eq "$(ls "$(run_dir)/artifacts/canary")" "report-section.json" "no temporary file left beside it"
 
 # Again: already promoted, nothing changes.
 admin GET /admin/agents/support-agent/route
@@ -113,6 +131,13 @@ stop_traffic
 expect_rc 1 "the capped canary fails"
 expect_out "exposure cap: " "naming the cap"
 expect_out "(max 1); stopped at " "and where it stopped"
+S="$(run_dir)/artifacts/canary/report-section.json"
+expect_eq "$(json "$S" "d['status'], {i['label']: i['value'] for i in d['summary']}['promoted']")" "('fail', 'no')" \
+    "report section of the capped run: fail, not promoted"
+expect_eq "$(json "$S" "any(e['label'].startswith('exposure cap at ') and e['status'] == 'warn' for e in d['events'])")" True \
+    "report section: the wait at the cap"
+expect_eq "$(json "$S" "d['events'][-1]['status'], 'exposure cap: ' in d['events'][-1]['label'], d['charts'][0]['marks'][-1]['label']")" \
+    "('fail', True, 'stopped')" "report section: where and why it stopped"
 expect_eq "$(route_field 'd["stable"], d["candidate"]')" "('$A', None)" "on_failure rolled back"
 expect_eq "$(channel stable)/$(channel candidate)" "$A/None" "the store too"
 router_done
