@@ -139,7 +139,8 @@ static const sw_port outputs[] = {
     {"noninferior", SW_TYPE_BOOL, 0,
      "no worse than the baseline by more than margin; null "
      "without baseline"},
-    {"report", SW_TYPE_STRING, 0, "path of eval-report.html"},
+    {"report", SW_TYPE_STRING, 0,
+     "path of the run's report.html (written when the run ends), the eval's section in it"},
     {"pass_at_k", SW_TYPE_DOUBLE, 0, "measured cases with at least one passing sample"},
     {"pass_all_k", SW_TYPE_DOUBLE, 0, "measured cases whose every sample passed (pass^k)"},
     {NULL, 0, 0, NULL}};
@@ -552,8 +553,20 @@ static sw_status set_outputs(sw_stage *stage, const ev_metrics *m, const char *r
     return ok ? SW_OK : h->error(stage, "setting outputs: %s", h->last_error(stage));
 }
 
+/* The run's report.html: the artifacts folder is <run>/artifacts/<stage>, and the
+   core writes the report, this stage's section in it, when the run ends. */
+static char *run_report_path(const char *art)
+{
+    char *stage_dir = sw_path_dirname(art);
+    char *run_dir = sw_path_dirname(stage_dir);
+    char *path = sw_path_join(run_dir, "report.html");
+    free(stage_dir);
+    free(run_dir);
+    return path;
+}
+
 static sw_status write_reports(sw_stage *stage, const ev_config *cfg, const eval_cfg *c,
-                               const ev_results *res, char **html_path)
+                               const ev_results *res, const char *failure)
 {
     const sw_host *h = sw_host_api;
     const char *art = h->artifacts_dir(stage);
@@ -564,28 +577,56 @@ static sw_status write_reports(sw_stage *stage, const ev_config *cfg, const eval
                        .provenance = prov,
                        .settings = set,
                        .stage_id = h->stage_id(stage),
-                       .run_id = h->run_id(stage)};
+                       .run_id = h->run_id(stage),
+                       .failure = failure};
     char *summary = sw_path_join(art, "eval-summary.json");
     char *junit = sw_path_join(art, "junit.xml");
-    *html_path = sw_path_join(art, "eval-report.html");
+    char *section = sw_path_join(art, "report-section.json");
     sw_err err;
     sw_status st = SW_OK;
     h->add_artifact(stage, cfg->out_path[0], "every sample's answer and grades (JSON lines)");
     if (cfg->has_baseline)
         h->add_artifact(stage, cfg->out_path[1], "the baseline's answers and grades");
-    if (ev_write_summary(&in, summary, &err) < 0 || ev_write_junit(&in, junit, &err) < 0 ||
-        ev_write_html(&in, *html_path, &err) < 0) {
+    if (ev_write_summary(&in, summary, &err) < 0)
         st = h->error(stage, "writing the reports: %s", err.msg);
-    } else {
+    else
         h->add_artifact(stage, summary, "eval summary: outputs, spend, statistics, provenance");
+    if (ev_write_junit(&in, junit, &err) < 0) {
+        if (st == SW_OK)
+            st = h->error(stage, "writing the reports: %s", err.msg);
+    } else {
         h->add_artifact(stage, junit, "eval cases as JUnit XML");
-        h->add_artifact(stage, *html_path, "eval report (HTML section)");
     }
+    /* The core finds the section by its name; it is no artifact of its own. */
+    if (ev_write_section(&in, section, &err) < 0 && st == SW_OK)
+        st = h->error(stage, "writing the reports: %s", err.msg);
     free(summary);
     free(junit);
+    free(section);
     json_decref(prov);
     json_decref(set);
     return st;
+}
+
+/* Why the measurement could not be made, or NULL (the verdict is the gates'). */
+static char *failure_of(const ev_results *res, const ev_metrics *m, const eval_cfg *c, size_t n,
+                        int rc, const sw_err *err)
+{
+    if (rc < 0)
+        return sw_xstrdup(err->msg);
+    if (res->cancelled)
+        return sw_xasprintf("cancelled after %lld of %zu cases", (long long)m->cases, n);
+    if (res->budget_hit)
+        return sw_xasprintf("%s after %lld of %zu cases; %zu not run", res->stop_reason,
+                            (long long)m->cases, n, res->not_run);
+    if (m->cases == 0)
+        return sw_xstrdup("no case could be evaluated");
+    if (m->error_rate > c->max_error_rate)
+        return sw_xasprintf("%lld of %lld cases could not be measured (error rate %.1f%% above "
+                            "max_error_rate %.1f%%); see eval.jsonl",
+                            (long long)m->errors, (long long)m->cases, m->error_rate * 100,
+                            c->max_error_rate * 100);
+    return NULL;
 }
 
 static sw_status run(sw_stage *stage, const void *config)
@@ -624,11 +665,13 @@ static sw_status run(sw_stage *stage, const void *config)
         config_clear(&cfg);
         return h->error(stage, "%s", err.msg);
     }
-    char *html = NULL;
-    sw_status rst = write_reports(stage, &cfg, c, &res, &html);
     ev_metrics m;
     ev_metrics_of(&res, &m);
-    sw_status ost = set_outputs(stage, &m, html ? html : "");
+    char *why = failure_of(&res, &m, c, n, rc, &err);
+    sw_status rst = write_reports(stage, &cfg, c, &res, why);
+    char *report = run_report_path(h->artifacts_dir(stage));
+    sw_status ost = set_outputs(stage, &m, report);
+    free(report);
     h->log(stage, SW_LOG_INFO,
            "%lld case%s: %lld passed, %lld failed, %lld error%s; pass rate %.1f%%; latency p50 "
            "%.0f ms, p95 %.0f ms; $%.4f ($%.6f per case); %.0f cases/s",
@@ -648,27 +691,16 @@ static sw_status run(sw_stage *stage, const void *config)
 
     sw_status out;
     if (rc < 0)
-        out = h->error(stage, "%s", err.msg);
+        out = h->error(stage, "%s", why);
     else if (rst != SW_OK)
         out = rst;
     else if (ost != SW_OK)
         out = ost;
-    else if (res.cancelled)
-        out = h->error(stage, "cancelled after %lld of %zu cases", (long long)m.cases, n);
-    else if (res.budget_hit)
-        out = h->error(stage, "%s after %lld of %zu cases; %zu not run", res.stop_reason,
-                       (long long)m.cases, n, res.not_run);
-    else if (m.cases == 0)
-        out = h->error(stage, "no case could be evaluated");
-    else if (m.error_rate > c->max_error_rate)
-        out = h->error(stage,
-                       "%lld of %lld cases could not be measured (error rate %.1f%% above "
-                       "max_error_rate %.1f%%); see eval.jsonl",
-                       (long long)m.errors, (long long)m.cases, m.error_rate * 100,
-                       c->max_error_rate * 100);
+    else if (why)
+        out = h->error(stage, "%s", why);
     else
         out = SW_OK;
-    free(html);
+    free(why);
     ev_results_clear(&res);
     config_clear(&cfg);
     return out;

@@ -1,6 +1,6 @@
 /*
  * report.h - what an eval leaves behind: the typed outputs' values,
- * eval-summary.json, junit.xml and the HTML section.
+ * eval-summary.json, junit.xml and the run report's section.
  *
  *   eval.jsonl           one line per finished sample, written as it finishes
  *                        (runner.h); eval-baseline.jsonl likewise
@@ -9,10 +9,11 @@
  *   junit.xml            one testcase per case (its samples folded in):
  *                        <failure> with the failing assertions' messages,
  *                        <error> for ERROR, <skipped> for a case not run
- *   eval-report.html     a self-contained section (inline CSS, JS and SVG):
- *                        tiles, a pass/fail table with filters, the flips
- *                        against the baseline, the cases that changed while
- *                        passing on both, a latency histogram, provenance
+ *   report-section.json  the eval's section of the run's report.json and
+ *                        report.html (section.c): summary cards, the cases
+ *                        (FAIL and ERROR first, at most EV_SECTION_MAX_ROWS),
+ *                        the flips against the baseline, a latency histogram,
+ *                        provenance
  *
  * Provenance in every report: the dataset's path and SHA-256, the release
  * ids, the judge model and the hash of its prompt, the price tables.
@@ -48,11 +49,17 @@ typedef struct ev_report_in {
     const json_t *settings;   /* the parameters that shaped the run, secrets left out */
     const char *stage_id;
     const char *run_id;
+    const char *failure; /* why the stage fails, or NULL: the section's status */
 } ev_report_in;
 
 json_t *ev_summary_json(const ev_report_in *in);
 int ev_write_summary(const ev_report_in *in, const char *path, sw_err *err);
 int ev_write_junit(const ev_report_in *in, const char *path, sw_err *err);
-int ev_write_html(const ev_report_in *in, const char *path, sw_err *err);
+
+/* Rows per table of the section; what is left out is counted in the table's note. */
+#define EV_SECTION_MAX_ROWS 1000
+/* The section as JSON, tables capped at max_rows rows. New reference. */
+json_t *ev_section_json(const ev_report_in *in, size_t max_rows);
+int ev_write_section(const ev_report_in *in, const char *path, sw_err *err);
 
 #endif

@@ -2,7 +2,7 @@
 # The eval stage end to end against a real `slipway mock`: the agent loop with a
 # tool and canned results, the judge in its own pool, PASS/FAIL/ERROR (an ERROR
 # never negated), the typed outputs and a gate on them, eval.jsonl,
-# eval-summary.json, a well-formed junit.xml, the HTML section; the API key
+# eval-summary.json, a well-formed junit.xml, the report section; the API key
 # written nowhere; dataset errors with file:line before anything runs.
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/eval/mock.sh"
@@ -28,7 +28,7 @@ expect_eq "$(python3 -c "print(round($(out_of error_rate), 6))")" "0.333333" "er
 expect_eq "$(out_of regressions)" "0" "no baseline: no regressions"
 expect_eq "$(out_of mcnemar_p)" "None" "no baseline: mcnemar_p is null"
 expect_eq "$(out_of noninferior)" "None" "no baseline: noninferior is null"
-expect_eq "$(out_of report)" "$E/eval-report.html" "report is the HTML section's path"
+expect_eq "$(out_of report)" "$R/report.html" "report is the run's report.html"
 for k in tokens_in tokens_out cost_usd cost_per_case_usd latency_p50_ms latency_p95_ms score_mean; do
     v=$(out_of $k)
     if python3 -c "import sys; sys.exit(0 if float('$v') > 0 else 1)"; then ok "$k is positive ($v)"; else bad "$k: $v"; fi
@@ -81,8 +81,33 @@ props = {p.attrib["name"]: p.attrib["value"] for p in root.findall(".//property"
 assert len(props["dataset_sha256"]) == 64, props
 PY
 
-grep -q "<svg" "$E/eval-report.html" && ok "the HTML section has the latency histogram" || bad "no svg"
-grep -q 'data-outcome="ERROR"' "$E/eval-report.html" && ok "the HTML table has filterable rows" || bad "no rows"
+# report-section.json: the eval's section of the run report.
+python3 - "$E/report-section.json" <<'PY' && ok "the report section: summary, cases (FAIL and ERROR first), histogram, provenance" || bad "report-section.json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["format"] == 1 and s["title"] == "Eval: golden" and s["status"] == "pass", s.get("title")
+summary = {i["label"]: i["value"] for i in s["summary"]}
+assert summary["cases"] == "6" and summary["passed"] == "2" and summary["failed"] == "2", summary
+assert summary["errors"] == "2" and summary["pass rate"] == "50.0%", summary
+assert "regressions" not in summary, summary
+tables = {t["title"]: t for t in s["tables"]}
+cases = tables["Cases"]
+assert cases["columns"][:2] == ["case", "outcome"] and cases["filter"] == 1, cases["columns"]
+outcomes = [r[1] for r in cases["rows"]]
+assert len(outcomes) == 6 and "note" not in cases, outcomes
+assert sorted(outcomes[:4]) == ["ERROR", "ERROR", "FAIL", "FAIL"] and outcomes[4:] == ["PASS", "PASS"], outcomes
+rows = {r[0]: r for r in cases["rows"]}
+assert rows["broken-check"][1] == "ERROR" and rows["lookup"][1] == "PASS", rows.keys()
+assert "nothing like this" in rows["xml <&> \"quotes\" 'too'"][5], rows
+assert "Flips against production" not in tables
+hist = s["charts"][0]
+assert hist["kind"] == "bar" and [x["name"] for x in hist["series"]] == ["candidate"], hist
+assert sum(p[1] for p in hist["series"][0]["points"]) == 4, hist  # samples that were not ERROR
+assert all(p[0].endswith(" ms") for p in hist["series"][0]["points"]), hist
+prov = dict(tables["Provenance"]["rows"])
+assert len(prov["dataset_sha256"]) == 64 and len(prov["judge_prompt_sha256"]) == 64, prov
+assert prov["judge_model"] != "none" and "input_per_token" in prov["pricing: candidate"], prov
+PY
 
 # The API key went out in requests, and is written nowhere.
 if grep -rqF "$EVAL_TEST_KEY" "$R" "$SLIPWAY_STATE_DIR"; then

@@ -22,6 +22,16 @@ expect_eq "$(json "$S" 'd["outputs"]["cases"]')" "$sent" "every request sent was
 expect_eq "$(json "$S" 'round(d["spend"]["total_usd"], 6)')" "$(python3 -c "print(round($sent * 0.012, 6))")" "spend is what the mock billed"
 expect_eq "$(json "$S" 'd["stopped"][:19]')" "budget cap reached:" "the summary says why it stopped"
 python3 -c 'import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); assert int(r.attrib["skipped"]) == 20 - int(sys.argv[2])' "$E/junit.xml" "$sent" && ok "junit.xml marks the cases not run as skipped" || bad "junit skipped"
+python3 - "$E/report-section.json" "$sent" <<'PY' && ok "the report section: fail, why, the cases not run listed after the finished ones" || bad "report-section.json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+sent = int(sys.argv[2])
+assert s["status"] == "fail" and s["text"].startswith("The measurement failed: budget cap reached: "), s
+summary = {i["label"]: (i["value"], i.get("status")) for i in s["summary"]}
+assert summary["stopped"][1] == "fail" and summary["not run"] == ("%d of 20" % (20 - sent), "warn"), summary
+rows = next(t for t in s["tables"] if t["title"] == "Cases")["rows"]
+assert len(rows) == 20 and [r[1] for r in rows].count("NOT RUN") == 20 - sent, rows
+PY
 
 mock_reset
 sw run "$PIPES/eval_budget.yaml" --set "vars.base_url=$MOCK_URL/v1" --set vars.max_tokens=5000
@@ -67,5 +77,6 @@ E=$(eval_dir)
 expect_eq "$(wc -l <"$E/eval.jsonl" | tr -d ' ')" "4" "only the four finished cases are in eval.jsonl"
 expect_eq "$(json "$E/eval-summary.json" 'd["stopped"]')" "cancelled" "the summary says it was cancelled"
 expect_eq "$(json "$E/eval-summary.json" 'd["outputs"]["cases"]')" "4" "and counts what finished"
+expect_eq "$(json "$E/report-section.json" 'd["status"], d["text"][:33]')" "('fail', 'The measurement failed: cancelled')" "the report section says it was cancelled"
 
 finish

@@ -38,7 +38,30 @@ expect_eq "$(json "$S" 'd["provenance"]["baseline_release"] != d["provenance"]["
 expect_eq "$(wc -l <"$E/eval-baseline.jsonl" | tr -d ' ')" "20" "the baseline's answers are kept"
 expect_eq "$(mock_stat 'd["by_rule"]["a-good"]')" "12" "production answered its 12"
 expect_eq "$(mock_stat 'd["requests"]')" "40" "20 cases x 2 releases"
-grep -q "Flips: pass &rarr; fail (10)" "$E/eval-report.html" && ok "the HTML section lists the flips" || bad "no flips in the HTML"
+python3 - "$E/report-section.json" <<'PY' && ok "the report section lists the flips and fails" || bad "report-section.json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["status"] == "fail", s["status"]  # not shown non-inferior
+summary = {i["label"]: (i["value"], i.get("status")) for i in s["summary"]}
+assert summary["regressions"] == ("10", "fail") and summary["improvements"][0] == "2", summary
+assert summary["McNemar p"][0] == "0.03857" and summary["non-inferior"] == ("no (margin 0.05)", "fail"), summary
+tables = {t["title"]: t for t in s["tables"]}
+flips = tables["Flips against production"]
+assert flips["filter"] == 1 and flips["columns"][:2] == ["case", "flip"], flips["columns"]
+by = {}
+for r in flips["rows"]:
+    by.setdefault(r[1], []).append(r[0])
+assert by == {"pass→fail": ["q%02d" % i for i in range(1, 11)], "fail→pass": ["q13", "q14"],
+              "changed while both pass": ["q11", "q12"]}, by
+assert "note" not in flips
+cases = tables["Cases"]
+assert [r[1] for r in cases["rows"]].count("FAIL") == 16 and len(cases["rows"]) == 20, cases["rows"]
+assert [r[1] for r in cases["rows"]][:16] == ["FAIL"] * 16
+series = s["charts"][0]["series"]
+assert [x["name"] for x in series] == ["candidate", "baseline"], series
+assert [sum(p[1] for p in x["points"]) for x in series] == [20, 20], series
+assert [p[0] for p in series[0]["points"]] == [p[0] for p in series[1]["points"]]
+PY
 python3 -c 'import sys, xml.etree.ElementTree as ET; r = ET.parse(sys.argv[1]).getroot(); assert r.attrib["failures"] == "16"' "$E/junit.xml" && ok "junit.xml: the candidate's 16 failures" || bad "junit"
 
 # The same release on both sides: nothing flips, non-inferior.
