@@ -60,6 +60,8 @@ wait_port() {
 }
 
 step() { printf '\n== %s\n' "$*"; }
+# newest_run: the id of the newest run.
+newest_run() { ls -1 "$SLIPWAY_STATE_DIR/runs" | sort | tail -n 1; }
 
 step "starting the model (slipway mock)"
 "$slipway" mock --scenario pipelines/demo/mock.yaml --port-file "$demo/mock.port" \
@@ -69,7 +71,10 @@ mock_port=$(wait_port "$demo/mock.port" mock)
 echo "mock: http://127.0.0.1:$mock_port/v1"
 
 step "1/4  the support agent as it is: versioned, reviewed by a Lua policy, made stable"
+# `slipway run` ends by printing where the run's report.html is: one self-contained page (the
+# stages, the timeline, the eval's cases, the canary's steps, the monitor's looks, the rollback).
 "$slipway" run pipelines/demo.yaml --set "vars.bundle=$bundle"
+first_run=$(newest_run)
 "$slipway" releases set support-agent stable support-agent:candidate
 stable=$("$slipway" releases channels support-agent --json |
     sed -n 's/.*"stable": *"\([0-9a-f]*\)".*/\1/p')
@@ -105,8 +110,6 @@ release() {
     "$slipway" run pipelines/release.yaml --set "vars.bundle=$bundle" --set "vars.router=$router" \
         --set "vars.token=$demo/router.token" --set "vars.model_url=http://127.0.0.1:$mock_port/v1"
 }
-# newest_run: the id of the newest run.
-newest_run() { ls -1 "$SLIPWAY_STATE_DIR/runs" | sort | tail -n 1; }
 
 step "2/4  a good change (a friendlier sign-off): eval -> shadow -> canary 5/25/50/100 -> promoted"
 printf '\nEnd every conversation by wishing the customer a good day.\n' >>"$bundle/prompts/system.md"
@@ -166,9 +169,9 @@ echo
 grep -h '^traffic:' "$demo/traffic.log" || true
 "$slipway" releases channels support-agent | sed -n '1,3p'
 echo
-echo "Runs: $SLIPWAY_STATE_DIR/runs/RUN/ (report.json; the eval's report in"
-echo "artifacts/golden/eval-report.html; slipway runs show RUN --state-dir $SLIPWAY_STATE_DIR)"
-echo "  good:      $good_run"
-echo "  regressed: $bad_run"
-echo "  schema:    $schema_run"
+echo "Reports (open them in a browser; or slipway runs show RUN-ID --state-dir $SLIPWAY_STATE_DIR):"
+echo "  first:     $SLIPWAY_STATE_DIR/runs/$first_run/report.html"
+echo "  good:      $SLIPWAY_STATE_DIR/runs/$good_run/report.html"
+echo "  regressed: $SLIPWAY_STATE_DIR/runs/$bad_run/report.html"
+echo "  schema:    $SLIPWAY_STATE_DIR/runs/$schema_run/report.html"
 echo "Logs: $demo/{mock,router,traffic}.log"

@@ -2,7 +2,8 @@
  * rollback.c - the `rollback` stage, normally in on_failure: route the agent's
  * traffic back to stable with a session policy and clear the store's
  * candidate (sw_rollback_execute, the code `slipway rollback` runs too), then
- * report what it did and how long the candidate kept serving after the breach.
+ * report what it did and how long the candidate kept serving after the breach,
+ * in its outputs and in its section of the run report (section.h).
  */
 #include <jansson.h>
 #include <stdlib.h>
@@ -10,7 +11,9 @@
 #include <time.h>
 
 #include "admin_client.h"
+#include "base/fsutil.h"
 #include "base/util.h"
+#include "section.h"
 #include "slipway/plugin.h"
 #include "slipway/rollback.h"
 
@@ -86,12 +89,48 @@ static double monitor_value(sw_stage *stage, const char *monitor, const char *na
     return v;
 }
 
+/* The admin client, timed: when the router answered its first call and when it
+   confirmed the switch, for the report's timeline. */
+typedef struct timed_client {
+    sw_admin_client *ac;
+    int64_t first_at, switched_at;
+} timed_client;
+
+static int timed_call(void *userdata, const char *method, const char *path, const char *body,
+                      int *status, char **response, char *errbuf, size_t errsize)
+{
+    timed_client *t = userdata;
+    if (!t->first_at)
+        t->first_at = sw_wall_ms();
+    int rc = sw_admin_client_call(t->ac, method, path, body, status, response, errbuf, errsize);
+    if (rc == 0 && *status == 200 && strcmp(method, "POST") == 0)
+        t->switched_at = sw_wall_ms();
+    return rc;
+}
+
+static void write_section(sw_stage *stage, const rb_section_in *in)
+{
+    const sw_host *h = sw_host_api;
+    const char *art = h->artifacts_dir(stage);
+    if (!art) {
+        h->log(stage, SW_LOG_WARN, "no report section: %s", h->last_error(stage));
+        return;
+    }
+    char *path = sw_path_join(art, "report-section.json");
+    sw_err err;
+    /* The report is not the rollback: a section that cannot be written is only a warning. */
+    if (rb_write_section(in, path, &err) < 0)
+        h->log(stage, SW_LOG_WARN, "no report section: %s", err.msg);
+    free(path);
+}
+
 static sw_status run(sw_stage *stage, const void *config)
 {
     const sw_host *h = sw_host_api;
     const rollback_cfg *c = config;
     double t0 = (double)sw_wall_ms();
     sw_admin_client ac = {0};
+    timed_client tc = {.ac = &ac};
     if (c->router && *c->router &&
         sw_admin_client_init(&ac, stage, c->router, c->token_file) != SW_OK)
         return SW_ERROR;
@@ -116,8 +155,8 @@ static sw_status run(sw_stage *stage, const void *config)
                              .router_to = c->router_to && *c->router_to ? c->router_to : NULL,
                              .info = {.reason = reason, .run_id = h->run_id(stage)},
                              .store = s,
-                             .call = c->router && *c->router ? sw_admin_client_call : NULL,
-                             .call_userdata = &ac};
+                             .call = c->router && *c->router ? timed_call : NULL,
+                             .call_userdata = &tc};
     char *res = NULL;
     char msg[1024] = "";
     int rc = sw_rollback_execute(&q, &res, msg, sizeof msg);
@@ -125,8 +164,24 @@ static sw_status run(sw_stage *stage, const void *config)
     free(reason);
     sw_store_close(s);
     sw_admin_client_fini(&ac);
-    if (rc != 0)
+    double breach = monitor_value(stage, c->monitor, "breach_at_ms", 0);
+    double detection = monitor_value(stage, c->monitor, "detection_ms", -1);
+    double since = breach > 0 ? breach : t0;
+    rb_section_in sec = {.agent = c->agent,
+                         .sessions = c->sessions,
+                         .monitor = c->monitor && *c->monitor ? c->monitor : NULL,
+                         .reason = why,
+                         .detection_ms = detection,
+                         .switch_ms = t1 - t0,
+                         .breach_to_zero_ms = t1 - since,
+                         .breach_at = (int64_t)breach,
+                         .ended_at = (int64_t)t1};
+    if (rc != 0) {
+        sec.error = msg;
+        sec.candidate = q.bad;
+        write_section(stage, &sec);
         return h->error(stage, "%s", msg);
+    }
 
     json_t *r = json_loads(res, 0, NULL);
     json_t *rt = json_object_get(r, "router"), *st = json_object_get(r, "store");
@@ -136,9 +191,24 @@ static sw_status run(sw_stage *stage, const void *config)
     if (!to)
         to = json_string_value(json_object_get(st, "to"));
     json_int_t affected = json_integer_value(json_object_get(rt, "pins_affected"));
-    double breach = monitor_value(stage, c->monitor, "breach_at_ms", 0);
-    double detection = monitor_value(stage, c->monitor, "detection_ms", -1);
-    double since = breach > 0 ? breach : t0;
+    const char *cleared = json_string_value(json_object_get(st, "candidate_cleared"));
+    sec.to = to;
+    sec.candidate =
+        cleared ? cleared
+                : json_string_value(json_object_get(json_object_get(rt, "from"), "candidate"));
+    if (!sec.candidate)
+        sec.candidate = q.bad;
+    sec.already = already;
+    sec.affected = affected;
+    sec.switched_at = tc.switched_at;
+    if (cleared) {
+        /* When stable moves the store goes first, before the router's first call. */
+        const char *from = json_string_value(json_object_get(st, "from"));
+        const char *st_to = json_string_value(json_object_get(st, "to"));
+        int moved = from && st_to && strcmp(from, st_to) != 0;
+        sec.cleared_at = moved && tc.first_at ? tc.first_at : (int64_t)t1;
+    }
+    write_section(stage, &sec);
     h->log(stage, SW_LOG_INFO,
            "%s: %s, sessions %s (%lld pinned sessions affected); candidate at 0%% %.0f ms after "
            "the %s",

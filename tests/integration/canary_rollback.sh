@@ -66,6 +66,12 @@ expect_rc 1 "the regressed canary fails"
 expect_out "rollback_when (m.candidate.requests >= 20" "the reason names the condition"
 expect_out "background stage 'watch' failed" "the monitor stopped the canary"
 expect_no_out "step 3/3" "the canary never reached 100%"
+# The canary's report section says where the cancel came: in the 50% step's hold.
+CS="$(run_dir)/artifacts/canary/report-section.json"
+expect_eq "$(json "$CS" "d['status'], {i['label']: i['value'] for i in d['summary']}['promoted'], {i['label']: i['value'] for i in d['summary']}['steps done']")" \
+    "('fail', 'no', '1 of 3')" "canary report section: fail, not promoted, 1 of 3 steps"
+expect_eq "$(json "$CS" "d['events'][-1]['status'], d['events'][-1]['label'].startswith('cancelled at 50%: '), d['charts'][0]['marks'][-1]['label']")" \
+    "('warn', True, 'cancelled')" "canary report section: the cancel at 50%"
 R="$(run_dir)/report.json"
 expect_eq "$(json "$R" "d['outputs']['watch.verdict']['value']")" fail "watch.verdict is fail"
 expect_eq "$(json "$R" "d['outputs']['rollback.to']['value']")" "$A" "rolled back to A"
@@ -81,6 +87,27 @@ expect_eq "$(route_field 'd["stable"], d["candidate"], d["weight"]')" "('$A', No
     "the route: A stable, no candidate"
 expect_eq "$(route_field 'd["retired"]')" "{'$B': 'drain'}" "B is retired, draining"
 expect_eq "$(channel stable)/$(channel candidate)" "$A/None" "the store: A stable, candidate cleared"
+# The rollback's section of the run report.
+python3 - "$(run_dir)/artifacts/rollback/report-section.json" "$A" "$B" <<'PY' && ok "the report section: what, to what, how fast, and the timeline" || bad "rollback report-section.json"
+import json, sys
+s = json.load(open(sys.argv[1]))
+A, B = sys.argv[2:4]
+assert s["format"] == 1 and s["title"] == "Rollback" and s["status"] == "fail", s
+summary = {i["label"]: i["value"] for i in s["summary"]}
+assert summary["agent"] == "support-agent" and summary["rolled back to"] == A, summary
+assert summary["candidate"] == B and summary["session policy"] == "drain", summary
+assert int(summary["sessions drained"]) >= 1, summary
+for k in ("detection time", "switch time", "breach to 0% candidate"):
+    assert summary[k].endswith(" ms") and float(summary[k][:-3]) >= 0, (k, summary)
+assert float(summary["detection time"][:-3]) > 0, summary
+ev = {e["label"]: e for e in s["events"]}
+breach = ev["breach detected by 'watch'"]
+switch = ev["route switched to stable %s (sessions drain)" % A]
+cleared = ev["candidate channel cleared (%s)" % B]
+assert breach["status"] == "fail" and all(isinstance(e["t"], int) for e in s["events"]), s["events"]
+assert breach["t"] <= switch["t"] <= cleared["t"], s["events"]
+assert "rollback_when" in s["text"], s["text"]
+PY
 
 # New sessions go to A only now.
 chat "after-rollback" "hello"
@@ -102,6 +129,8 @@ v1=$(jget 'd["version"]')
 sw run "$T/again.yaml" "${SETS[@]}"
 expect_rc 0 "the rollback stage run again"
 expect_eq "$(json "$(run_dir)/report.json" "d['outputs']['rollback.already']['value']")" True "already rolled back"
+expect_eq "$(json "$(run_dir)/artifacts/rollback/report-section.json" "d['status'], [e['label'] for e in d['events']]")" \
+    "('info', ['rollback: nothing left to do'])" "the report section says there was nothing to do"
 expect_eq "$(route_field 'd["version"]')" "$v1" "the route was not touched"
 expect_eq "$(channel stable)/$(channel candidate)" "$A/None" "the store unchanged"
 
