@@ -176,8 +176,13 @@ static int execute(sw_engine *e, sw_run *run, view *v)
     install_signals(e);
     sw_exit code = sw_run_execute(run);
     signal_engine = NULL;
-    if (!v->json)
+    if (!v->json) {
         printf("run folder: %s\n", sw_run_dir(run));
+        char html[4096];
+        snprintf(html, sizeof html, "%s/report.html", sw_run_dir(run));
+        if (access(html, F_OK) == 0)
+            printf("report:     %s\n", html);
+    }
     sw_run_free(run);
     return (int)code;
 }
@@ -188,7 +193,8 @@ static const char run_usage[] =
     "Run a pipeline: check it, then run its stages in order (background stages beside\n"
     "the later ones), evaluate gates, and run on_failure stages when anything fails.\n"
     "Everything is recorded in <state-dir>/runs/<run-id>/: journal.jsonl, context.json\n"
-    "(the checkpoint), report.json, pipeline.yaml (a snapshot) and artifacts/.\n"
+    "(the checkpoint), report.json and report.html, pipeline.yaml (a snapshot) and\n"
+    "artifacts/.\n"
     "\n"
     "Options:\n"
     "  --set vars.NAME=VALUE  override a variable (VALUE typed as YAML); repeatable\n"
