@@ -349,7 +349,15 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
         const char *agent = arg(ud, "agent");
         if (agent && !sw_hmap_get(&r->routes, agent))
             return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
-        *out = sw_metrics_stats(&r->metrics, agent, since, now);
+        /* Raw samples for rank tests: bounded, so the answer stays small. */
+        const char *ns = arg(ud, "samples");
+        char *end = NULL;
+        unsigned long n_samples = ns ? strtoul(ns, &end, 10) : 0;
+        if (ns && (!*ns || *end || *ns == '-'))
+            return fail(out, 400, "invalid_samples",
+                        "'samples' must be a count of latency samples per version (at most %d)",
+                        SW_STATS_SAMPLES_MAX);
+        *out = sw_metrics_stats_ex(&r->metrics, agent, since, now, (size_t)n_samples);
         if (agent)
             json_object_set_new(*out, "pins", sw_pins_summary(&r->pins, agent));
         return 200;

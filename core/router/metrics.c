@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats/rng.h"
+
 const double sw_hist_bounds_ms[SW_HIST_N] = {
     1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000, 30000, 60000, 120000};
 
@@ -340,8 +342,45 @@ static double rate(uint64_t a, uint64_t n)
     return n ? (double)a / (double)n : 0.0;
 }
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Algorithm R over v[0..n): at most k values, uniformly chosen, kept in time order. */
+static json_t *reservoir(const float *v, size_t n, size_t k, uint64_t seed)
+{
+    size_t keep = n < k ? n : k;
+    size_t *idx = sw_xmalloc((keep ? keep : 1) * sizeof *idx);
+    for (size_t i = 0; i < keep; i++)
+        idx[i] = i;
+    sw_rng r;
+    sw_rng_seed(&r, seed);
+    for (size_t i = keep; i < n; i++) {
+        uint64_t j = sw_rng_below(&r, (uint64_t)i + 1);
+        if (j < keep)
+            idx[j] = i;
+    }
+    /* Replacements land anywhere: sort the chosen indexes back into time order. */
+    qsort(idx, keep, sizeof *idx, cmp_size);
+    json_t *out = json_array();
+    for (size_t i = 0; i < keep; i++)
+        json_array_append_new(out, json_real(v[idx[i]]));
+    free(idx);
+    return out;
+}
+
 json_t *sw_metrics_stats(const sw_metrics *m, const char *agent, int64_t since_ms, int64_t now_ms)
 {
+    return sw_metrics_stats_ex(m, agent, since_ms, now_ms, 0);
+}
+
+json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t since_ms,
+                            int64_t now_ms, size_t samples)
+{
+    if (samples > SW_STATS_SAMPLES_MAX)
+        samples = SW_STATS_SAMPLES_MAX;
     agg *a = sw_xcalloc(m->n_series ? m->n_series : 1, sizeof *a);
     for (size_t k = 0; k < m->count; k++) {
         const sw_record *r = &m->ring[(m->head + m->cap - m->count + k) % m->cap];
@@ -405,6 +444,12 @@ json_t *sw_metrics_stats(const sw_metrics *m, const char *agent, int64_t since_m
         json_object_set_new(v, "error_rate", json_real(rate(server_err, g->requests)));
         json_object_set_new(v, "client_error_rate",
                             json_real(rate(g->errors[SW_ERRC_4XX], g->requests)));
+        if (samples) {
+            uint64_t seed = (uint64_t)since_ms * 1000003u + s->id;
+            json_object_set_new(v, "latency_samples", reservoir(g->lat, g->n_lat, samples, seed));
+            json_object_set_new(v, "ttft_samples",
+                                reservoir(g->ttft, g->n_ttft, samples, seed ^ 0x9e3779b97f4a7c15u));
+        }
         json_object_set_new(v, "latency_ms", quantiles(g->lat, g->n_lat));
         json_object_set_new(v, "ttft_ms", quantiles(g->ttft, g->n_ttft));
         json_object_set_new(v, "tokens_in", json_integer((json_int_t)g->tokens_in));

@@ -104,6 +104,16 @@ void sw_metrics_prometheus(const sw_metrics *m, sw_buf *out);
    {"agent", "since_ms", "until_ms", "complete", "versions": {v: {...}}}. */
 json_t *sw_metrics_stats(const sw_metrics *m, const char *agent, int64_t since_ms, int64_t now_ms);
 
+/* The most latency (and TTFT) samples a stats answer carries per version. */
+#define SW_STATS_SAMPLES_MAX 5000
+
+/* sw_metrics_stats, and with samples > 0 (capped at SW_STATS_SAMPLES_MAX) each version also
+   gets "latency_samples" and "ttft_samples": a uniform random sample without replacement
+   (reservoir, seeded from since_ms and the series, so the same window gives the same sample)
+   of at most `samples` of the window's values in ms, in time order. */
+json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t since_ms,
+                            int64_t now_ms, size_t samples);
+
 /* Bucket bounds in milliseconds (SW_HIST_N of them). */
 extern const double sw_hist_bounds_ms[SW_HIST_N];
 

@@ -7,16 +7,46 @@
 
 #include "base/util.h"
 #include "stats/proptest.h"
+#include "stats/quantile.h"
+#include "stats/ranktest.h"
 
-const char *const sw_monitor_metrics[] = {
-    "error_rate",  "tool_error_rate",  "task_failure_rate",  "feedback_negative_rate",
-    "latency_p50", "latency_p95",      "latency_p99",        "ttft_p50",
-    "ttft_p95",    "cost_per_request", "tokens_per_request", "shadow_different_rate",
-    NULL};
+const char *const sw_monitor_metrics[] = {"error_rate",
+                                          "tool_error_rate",
+                                          "task_failure_rate",
+                                          "feedback_negative_rate",
+                                          "latency_p50",
+                                          "latency_p95",
+                                          "latency_p99",
+                                          "ttft_p50",
+                                          "ttft_p95",
+                                          "cost_per_request",
+                                          "tokens_per_request",
+                                          "shadow_different_rate",
+                                          "shadow_disagreement_rate",
+                                          "shadow_text_disagreement_rate",
+                                          "shadow_tool_disagreement_rate",
+                                          NULL};
+
+static const char *const policy_names[] = {"default", "continue", "hold", "extend", "rollback"};
 
 const char *sw_verdict_name(sw_verdict v)
 {
     return v == SW_VERDICT_FAIL ? "fail" : v == SW_VERDICT_INCONCLUSIVE ? "inconclusive" : "pass";
+}
+
+int sw_mon_policy_parse(const char *name, sw_mon_policy *out)
+{
+    for (int i = SW_POLICY_CONTINUE; i <= SW_POLICY_ROLLBACK; i++)
+        if (name && strcmp(name, policy_names[i]) == 0) {
+            *out = (sw_mon_policy)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *sw_mon_policy_name(sw_mon_policy p)
+{
+    return (unsigned)p <= SW_POLICY_ROLLBACK ? policy_names[p] : "?";
 }
 
 int sw_monitor_metric_known(const char *name)
@@ -27,6 +57,22 @@ int sw_monitor_metric_known(const char *name)
     return 0;
 }
 
+int sw_metric_is_shadow_pairs(const char *m)
+{
+    return strncmp(m, "shadow_", 7) == 0 && strstr(m, "disagreement_rate") != NULL;
+}
+
+static int candidate_only(const char *m)
+{
+    return strcmp(m, "shadow_different_rate") == 0 || sw_metric_is_shadow_pairs(m);
+}
+
+int sw_metric_is_rate(const char *m)
+{
+    size_t n = strlen(m);
+    return n > 5 && strcmp(m + n - 5, "_rate") == 0;
+}
+
 static double num(const json_t *o, const char *a, const char *b)
 {
     const json_t *j = json_object_get(o, a);
@@ -35,7 +81,7 @@ static double num(const json_t *o, const char *a, const char *b)
     return json_is_number(j) ? json_number_value(j) : 0;
 }
 
-/* Rates as counts: *x of *n. 1 when the metric is a rate. */
+/* Rates as counts: *x of *n. 1 when the metric is a rate of the stats. */
 static int rate_counts(const char *m, const json_t *v, double *x, double *n)
 {
     if (strcmp(m, "error_rate") == 0) {
@@ -82,38 +128,93 @@ double sw_metric_value(const char *m, const json_t *v, double *n)
     return 0;
 }
 
-sw_verdict sw_judge_metric(const sw_metric_rule *r, const json_t *cand, const json_t *base,
-                           const sw_judge_opts *o, json_t **snapshot, char **reason)
+void sw_obs_from_stats(const char *m, const json_t *v, sw_obs *o, double **buf)
+{
+    *o = (sw_obs){.value = NAN, .n = 0, .x = NAN};
+    *buf = NULL;
+    if (sw_metric_is_shadow_pairs(m))
+        return; /* not in the stats: the pairs source measures them */
+    double x, n;
+    o->value = sw_metric_value(m, v, &o->n);
+    if (rate_counts(m, v, &x, &n))
+        o->x = x;
+    const char *key = strncmp(m, "latency_", 8) == 0 ? "latency_samples"
+                      : strncmp(m, "ttft_", 5) == 0  ? "ttft_samples"
+                                                     : NULL;
+    const json_t *s = key ? json_object_get(v, key) : NULL;
+    if (json_is_array(s) && json_array_size(s)) {
+        size_t k = 0;
+        *buf = sw_xmalloc(json_array_size(s) * sizeof **buf);
+        for (size_t i = 0; i < json_array_size(s); i++)
+            if (json_is_number(json_array_get(s, i)))
+                (*buf)[k++] = json_number_value(json_array_get(s, i));
+        o->samples = *buf;
+        o->n_samples = k;
+    }
+    if (strncmp(m, "ttft_", 5) == 0 && !json_is_object(json_object_get(v, "ttft_ms")))
+        o->n = 0; /* no streamed answer yet: no TTFT at all */
+}
+
+sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_obs *base,
+                        const sw_judge_opts *o, json_t **snapshot, char **reason)
 {
     const char *m = r->metric;
-    double nc = 0, nb = 0;
-    double vc = sw_metric_value(m, cand, &nc), vb = sw_metric_value(m, base, &nb);
-    double xc = 0, xb = 0, tc, tb;
-    int is_rate = rate_counts(m, cand, &xc, &tc);
-    rate_counts(m, base, &xb, &tb);
-    /* The shadow comparison has no baseline: only its absolute threshold applies. */
-    int candidate_only = strcmp(m, "shadow_different_rate") == 0;
+    double vc = cand->value, vb = base->value, nc = cand->n, nb = base->n;
+    int is_rate = sw_metric_is_rate(m);
+    /* The shadow comparisons have no baseline: only the absolute threshold applies. */
+    int only = candidate_only(m);
     double level = sw_look_alpha(o->spending, o->alpha, o->look, o->max_looks);
     const char *test = "none";
-    double p = NAN;
+    double p = NAN, shift = NAN, lo = NAN, hi = NAN, allowed = NAN, threshold = NAN;
     sw_verdict v = SW_VERDICT_PASS;
     char *why = NULL;
     double min = (double)o->min_samples;
+    double inc = isnan(r->max_increase) ? 0 : r->max_increase;
+    double rel = isnan(r->max_relative_increase) ? 0.2 : r->max_relative_increase;
+    int no_cand = isnan(vc), no_base = !only && isnan(vb);
 
-    if (!isnan(r->max) && nc >= min && vc > r->max) {
+    if (!isnan(r->max))
+        threshold = r->max;
+    else if (only)
+        threshold = inc;
+    else if (!isnan(vb) && is_rate)
+        threshold = vb + inc;
+    else if (!isnan(vb))
+        threshold = vb * (1 + rel);
+
+    if (!isnan(r->max) && !no_cand && nc >= min && vc > r->max) {
         v = SW_VERDICT_FAIL;
         test = "threshold";
-        why = sw_xasprintf("%s: candidate %.4g over the threshold max %.4g (baseline %.4g; %.0f "
-                           "and %.0f samples)",
-                           m, vc, r->max, vb, nc, nb);
-    } else if (nc < min || (!candidate_only && nb < min)) {
+        why = only ? sw_xasprintf("%s: candidate %.4g over the threshold max %.4g (%.0f samples; "
+                                  "no baseline)",
+                                  m, vc, r->max, nc)
+                   : sw_xasprintf("%s: candidate %.4g over the threshold max %.4g (baseline %.4g; "
+                                  "%.0f and %.0f samples)",
+                                  m, vc, r->max, vb, nc, nb);
+    } else if (no_cand || no_base) {
         v = SW_VERDICT_INCONCLUSIVE;
-        why = sw_xasprintf("%s: too few samples (candidate %.0f, baseline %.0f; need %lld)", m, nc,
-                           nb, (long long)o->min_samples);
-    } else if (candidate_only) {
-        v = SW_VERDICT_PASS;
+        why = sw_xasprintf("%s: no data for the %s", m,
+                           no_cand && no_base ? "candidate nor the baseline"
+                           : no_cand          ? "candidate"
+                                              : "baseline");
+    } else if (nc < min || (!only && nb < min)) {
+        v = SW_VERDICT_INCONCLUSIVE;
+        why = only ? sw_xasprintf("%s: too few samples (candidate %.0f; need %lld)", m, nc,
+                                  (long long)o->min_samples)
+                   : sw_xasprintf("%s: too few samples (candidate %.0f, baseline %.0f; need %lld)",
+                                  m, nc, nb, (long long)o->min_samples);
+    } else if (only) {
+        if (isnan(r->max) && vc > inc) {
+            v = SW_VERDICT_FAIL;
+            test = "threshold";
+            why = sw_xasprintf("%s: candidate %.4g (%.0f samples) over the threshold: baseline 0 "
+                               "plus max_increase %.4g",
+                               m, vc, nc, inc);
+        }
     } else if (is_rate) {
-        double inc = isnan(r->max_increase) ? 0 : r->max_increase;
+        double xc = isnan(cand->x) ? round(vc * nc) : cand->x;
+        double xb = isnan(base->x) ? round(vb * nb) : base->x;
+        double tc = nc, tb = nb;
         uint64_t ixa = (uint64_t)xb, ina = (uint64_t)tb, ixb = (uint64_t)xc, inb = (uint64_t)tc;
         /* Fisher's exact test when the z test's normal approximation is poor. */
         double pool = (xb + xc) / (tb + tc);
@@ -141,8 +242,50 @@ sw_verdict sw_judge_metric(const sw_metric_rule *r, const json_t *cand, const js
                                "not below this look's alpha %.3g",
                                m, vc, vb, test, p, o->alpha, level);
         }
+    } else if (cand->samples && base->samples && (double)cand->n_samples >= fmax(min, 2) &&
+               (double)base->n_samples >= fmax(min, 2)) {
+        sw_mwu_result u;
+        test = "Mann-Whitney U";
+        sw_mann_whitney(base->samples, base->n_samples, cand->samples, cand->n_samples, &u);
+        p = u.p_greater;
+        /* The interval whose lower end is a one-sided bound at this look's level. */
+        double conf = 1 - 2 * fmax(level, 1e-15);
+        if (sw_hodges_lehmann(base->samples, base->n_samples, cand->samples, cand->n_samples, conf,
+                              &shift, &lo, &hi) < 0) {
+            v = SW_VERDICT_INCONCLUSIVE;
+            why = sw_xasprintf("%s: too many samples for the Hodges-Lehmann estimate (%zu x %zu)",
+                               m, base->n_samples, cand->n_samples);
+        } else {
+            double med = sw_quantile(base->samples, base->n_samples, 0.5);
+            allowed = rel * med;
+            threshold = vb + allowed;
+            if (p < level && lo > allowed) {
+                v = SW_VERDICT_FAIL;
+                why =
+                    sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
+                                 "ms [%.4g, %.4g] (%.4g%% interval), Mann-Whitney U one-sided p = "
+                                 "%.3g < alpha %.3g (look %d of %d, %s; %zu and %zu samples); "
+                                 "threshold max_relative_increase %+.1f%% of the baseline median "
+                                 "%.4g = %.4g ms",
+                                 m, vc, vb, shift, lo, hi, conf * 100, p, level, o->look,
+                                 o->max_looks, sw_spending_name(o->spending), cand->n_samples,
+                                 base->n_samples, rel * 100, med, allowed);
+            } else if (shift > allowed) {
+                v = SW_VERDICT_INCONCLUSIVE;
+                why =
+                    sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
+                                 "ms [%.4g, %.4g] is over the allowed %.4g ms but not shown at "
+                                 "this look's alpha %.3g (Mann-Whitney U p = %.3g)",
+                                 m, vc, vb, shift, lo, hi, allowed, level, p);
+            } else {
+                why =
+                    sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
+                                 "ms [%.4g, %.4g], allowed %.4g ms (Mann-Whitney U p = %.3g): "
+                                 "pass",
+                                 m, vc, vb, shift, lo, hi, allowed, p);
+            }
+        }
     } else {
-        double rel = isnan(r->max_relative_increase) ? 0.2 : r->max_relative_increase;
         test = "relative change";
         double change = vb > 0 ? vc / vb - 1 : (vc > 0 ? INFINITY : 0);
         if (change > rel) {
@@ -155,12 +298,36 @@ sw_verdict sw_judge_metric(const sw_metric_rule *r, const json_t *cand, const js
     if (!why)
         why =
             sw_xasprintf("%s: candidate %.4g vs baseline %.4g: %s", m, vc, vb, sw_verdict_name(v));
-    json_t *s = json_pack("{s:s, s:f, s:f, s:f, s:f, s:s, s:f, s:s, s:b}", "metric", m, "candidate",
-                          vc, "baseline", vb, "n_candidate", nc, "n_baseline", nb, "test", test,
-                          "alpha", level, "verdict", sw_verdict_name(v), "dry_run", r->dry_run);
+    json_t *s = json_pack("{s:s, s:o, s:o, s:f, s:f, s:s, s:f, s:s, s:b}", "metric", m, "candidate",
+                          isnan(vc) || isinf(vc) ? json_null() : json_real(vc), "baseline",
+                          isnan(vb) || isinf(vb) ? json_null() : json_real(vb), "n_candidate", nc,
+                          "n_baseline", nb, "test", test, "alpha", level, "verdict",
+                          sw_verdict_name(v), "dry_run", r->dry_run);
     json_object_set_new(s, "p", isnan(p) ? json_null() : json_real(p));
+    json_object_set_new(s, "threshold",
+                        isnan(threshold) || isinf(threshold) ? json_null() : json_real(threshold));
+    if (!isnan(shift)) {
+        json_object_set_new(s, "shift", json_real(shift));
+        json_object_set_new(s, "ci_low", json_real(lo));
+        json_object_set_new(s, "ci_high", json_real(hi));
+        json_object_set_new(s, "allowed_shift", json_real(allowed));
+    }
     *snapshot = s;
     *reason = why;
+    return v;
+}
+
+sw_verdict sw_judge_metric(const sw_metric_rule *r, const json_t *cand, const json_t *base,
+                           const sw_judge_opts *o, json_t **snapshot, char **reason)
+{
+    sw_obs oc, ob;
+    double *bc, *bb;
+    sw_obs_from_stats(r->metric, cand, &oc, &bc);
+    sw_obs_from_stats(r->metric, base, &ob, &bb);
+    /* The stats give a value for an absent version too: zero samples behind it. */
+    sw_verdict v = sw_judge_obs(r, &oc, &ob, o, snapshot, reason);
+    free(bc);
+    free(bb);
     return v;
 }
 
@@ -197,7 +364,8 @@ int sw_monitor_rules_parse(const char *metrics_json, const char *thresholds_json
     const char *key;
     if (!json_is_array(ms) || !json_is_object(th)) {
         *err = sw_xasprintf("metrics must be a list of names and thresholds a map of metric to "
-                            "{max, max_increase, max_relative_increase, dry_run}");
+                            "{max, max_increase, max_relative_increase, dry_run, on_fail, "
+                            "on_inconclusive}");
         rc = -1;
         goto done;
     }
@@ -222,13 +390,17 @@ int sw_monitor_rules_parse(const char *metrics_json, const char *thresholds_json
         json_t *x;
         json_object_foreach(v, k2, x)
         {
+            sw_mon_policy pol;
             int ok = (strcmp(k2, "dry_run") == 0 && json_is_boolean(x)) ||
                      ((strcmp(k2, "max") == 0 || strcmp(k2, "max_increase") == 0 ||
                        strcmp(k2, "max_relative_increase") == 0) &&
-                      json_is_number(x));
+                      json_is_number(x)) ||
+                     ((strcmp(k2, "on_fail") == 0 || strcmp(k2, "on_inconclusive") == 0) &&
+                      sw_mon_policy_parse(json_string_value(x), &pol) == 0);
             if (!ok) {
                 *err = sw_xasprintf("thresholds.%s: bad or unknown key '%s' (max, max_increase, "
-                                    "max_relative_increase, dry_run)",
+                                    "max_relative_increase, dry_run, and on_fail and "
+                                    "on_inconclusive: continue, hold, extend or rollback)",
                                     key, k2);
                 rc = -1;
                 goto done;
@@ -239,6 +411,9 @@ int sw_monitor_rules_parse(const char *metrics_json, const char *thresholds_json
         r->max_increase = opt_num(v, "max_increase");
         r->max_relative_increase = opt_num(v, "max_relative_increase");
         r->dry_run = json_is_true(json_object_get(v, "dry_run"));
+        sw_mon_policy_parse(json_string_value(json_object_get(v, "on_fail")), &r->on_fail);
+        sw_mon_policy_parse(json_string_value(json_object_get(v, "on_inconclusive")),
+                            &r->on_inconclusive);
     }
 done:
     json_decref(ms);

@@ -1,12 +1,16 @@
 /*
  * monitor.c - the `monitor` stage, usually `background: true`: every interval
- * it reads the router's windowed stats for the candidate and the baseline
- * over the same window (since the monitor started), judges each metric
- * (judge.h), evaluates `rollback_when:` over the snapshot, and on a breach
- * fails with a reason naming the metric, both values, the test, its p-value
- * and level, and the threshold, so the runner stops the canary and runs
- * on_failure. Cancelled because the run ended, it returns SW_OK with its last
- * snapshot.
+ * it measures the candidate and the baseline over the same window (since the
+ * monitor started) from a source (source.h: the router's stats or Prometheus,
+ * and the router's shadow pairs for the disagreement metrics), judges each
+ * metric (judge.h), evaluates `rollback_when:` over the snapshot, and applies
+ * each metric's policy for its outcome (policy.h): a breach fails the stage
+ * with a reason naming the metric, both values, the test, its p-value or
+ * interval and level, and the threshold, so the runner stops the canary and
+ * runs on_failure; `hold` and `extend` are signalled to the canary through the
+ * outputs `hold` and `extend_ms`, kept up to date from the start. After every
+ * look the report section is rewritten (report.h). Cancelled because the run
+ * ended, it returns SW_OK with its last snapshot.
  */
 #include <jansson.h>
 #include <math.h>
@@ -15,12 +19,19 @@
 #include <time.h>
 
 #include "../rollback/admin_client.h"
+#include "base/fsutil.h"
 #include "base/util.h"
 #include "judge.h"
 #include "lua/gate.h"
 #include "model/context.h"
 #include "model/value.h"
+#include "policy.h"
+#include "report.h"
 #include "slipway/plugin.h"
+#include "source.h"
+
+/* Pairs read per look: the router keeps 10,000 by default (shadow.keep). */
+#define PAIRS_LIMIT 10000
 
 typedef struct monitor_cfg {
     const char *router;
@@ -28,9 +39,13 @@ typedef struct monitor_cfg {
     const char *agent;
     const char *candidate;
     const char *baseline;
+    const char *source;
+    const char *prometheus;
+    const char *queries;
     int64_t interval_ms;
     int64_t duration_ms;
     int64_t min_samples;
+    int64_t latency_samples;
     double alpha;
     const char *spending;
     int64_t max_looks;
@@ -39,11 +54,13 @@ typedef struct monitor_cfg {
     const char *rollback_when;
     const char *on_fail;
     const char *on_inconclusive;
+    int64_t max_extend_ms;
 } monitor_cfg;
 
 static const sw_param params[] = {
-    {"router", SW_TYPE_STRING, SW_PARAM_REQUIRED, NULL, offsetof(monitor_cfg, router),
-     "the router's base URL"},
+    {"router", SW_TYPE_STRING, 0, NULL, offsetof(monitor_cfg, router),
+     "the router's base URL (needed by source router, the shadow pair metrics and a default "
+     "baseline)"},
     {"token_file", SW_TYPE_STRING, SW_PARAM_PATH, NULL, offsetof(monitor_cfg, token_file),
      "a file holding the router's admin token"},
     {"agent", SW_TYPE_STRING, SW_PARAM_REQUIRED, NULL, offsetof(monitor_cfg, agent), "the agent"},
@@ -51,12 +68,21 @@ static const sw_param params[] = {
      "the candidate's router version"},
     {"baseline", SW_TYPE_STRING, 0, NULL, offsetof(monitor_cfg, baseline),
      "the baseline's router version; default: the route's stable"},
+    {"source", SW_TYPE_STRING, 0, "router", offsetof(monitor_cfg, source),
+     "where the metrics come from: router (its /admin/stats) or prometheus"},
+    {"prometheus", SW_TYPE_STRING, 0, NULL, offsetof(monitor_cfg, prometheus),
+     "Prometheus' base URL, for source prometheus"},
+    {"queries", SW_TYPE_JSON, 0, "{}", offsetof(monitor_cfg, queries),
+     "metric -> PromQL (or {value, samples}) with {{agent}}, {{version}}, {{window}}"},
     {"interval", SW_TYPE_INT, SW_PARAM_DURATION, "10s", offsetof(monitor_cfg, interval_ms),
      "time between looks"},
     {"duration", SW_TYPE_INT, SW_PARAM_DURATION, "0", offsetof(monitor_cfg, duration_ms),
-     "stop after this long with the verdict (0: until the run ends)"},
+     "stop after this long (plus extend_ms) with the verdict (0: until the run ends)"},
     {"min_samples", SW_TYPE_INT, 0, "30", offsetof(monitor_cfg, min_samples),
      "samples each side needs before a metric is judged"},
+    {"latency_samples", SW_TYPE_INT, 0, "1000", offsetof(monitor_cfg, latency_samples),
+     "raw latencies asked of the router per version for the rank test (0: quantiles only; at "
+     "most 2000)"},
     {"alpha", SW_TYPE_DOUBLE, 0, "0.05", offsetof(monitor_cfg, alpha),
      "the false-alarm rate over all looks of a metric"},
     {"spending", SW_TYPE_STRING, 0, "obrien-fleming", offsetof(monitor_cfg, spending),
@@ -66,13 +92,15 @@ static const sw_param params[] = {
     {"metrics", SW_TYPE_JSON, 0, "[\"error_rate\"]", offsetof(monitor_cfg, metrics),
      "metrics judged by their test"},
     {"thresholds", SW_TYPE_JSON, 0, "{}", offsetof(monitor_cfg, thresholds),
-     "metric -> {max, max_increase, max_relative_increase, dry_run}"},
+     "metric -> {max, max_increase, max_relative_increase, dry_run, on_fail, on_inconclusive}"},
     {"rollback_when", SW_TYPE_STRING, 0, NULL, offsetof(monitor_cfg, rollback_when),
      "a Lua condition over m.candidate.*, m.baseline.*, m.verdicts.*, m.look: true rolls back"},
     {"on_fail", SW_TYPE_STRING, 0, "rollback", offsetof(monitor_cfg, on_fail),
-     "a metric's fail verdict: rollback (abort the run) or continue (report only)"},
+     "a metric's fail: rollback (abort the run), hold, extend or continue (report only)"},
     {"on_inconclusive", SW_TYPE_STRING, 0, "continue", offsetof(monitor_cfg, on_inconclusive),
-     "an inconclusive verdict at the end (duration reached): continue or rollback"},
+     "a metric's inconclusive: continue, hold, extend, or rollback (when duration ends)"},
+    {"max_extend", SW_TYPE_INT, SW_PARAM_DURATION, "5m", offsetof(monitor_cfg, max_extend_ms),
+     "the most extra observation time extend policies may ask for"},
     {NULL, 0, 0, NULL, 0, NULL}};
 
 static const sw_port inputs[] = {{NULL, 0, 0, NULL}};
@@ -84,6 +112,10 @@ static const sw_port outputs[] = {
     {"breach_at_ms", SW_TYPE_INT, 0, "wall-clock epoch ms of the breach (0: none)"},
     {"detection_ms", SW_TYPE_DOUBLE, 0, "from the monitor's start to the breach (-1: none)"},
     {"looks", SW_TYPE_INT, 0, "looks taken"},
+    {"hold", SW_TYPE_BOOL, 0,
+     "true while a metric with policy hold fails or is inconclusive (set from the start)"},
+    {"extend_ms", SW_TYPE_INT, 0,
+     "extra observation time asked by extend policies so far (set from the start)"},
     {NULL, 0, 0, NULL}};
 
 typedef struct monitor {
@@ -91,7 +123,16 @@ typedef struct monitor {
     size_t n_rules;
     sw_spending spending;
     sw_gate *when;
+    sw_mon_policy on_fail, on_inconclusive;
+    int *main_mine, *pairs_mine;
+    int any_main, any_pairs;
+    sw_mon_source *prom; /* built at init: its queries are checked there */
 } monitor;
+
+static int has_text(const char *s)
+{
+    return s && *s;
+}
 
 static sw_status init(sw_stage *stage, const void *config)
 {
@@ -110,12 +151,47 @@ static sw_status init(sw_stage *stage, const void *config)
                         c->spending);
     if (!(c->alpha > 0 && c->alpha < 1))
         return h->error(stage, "alpha must be in (0, 1), not %g", c->alpha);
-    if (c->interval_ms <= 0 || c->max_looks < 1 || c->min_samples < 0)
-        return h->error(stage, "interval and max_looks must be positive, min_samples not negative");
-    if ((strcmp(c->on_fail, "rollback") && strcmp(c->on_fail, "continue")) ||
-        (strcmp(c->on_inconclusive, "rollback") && strcmp(c->on_inconclusive, "continue")))
-        return h->error(stage, "on_fail and on_inconclusive are rollback or continue");
-    if (c->rollback_when && *c->rollback_when) {
+    if (c->interval_ms <= 0 || c->max_looks < 1 || c->min_samples < 0 || c->max_extend_ms < 0)
+        return h->error(stage, "interval and max_looks must be positive, min_samples and "
+                               "max_extend not negative");
+    if (c->latency_samples < 0 || c->latency_samples > 2000)
+        return h->error(stage,
+                        "latency_samples must be in [0, 2000] (the rank test builds "
+                        "n x n differences), not %lld",
+                        (long long)c->latency_samples);
+    if (sw_mon_policy_parse(c->on_fail, &k->on_fail) < 0 ||
+        sw_mon_policy_parse(c->on_inconclusive, &k->on_inconclusive) < 0)
+        return h->error(stage, "on_fail and on_inconclusive are continue, hold, extend or "
+                               "rollback");
+    k->main_mine = sw_xcalloc(k->n_rules ? k->n_rules : 1, sizeof *k->main_mine);
+    k->pairs_mine = sw_xcalloc(k->n_rules ? k->n_rules : 1, sizeof *k->pairs_mine);
+    for (size_t i = 0; i < k->n_rules; i++) {
+        int pairs = sw_metric_is_shadow_pairs(k->rules[i].metric);
+        k->pairs_mine[i] = pairs;
+        k->main_mine[i] = !pairs;
+        k->any_pairs |= pairs;
+        k->any_main |= !pairs;
+    }
+    int prom = strcmp(c->source, "prometheus") == 0;
+    if (!prom && strcmp(c->source, "router") != 0)
+        return h->error(stage, "source must be router or prometheus, not '%s'", c->source);
+    if (!has_text(c->router) && (!prom || k->any_pairs || !has_text(c->baseline)))
+        return h->error(stage, "router is needed (source router, a shadow pair metric, or no "
+                               "baseline given)");
+    if (prom) {
+        json_t *q = json_loads(c->queries ? c->queries : "{}", 0, NULL);
+        sw_err e = {{0}};
+        if (!json_is_object(q))
+            snprintf(e.msg, sizeof e.msg, "queries must be a map of metric to PromQL");
+        else
+            k->prom = sw_mon_source_prometheus(c->prometheus, q, k->rules, k->n_rules, &e);
+        json_decref(q);
+        if (!k->prom)
+            return h->error(stage, "%s", e.msg);
+    } else if (has_text(c->prometheus)) {
+        return h->error(stage, "prometheus is set but source is '%s'", c->source);
+    }
+    if (has_text(c->rollback_when)) {
         sw_err e = {{0}};
         k->when = sw_gate_compile(c->rollback_when, "rollback_when", 1, NULL, &e);
         if (!k->when)
@@ -131,28 +207,21 @@ static void fini(sw_stage *stage)
         return;
     sw_monitor_rules_free(k->rules, k->n_rules);
     sw_gate_free(k->when);
+    free(k->main_mine);
+    free(k->pairs_mine);
+    if (k->prom)
+        k->prom->free(k->prom);
     free(k);
-}
-
-/* Every known metric's value, flat, for Lua's m.candidate / m.baseline. */
-static json_t *flat(const json_t *version)
-{
-    json_t *o = json_object();
-    double n;
-    for (size_t i = 0; sw_monitor_metrics[i]; i++)
-        json_object_set_new(o, sw_monitor_metrics[i],
-                            json_real(sw_metric_value(sw_monitor_metrics[i], version, &n)));
-    json_object_set_new(o, "requests",
-                        json_integer(json_integer_value(json_object_get(version, "requests"))));
-    return o;
 }
 
 typedef struct look_result {
     json_t *snapshot; /* metric -> snapshot */
     json_t *reasons;  /* array */
     json_t *verdicts; /* metric -> verdict */
-    int breach;       /* a non-dry-run fail (with on_fail rollback) or rollback_when true */
-    char *breach_reason;
+    sw_verdict *v;    /* per rule */
+    char **why;       /* per rule */
+    size_t n;
+    char *when_reason; /* rollback_when was true */
     int all_pass;
 } look_result;
 
@@ -161,17 +230,33 @@ static void look_free(look_result *l)
     json_decref(l->snapshot);
     json_decref(l->reasons);
     json_decref(l->verdicts);
-    free(l->breach_reason);
+    for (size_t i = 0; i < l->n; i++)
+        free(l->why[i]);
+    free(l->why);
+    free(l->v);
+    free(l->when_reason);
     memset(l, 0, sizeof *l);
 }
 
-static sw_status judge(sw_stage *stage, const monitor_cfg *c, monitor *k, const json_t *cand,
-                       const json_t *base, int look, look_result *l)
+static void ctx_json(sw_context *ctx, const char *key, const json_t *j)
+{
+    char *t = json_dumps(j, JSON_COMPACT);
+    sw_value v = sw_value_json_text(t);
+    sw_context_set(ctx, key, &v, "monitor", 0);
+    sw_value_free(&v);
+    free(t);
+}
+
+static sw_status judge(sw_stage *stage, const monitor_cfg *c, monitor *k, const sw_mon_look_data *d,
+                       int look, look_result *l)
 {
     const sw_host *h = sw_host_api;
     l->snapshot = json_object();
     l->reasons = json_array();
     l->verdicts = json_object();
+    l->n = k->n_rules;
+    l->v = sw_xcalloc(l->n ? l->n : 1, sizeof *l->v);
+    l->why = sw_xcalloc(l->n ? l->n : 1, sizeof *l->why);
     l->all_pass = 1;
     sw_judge_opts o = {.alpha = c->alpha,
                        .spending = k->spending,
@@ -180,65 +265,47 @@ static sw_status judge(sw_stage *stage, const monitor_cfg *c, monitor *k, const 
                        .min_samples = c->min_samples};
     for (size_t i = 0; i < k->n_rules; i++) {
         json_t *snap;
-        char *why;
-        sw_verdict v = sw_judge_metric(&k->rules[i], cand, base, &o, &snap, &why);
+        sw_verdict v = sw_judge_obs(&k->rules[i], &d->cand[i], &d->base[i], &o, &snap, &l->why[i]);
+        l->v[i] = v;
+        if (d->note[i]) {
+            char *w = sw_xasprintf("%s (query: %s)", l->why[i], d->note[i]);
+            free(l->why[i]);
+            l->why[i] = w;
+            json_object_set_new(snap, "query", json_string(d->note[i]));
+        }
         json_object_set_new(l->snapshot, k->rules[i].metric, snap);
         json_object_set_new(l->verdicts, k->rules[i].metric, json_string(sw_verdict_name(v)));
-        json_array_append_new(l->reasons, json_string(why));
+        json_array_append_new(l->reasons, json_string(l->why[i]));
         if (v != SW_VERDICT_PASS)
             l->all_pass = 0;
         if (v == SW_VERDICT_FAIL && k->rules[i].dry_run)
-            h->log(stage, SW_LOG_WARN, "dry run: %s", why);
-        else if (v == SW_VERDICT_FAIL && strcmp(c->on_fail, "rollback") == 0 && !l->breach) {
-            l->breach = 1;
-            l->breach_reason = sw_xstrdup(why);
-        } else if (v == SW_VERDICT_FAIL)
-            h->log(stage, SW_LOG_WARN, "%s", why);
-        free(why);
+            h->log(stage, SW_LOG_WARN, "dry run: %s", l->why[i]);
     }
-    if (k->when && !l->breach) {
-        sw_context *ctx = sw_context_new();
-        json_t *fc = flat(cand), *fb = flat(base);
-        char *tc = json_dumps(fc, JSON_COMPACT), *tb = json_dumps(fb, JSON_COMPACT),
-             *tv = json_dumps(l->verdicts, JSON_COMPACT);
-        sw_value v = sw_value_json_text(tc);
-        sw_context_set(ctx, "m.candidate", &v, "monitor", 0);
-        sw_value_free(&v);
-        v = sw_value_json_text(tb);
-        sw_context_set(ctx, "m.baseline", &v, "monitor", 0);
-        sw_value_free(&v);
-        v = sw_value_json_text(tv);
-        sw_context_set(ctx, "m.verdicts", &v, "monitor", 0);
-        sw_value_free(&v);
-        v = sw_value_int(look);
-        sw_context_set(ctx, "m.look", &v, "monitor", 0);
-        char *reason = NULL;
-        sw_gate_result g = sw_gate_eval(k->when, ctx, &reason);
-        sw_context_free(ctx);
-        if (g == SW_GATE_PASS) {
-            l->breach = 1;
-            l->breach_reason =
-                sw_xasprintf("rollback_when (%s) is true: candidate %s vs baseline %s",
-                             c->rollback_when, tc, tb);
-            json_array_append_new(l->reasons, json_string(l->breach_reason));
-        } else if (g == SW_GATE_ERROR) {
-            free(tc);
-            free(tb);
-            free(tv);
-            json_decref(fc);
-            json_decref(fb);
-            sw_status st = h->error(stage, "rollback_when: %s", reason ? reason : "error");
-            free(reason);
-            return st;
-        }
-        free(reason);
+    if (!k->when)
+        return SW_OK;
+    sw_context *ctx = sw_context_new();
+    ctx_json(ctx, "m.candidate", d->cand_flat);
+    ctx_json(ctx, "m.baseline", d->base_flat);
+    ctx_json(ctx, "m.verdicts", l->verdicts);
+    sw_value v = sw_value_int(look);
+    sw_context_set(ctx, "m.look", &v, "monitor", 0);
+    char *reason = NULL;
+    sw_gate_result g = sw_gate_eval(k->when, ctx, &reason);
+    sw_context_free(ctx);
+    sw_status st = SW_OK;
+    if (g == SW_GATE_PASS) {
+        char *tc = json_dumps(d->cand_flat, JSON_COMPACT);
+        char *tb = json_dumps(d->base_flat, JSON_COMPACT);
+        l->when_reason = sw_xasprintf("rollback_when (%s) is true: candidate %s vs baseline %s",
+                                      c->rollback_when, tc, tb);
+        json_array_append_new(l->reasons, json_string(l->when_reason));
         free(tc);
         free(tb);
-        free(tv);
-        json_decref(fc);
-        json_decref(fb);
+    } else if (g == SW_GATE_ERROR) {
+        st = h->error(stage, "rollback_when: %s", reason ? reason : "error");
     }
-    return SW_OK;
+    free(reason);
+    return st;
 }
 
 static sw_status outputs_set(sw_stage *stage, const char *verdict, const look_result *l,
@@ -264,121 +331,268 @@ static sw_status outputs_set(sw_stage *stage, const char *verdict, const look_re
     return st;
 }
 
+/* The signals the canary reads; journaled only when they change. */
+typedef struct signals {
+    int hold;
+    int64_t extend_ms;
+    int set;
+} signals;
+
+static sw_status signals_set(sw_stage *stage, signals *s, int hold, int64_t extend_ms)
+{
+    const sw_host *h = sw_host_api;
+    if ((!s->set || s->hold != hold) && h->set_bool(stage, "hold", hold) != SW_OK)
+        return h->error(stage, "setting hold: %s", h->last_error(stage));
+    if ((!s->set || s->extend_ms != extend_ms) &&
+        h->set_int(stage, "extend_ms", extend_ms) != SW_OK)
+        return h->error(stage, "setting extend_ms: %s", h->last_error(stage));
+    s->hold = hold;
+    s->extend_ms = extend_ms;
+    s->set = 1;
+    return SW_OK;
+}
+
+typedef struct section {
+    sw_mon_report rep;
+    char *path;
+    const char *title;
+} section;
+
+/* Rewritten after every look, atomically: a run that dies mid-way still has it. */
+static void section_write(sw_stage *stage, section *sec, const char *verdict, int looks, double nc,
+                          double nb, const signals *sig)
+{
+    const sw_host *h = sw_host_api;
+    json_t *j = sw_mon_report_json(&sec->rep, sec->title, verdict, looks, nc, nb, sig->hold,
+                                   sig->extend_ms);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    sw_err e = {{0}};
+    if (sw_write_file_atomic(sec->path, text, strlen(text), &e) < 0)
+        h->log(stage, SW_LOG_WARN, "report section: %s", e.msg);
+    free(text);
+}
+
+static int resolve_baseline(sw_stage *stage, sw_admin_client *ac, const char *agent,
+                            char **baseline)
+{
+    const sw_host *h = sw_host_api;
+    char *path = sw_xasprintf("/admin/agents/%s/route", agent);
+    json_t *route = NULL;
+    char msg[1024];
+    int rc = sw_admin_client_json(ac, "GET", path, NULL, &route, NULL, msg, sizeof msg);
+    free(path);
+    if (rc) {
+        h->log(stage, SW_LOG_WARN, "%s (retrying next interval)", msg);
+        return -1;
+    }
+    const char *stable = json_string_value(json_object_get(route, "stable"));
+    *baseline = stable ? sw_xstrdup(stable) : NULL;
+    json_decref(route);
+    return stable ? 0 : -2;
+}
+
 static sw_status run(sw_stage *stage, const void *config)
 {
     const sw_host *h = sw_host_api;
     const monitor_cfg *c = config;
     monitor *k = h->data(stage);
-    sw_admin_client ac;
-    if (sw_admin_client_init(&ac, stage, c->router, c->token_file) != SW_OK)
+    sw_admin_client ac = {0};
+    int have_ac = has_text(c->router);
+    if (have_ac && sw_admin_client_init(&ac, stage, c->router, c->token_file) != SW_OK)
         return SW_ERROR;
+    sw_mon_source *main_src = k->prom   ? k->prom
+                              : have_ac ? sw_mon_source_router(&ac, c->latency_samples)
+                                        : NULL;
+    sw_mon_source *pairs_src = k->any_pairs ? sw_mon_source_pairs(&ac, PAIRS_LIMIT) : NULL;
     int64_t start = sw_wall_ms();
     double t0 = (double)start;
-    char *baseline = c->baseline && *c->baseline ? sw_xstrdup(c->baseline) : NULL;
-    char msg[1024];
+    char *baseline = has_text(c->baseline) ? sw_xstrdup(c->baseline) : NULL;
     look_result last = {0};
     json_t *samples = json_pack("{s:i, s:i, s:i, s:I}", "candidate", 0, "baseline", 0, "looks", 0,
                                 "window_ms", (json_int_t)0);
     int looks = 0, polls = 0;
+    double last_nc = 0, last_nb = 0;
     sw_status st = SW_OK;
     const char *verdict = "inconclusive";
-    for (;;) {
+
+    char *title = sw_xasprintf("Monitor: %s", h->stage_id(stage));
+    section sec = {.title = title};
+    const char **names = sw_xcalloc(k->n_rules ? k->n_rules : 1, sizeof *names);
+    for (size_t i = 0; i < k->n_rules; i++)
+        names[i] = k->rules[i].metric;
+    sw_mon_report_init(&sec.rep, names, k->n_rules, start);
+    free(names);
+    sec.path = sw_path_join(h->artifacts_dir(stage), "report-section.json");
+
+    /* Before any data every metric is inconclusive: a hold policy for that holds from the
+       start, and the canary finds both outputs from the first instant. */
+    signals sig = {0};
+    sw_verdict *none = sw_xcalloc(k->n_rules ? k->n_rules : 1, sizeof *none);
+    for (size_t i = 0; i < k->n_rules; i++)
+        none[i] = SW_VERDICT_INCONCLUSIVE;
+    sw_policy_decision dec;
+    sw_policy_decide(k->rules, none, k->n_rules, k->on_fail, k->on_inconclusive, 0, 0, 0, 0, &dec);
+    free(none);
+    st = signals_set(stage, &sig, dec.hold, 0);
+    if (st == SW_OK)
+        section_write(stage, &sec, verdict, 0, 0, 0, &sig);
+
+    while (st == SW_OK) {
         if (h->wait(stage, c->interval_ms))
             break; /* the run is ending, or stopping */
         polls++;
         if (!baseline) {
-            char *path = sw_xasprintf("/admin/agents/%s/route", c->agent);
-            json_t *route = NULL;
-            int rc = sw_admin_client_json(&ac, "GET", path, NULL, &route, NULL, msg, sizeof msg);
-            free(path);
-            if (rc) {
-                h->log(stage, SW_LOG_WARN, "%s (retrying next interval)", msg);
-                continue;
-            }
-            baseline = sw_xstrdup(json_string_value(json_object_get(route, "stable")));
-            json_decref(route);
-            if (!baseline) {
+            int rc = resolve_baseline(stage, &ac, c->agent, &baseline);
+            if (rc == -2) {
                 st = h->error(stage, "the route of '%s' has no stable version", c->agent);
                 break;
             }
+            if (rc)
+                continue;
         }
-        char *path = sw_xasprintf("/admin/stats?agent=%s&since=%lld", c->agent, (long long)start);
-        json_t *stats = NULL;
-        int rc = sw_admin_client_json(&ac, "GET", path, NULL, &stats, NULL, msg, sizeof msg);
-        free(path);
-        if (rc) {
-            /* A router restart or a blip is not a verdict on the candidate. */
-            h->log(stage, SW_LOG_WARN, "%s (retrying next interval)", msg);
+        sw_mon_env env = {.stage = stage,
+                          .agent = c->agent,
+                          .candidate = c->candidate,
+                          .baseline = baseline,
+                          .start_ms = start,
+                          .now_ms = sw_wall_ms()};
+        sw_mon_look_data d;
+        sw_mon_look_data_init(&d, k->n_rules);
+        char *err = NULL;
+        int rc = SW_SRC_OK;
+        /* The main source runs even without a metric of its own: it counts the requests. */
+        if (main_src)
+            rc = main_src->measure(main_src, &env, k->rules, k->n_rules, k->main_mine, &d, &err);
+        if (rc == SW_SRC_OK && pairs_src)
+            rc = pairs_src->measure(pairs_src, &env, k->rules, k->n_rules, k->pairs_mine, &d, &err);
+        if (rc == SW_SRC_ERROR) {
+            st = h->error(stage, "%s", err);
+            free(err);
+            sw_mon_look_data_free(&d);
+            break;
+        }
+        if (rc == SW_SRC_RETRY) {
+            h->log(stage, SW_LOG_WARN, "%s (retrying next interval)", err);
+            free(err);
+            sw_mon_look_data_free(&d);
             continue;
         }
-        json_t *versions = json_object_get(stats, "versions");
-        json_t *cand = json_object_get(versions, c->candidate);
-        json_t *base = json_object_get(versions, baseline);
-        json_int_t nc = json_integer_value(json_object_get(cand, "requests"));
-        json_int_t nb = json_integer_value(json_object_get(base, "requests"));
         /* A look counts once both sides have enough samples: alpha is spent on information. */
-        int enough = nc >= c->min_samples && nb >= c->min_samples;
+        double nc = d.n_cand, nb = d.n_base;
+        if (!k->any_main && pairs_src) { /* only shadow metrics: the pairs are the samples */
+            for (size_t i = 0; i < k->n_rules; i++)
+                nc = fmax(nc, d.cand[i].n);
+            nb = nc;
+        }
+        int enough = nc >= (double)c->min_samples && nb >= (double)c->min_samples;
         int look = enough ? looks + 1 : (looks ? looks : 1);
         look_result l = {0};
-        st = judge(stage, c, k, cand, base, look, &l);
+        st = judge(stage, c, k, &d, look, &l);
+        sw_mon_look_data_free(&d);
         if (st != SW_OK) {
-            json_decref(stats);
             look_free(&l);
             break;
         }
         if (enough)
             looks++;
+        last_nc = nc;
+        last_nb = nb;
+        int64_t now = sw_wall_ms();
         json_decref(samples);
-        samples = json_pack("{s:I, s:I, s:i, s:I}", "candidate", nc, "baseline", nb, "looks", looks,
-                            "window_ms", (json_int_t)(sw_wall_ms() - start));
-        json_decref(stats);
+        samples = json_pack("{s:I, s:I, s:i, s:I}", "candidate", (json_int_t)nc, "baseline",
+                            (json_int_t)nb, "looks", looks, "window_ms", (json_int_t)(now - start));
         look_free(&last);
         last = l;
+        int at_end = c->duration_ms > 0 && now - start >= c->duration_ms + sig.extend_ms;
+        sw_policy_decide(k->rules, l.v, l.n, k->on_fail, k->on_inconclusive, c->interval_ms,
+                         sig.extend_ms, c->max_extend_ms, at_end, &dec);
+        sw_mon_report_look(&sec.rep, now, l.snapshot, (const char *const *)l.why);
+        for (size_t i = 0; i < l.n; i++)
+            if (l.v[i] == SW_VERDICT_FAIL && !k->rules[i].dry_run && (int)i != dec.breach)
+                h->log(stage, SW_LOG_WARN, "%s (policy %s)", l.why[i],
+                       sw_mon_policy_name(
+                           sw_policy_for(&k->rules[i], l.v[i], k->on_fail, k->on_inconclusive)));
+        if (dec.hold != sig.hold) {
+            char *label = dec.hold ? sw_xasprintf("hold: %s", l.why[dec.hold_rule])
+                                   : sw_xstrdup("hold released");
+            h->log(stage, SW_LOG_INFO, "%s", label);
+            sw_mon_report_event(&sec.rep, now, dec.hold ? "warn" : "info", label);
+            free(label);
+        }
+        if (dec.extended) {
+            char *label = sw_xasprintf("extend: observation time +%lld ms (%lld ms in all, at most "
+                                       "%lld)",
+                                       (long long)(dec.extend_ms - sig.extend_ms),
+                                       (long long)dec.extend_ms, (long long)c->max_extend_ms);
+            h->log(stage, SW_LOG_INFO, "%s", label);
+            sw_mon_report_event(&sec.rep, now, "info", label);
+            free(label);
+        }
+        st = signals_set(stage, &sig, dec.hold, dec.extend_ms);
+        if (st != SW_OK)
+            break;
         char note[160];
-        snprintf(note, sizeof note, "look %d: %lld candidate / %lld baseline requests", looks,
-                 (long long)nc, (long long)nb);
+        snprintf(note, sizeof note, "look %d: %.0f candidate / %.0f baseline samples", looks, nc,
+                 nb);
         h->progress(stage,
-                    c->duration_ms > 0
-                        ? fmin(1.0, (double)(sw_wall_ms() - start) / (double)c->duration_ms)
-                        : 0.5,
+                    c->duration_ms > 0 ? fmin(1.0, (double)(now - start) /
+                                                       (double)(c->duration_ms + sig.extend_ms))
+                                       : 0.5,
                     note);
-        if (l.breach) {
-            int64_t at = sw_wall_ms();
-            outputs_set(stage, "fail", &last, samples, at, (double)at - t0, looks);
-            st = h->fail(stage, "%s", l.breach_reason);
+        const char *breach = dec.breach >= 0 ? l.why[dec.breach] : l.when_reason;
+        if (breach) {
+            sw_mon_report_breach(&sec.rep, now,
+                                 dec.breach >= 0 ? k->rules[dec.breach].metric : NULL, breach);
+            section_write(stage, &sec, "fail", looks, nc, nb, &sig);
+            outputs_set(stage, "fail", &last, samples, now, (double)now - t0, looks);
+            st = h->fail(stage, "%s", breach);
             verdict = NULL;
             break;
         }
         verdict = l.all_pass ? "pass" : "inconclusive";
-        if (c->duration_ms > 0 && sw_wall_ms() - start >= c->duration_ms) {
-            if (!l.all_pass && strcmp(c->on_inconclusive, "rollback") == 0) {
-                outputs_set(stage, "inconclusive", &last, samples, sw_wall_ms(),
-                            (double)sw_wall_ms() - t0, looks);
-                st = h->fail(stage,
-                             "inconclusive after %lld ms and %d looks, and on_inconclusive "
-                             "is rollback",
-                             (long long)c->duration_ms, looks);
-                verdict = NULL;
-            }
+        if (at_end && dec.end_rollback >= 0) {
+            char *why = sw_xasprintf("inconclusive after %lld ms and %d looks, and its policy is "
+                                     "rollback: %s",
+                                     (long long)(now - start), looks, l.why[dec.end_rollback]);
+            sw_mon_report_breach(&sec.rep, now, k->rules[dec.end_rollback].metric, why);
+            section_write(stage, &sec, "inconclusive", looks, nc, nb, &sig);
+            outputs_set(stage, "inconclusive", &last, samples, now, (double)now - t0, looks);
+            st = h->fail(stage, "%s", why);
+            free(why);
+            verdict = NULL;
             break;
         }
+        section_write(stage, &sec, verdict, looks, nc, nb, &sig);
+        if (at_end)
+            break;
     }
     if (st == SW_OK && verdict) {
         h->log(stage, SW_LOG_INFO, "verdict %s after %d looks (%d polls)", verdict, looks, polls);
         st = outputs_set(stage, verdict, &last, samples, 0, -1, looks);
+        section_write(stage, &sec, verdict, looks, last_nc, last_nb, &sig);
     }
+    sw_mon_report_free(&sec.rep);
+    free(sec.path);
+    free(title);
     look_free(&last);
     json_decref(samples);
     free(baseline);
-    sw_admin_client_fini(&ac);
+    if (main_src && main_src != k->prom)
+        main_src->free(main_src);
+    if (pairs_src)
+        pairs_src->free(pairs_src);
+    if (have_ac)
+        sw_admin_client_fini(&ac);
     return st;
 }
 
 static const sw_stage_desc desc = {
     SW_ABI_INIT(sw_stage_desc),
     .name = "monitor",
-    .version = "1.0.0",
-    .summary = "Watch the candidate against the baseline on the router; fail on a breach",
+    .version = "1.1.0",
+    .summary = "Watch the candidate against the baseline on the router or Prometheus; fail, hold "
+               "or extend on a breach",
     .params = params,
     .config_size = sizeof(monitor_cfg),
     .inputs = inputs,

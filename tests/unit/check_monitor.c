@@ -1,0 +1,524 @@
+/*
+ * check_monitor.c - the monitor stage's pure parts: the Prometheus answer
+ * parser and PromQL templates, the rank test in the judge (Mann-Whitney U and
+ * the Hodges-Lehmann shift against hand-computed values), per-metric policies,
+ * the report section, and the router's bounded latency sample. The plugin's
+ * own sources are compiled in, as the stage is a plugin outside libslipway.
+ */
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/monitor/judge.c"
+#include "../../plugins/monitor/policy.c"
+#include "../../plugins/monitor/prom_parse.c"
+#include "../../plugins/monitor/report.c"
+#include "router/metrics.h"
+
+static int parse(const char *body, double *v, sw_err *e)
+{
+    memset(e, 0, sizeof *e);
+    return sw_prom_parse(body, strlen(body), v, e);
+}
+
+START_TEST(prom_answers)
+{
+    double v;
+    sw_err e;
+    ck_assert_int_eq(parse("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+                           "[{\"metric\":{},\"value\":[1700000000.5,\"0.25\"]}]}}",
+                           &v, &e),
+                     1);
+    ck_assert_double_eq(v, 0.25);
+    ck_assert_int_eq(parse("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+                           "\"result\":[1700000000,\"-1.5e3\"]}}",
+                           &v, &e),
+                     1);
+    ck_assert_double_eq(v, -1500);
+    /* no data */
+    ck_assert_int_eq(
+        parse("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}", &v,
+              &e),
+        0);
+    ck_assert(isnan(v));
+    /* Prometheus' special values */
+    ck_assert_int_eq(parse("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+                           "[{\"metric\":{\"a\":\"b\"},\"value\":[1,\"NaN\"]}]}}",
+                           &v, &e),
+                     1);
+    ck_assert(isnan(v));
+    ck_assert_int_eq(parse("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+                           "\"result\":[1,\"+Inf\"]}}",
+                           &v, &e),
+                     1);
+    ck_assert(isinf(v) && v > 0);
+    ck_assert_int_eq(parse("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+                           "\"result\":[1,\"-Inf\"]}}",
+                           &v, &e),
+                     1);
+    ck_assert(isinf(v) && v < 0);
+    /* warnings are allowed */
+    ck_assert_int_eq(parse("{\"status\":\"success\",\"warnings\":[\"w\"],\"data\":{\"resultType\":"
+                           "\"scalar\",\"result\":[1,\"3\"]}}",
+                           &v, &e),
+                     1);
+    ck_assert_double_eq(v, 3);
+}
+END_TEST
+
+static void bad(const char *body, const char *want)
+{
+    double v;
+    sw_err e;
+    ck_assert_int_eq(parse(body, &v, &e), -1);
+    if (!strstr(e.msg, want))
+        ck_abort_msg("'%s': message '%s' lacks '%s'", body, e.msg, want);
+}
+
+START_TEST(prom_bad_answers)
+{
+    bad("{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"parse error at char 5\"}",
+        "Prometheus error (bad_data): parse error at char 5");
+    bad("{\"status\":\"error\"}", "Prometheus error (unknown): no message");
+    bad("not json", "not JSON");
+    bad("", "not JSON");
+    bad("[1,2]", "no \"status\"");
+    bad("{\"status\":\"maybe\"}", "unknown status 'maybe'");
+    bad("{\"status\":\"success\"}", "no \"data\"");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]}}",
+        "resultType 'matrix'");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"string\",\"result\":[1,\"x\"]}}",
+        "resultType 'string'");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":"
+        "[{\"metric\":{},\"value\":[1,\"1\"]},{\"metric\":{},\"value\":[1,\"2\"]}]}}",
+        "returns 2 series");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":{}}}",
+        "not a list");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"value\":[1,"
+        "\"1\"]}]}}",
+        "no \"metric\"");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},"
+        "\"value\":[1,1]}]}}",
+        "not a string");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},"
+        "\"value\":[\"1\",\"1\"]}]}}",
+        "timestamp is not a number");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1]}}",
+        "expected [timestamp");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"0x10\"]}}",
+        "'0x10' is not a sample value");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"nan(1)\"]}}",
+        "not a sample value");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"1.5x\"]}}",
+        "not a sample value");
+    bad("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"\"]}}",
+        "not a sample value");
+    bad("{\"status\":\"success\",\"status\":\"error\"}", "not JSON"); /* duplicate keys */
+}
+END_TEST
+
+START_TEST(prom_templates)
+{
+    sw_err e = {{0}};
+    char *q = sw_prom_expand("sum(x{agent=\"{{agent}}\",version=\"{{version}}\"}[{{window}}])",
+                             "sup\"port", "v\\2", "30s", &e);
+    ck_assert_str_eq(q, "sum(x{agent=\"sup\\\"port\",version=\"v\\\\2\"}[30s])");
+    free(q);
+    ck_assert_ptr_null(sw_prom_expand("x{{versoin}}", "a", "v", "1s", &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "unknown placeholder '{{versoin}}'"));
+    ck_assert_ptr_null(sw_prom_expand("x{{version", "a", "v", "1s", &e));
+    /* a lone brace is PromQL's own */
+    q = sw_prom_expand("x{a=\"b\"}", "a", "v", "1s", &e);
+    ck_assert_str_eq(q, "x{a=\"b\"}");
+    free(q);
+    char *u = sw_prom_query_url("http://127.0.0.1:9090/", "sum(a{b=\"c d\"})");
+    ck_assert_str_eq(u, "http://127.0.0.1:9090/api/v1/query?query=sum%28a%7Bb%3D%22c%20d%22%7D%29");
+    free(u);
+    /* every built-in metric but the pair ones has default queries that expand */
+    for (size_t i = 0; sw_monitor_metrics[i]; i++) {
+        const char *m = sw_monitor_metrics[i];
+        if (sw_metric_is_shadow_pairs(m)) {
+            ck_assert_ptr_null(sw_prom_default_query(m, 0));
+            continue;
+        }
+        for (int s = 0; s < 2; s++) {
+            ck_assert_ptr_nonnull(sw_prom_default_query(m, s));
+            q = sw_prom_expand(sw_prom_default_query(m, s), "a", "v", "5s", &e);
+            ck_assert_ptr_nonnull(q);
+            ck_assert_ptr_null(strstr(q, "{{"));
+            free(q);
+        }
+    }
+    ck_assert_ptr_nonnull(strstr(sw_prom_default_query("error_rate", 0),
+                                 "slipway_request_errors_total{agent=\"{{agent}}\""));
+}
+END_TEST
+
+static sw_metric_rule rule(const char *m)
+{
+    return (sw_metric_rule){
+        .metric = m, .max = NAN, .max_increase = NAN, .max_relative_increase = NAN};
+}
+
+static const double base5[] = {10, 11, 12, 13, 14}, cand5[] = {20, 21, 22, 23, 24};
+
+START_TEST(hodges_lehmann_by_hand)
+{
+    /* b_j - a_i = 10 + (j - i): 6 once, 7 twice, ... 10 five times ... 14 once (25 values).
+       The median is the 13th: 10. At 90%: k = floor(12.5 - 1.6449 sqrt(25 * 11 / 12)) = 4,
+       [D(4), D(22)] = [8, 12]; at 95%: k = floor(12.5 - 1.96 * 4.7871) = 3: [7, 13]. */
+    double shift, lo, hi;
+    ck_assert_int_eq(sw_hodges_lehmann(base5, 5, cand5, 5, 0.90, &shift, &lo, &hi), 0);
+    ck_assert_double_eq(shift, 10);
+    ck_assert_double_eq(lo, 8);
+    ck_assert_double_eq(hi, 12);
+    ck_assert_int_eq(sw_hodges_lehmann(base5, 5, cand5, 5, 0.95, &shift, &lo, &hi), 0);
+    ck_assert_double_eq(lo, 7);
+    ck_assert_double_eq(hi, 13);
+    /* the same samples: a shift of 0, the interval symmetric around it */
+    ck_assert_int_eq(sw_hodges_lehmann(base5, 5, base5, 5, 0.95, &shift, &lo, &hi), 0);
+    ck_assert_double_eq(shift, 0);
+    ck_assert_double_eq(lo, -3);
+    ck_assert_double_eq(hi, 3);
+    /* even count of differences: the mean of the middle two. a = {0, 1}, b = {5, 10}:
+       5, 4, 10, 9 sorted 4 5 9 10: median 7 */
+    const double a2[] = {0, 1}, b2[] = {5, 10};
+    ck_assert_int_eq(sw_hodges_lehmann(a2, 2, b2, 2, 0.5, &shift, &lo, &hi), 0);
+    ck_assert_double_eq(shift, 7);
+}
+END_TEST
+
+START_TEST(judge_rank_test)
+{
+    sw_judge_opts o = {.alpha = 0.05,
+                       .spending = SW_SPEND_BONFERRONI,
+                       .look = 1,
+                       .max_looks = 1,
+                       .min_samples = 5};
+    sw_metric_rule r = rule("latency_p50");
+    sw_obs b = {.value = 12, .n = 5, .x = NAN, .samples = base5, .n_samples = 5};
+    sw_obs c = {.value = 22, .n = 5, .x = NAN, .samples = cand5, .n_samples = 5};
+    json_t *snap;
+    char *why;
+    /* U = 25 of 25: z = (25 - 12.5 - 0.5) / sqrt(25 * 11 / 12) = 2.5067, p = 0.00609 < 0.05;
+       at level 0.05 the interval is the 90% one, [8, 12], above the allowed 20% of the
+       baseline's median 12 = 2.4 ms: fail. */
+    ck_assert_int_eq(sw_judge_obs(&r, &c, &b, &o, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert_str_eq(json_string_value(json_object_get(snap, "test")), "Mann-Whitney U");
+    ck_assert_double_eq_tol(json_real_value(json_object_get(snap, "p")), 0.006093, 1e-5);
+    ck_assert_double_eq(json_real_value(json_object_get(snap, "shift")), 10);
+    ck_assert_double_eq(json_real_value(json_object_get(snap, "ci_low")), 8);
+    ck_assert_double_eq(json_real_value(json_object_get(snap, "ci_high")), 12);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(snap, "allowed_shift")), 2.4, 1e-12);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(snap, "threshold")), 14.4, 1e-12);
+    ck_assert_ptr_nonnull(strstr(why, "latency_p50: candidate 22 vs baseline 12"));
+    ck_assert_ptr_nonnull(strstr(why, "Hodges-Lehmann shift +10 ms [8, 12] (90% interval)"));
+    ck_assert_ptr_nonnull(strstr(why, "Mann-Whitney U one-sided p = 0.00609 < alpha 0.05"));
+    ck_assert_ptr_nonnull(strstr(why, "max_relative_increase +20.0%"));
+    json_decref(snap);
+    free(why);
+    /* allowed 75% of 12 = 9 ms: the estimate 10 is over it, the interval's low end 8 is not */
+    r.max_relative_increase = 0.75;
+    ck_assert_int_eq(sw_judge_obs(&r, &c, &b, &o, &snap, &why), SW_VERDICT_INCONCLUSIVE);
+    ck_assert_ptr_nonnull(strstr(why, "over the allowed 9 ms"));
+    json_decref(snap);
+    free(why);
+    /* allowed 100%: 12 ms: pass */
+    r.max_relative_increase = 1.0;
+    ck_assert_int_eq(sw_judge_obs(&r, &c, &b, &o, &snap, &why), SW_VERDICT_PASS);
+    json_decref(snap);
+    free(why);
+    /* fewer raw samples than min_samples: the quantiles' relative change (+83%) */
+    r.max_relative_increase = NAN;
+    o.min_samples = 6;
+    c.n = b.n = 100;
+    ck_assert_int_eq(sw_judge_obs(&r, &c, &b, &o, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert_str_eq(json_string_value(json_object_get(snap, "test")), "relative change");
+    json_decref(snap);
+    free(why);
+    /* the first of 10 O'Brien-Fleming looks tests at ~1e-10: not shown yet */
+    o.min_samples = 5;
+    o.spending = SW_SPEND_OBRIEN_FLEMING;
+    o.max_looks = 10;
+    ck_assert_int_eq(sw_judge_obs(&r, &c, &b, &o, &snap, &why), SW_VERDICT_INCONCLUSIVE);
+    ck_assert_ptr_nonnull(strstr(why, "not shown at this look's alpha"));
+    json_decref(snap);
+    free(why);
+}
+END_TEST
+
+START_TEST(judge_no_data_and_shadow)
+{
+    sw_judge_opts o = {.alpha = 0.05,
+                       .spending = SW_SPEND_BONFERRONI,
+                       .look = 1,
+                       .max_looks = 1,
+                       .min_samples = 10};
+    sw_metric_rule r = rule("error_rate");
+    sw_obs none = {.value = NAN, .x = NAN}, some = {.value = 0.5, .n = 100, .x = NAN};
+    json_t *snap;
+    char *why;
+    ck_assert_int_eq(sw_judge_obs(&r, &none, &some, &o, &snap, &why), SW_VERDICT_INCONCLUSIVE);
+    ck_assert_str_eq(why, "error_rate: no data for the candidate");
+    ck_assert(json_is_null(json_object_get(snap, "candidate")));
+    json_decref(snap);
+    free(why);
+    /* counts from value * n, as Prometheus gives them: 50/100 vs 10/100 */
+    sw_obs low = {.value = 0.1, .n = 100, .x = NAN};
+    ck_assert_int_eq(sw_judge_obs(&r, &some, &low, &o, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert_ptr_nonnull(strstr(why, "candidate 0.5 (50/100) vs baseline 0.1 (10/100)"));
+    json_decref(snap);
+    free(why);
+    /* shadow disagreement: baseline 0, any disagreement over max_increase 0 fails */
+    r = rule("shadow_disagreement_rate");
+    sw_obs sh = {.value = 0.2, .n = 20, .x = 4}, zero = {.value = 0, .n = 0, .x = 0};
+    ck_assert_int_eq(sw_judge_obs(&r, &sh, &zero, &o, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert_ptr_nonnull(strstr(why, "baseline 0 plus max_increase 0"));
+    ck_assert_double_eq(json_real_value(json_object_get(snap, "threshold")), 0);
+    json_decref(snap);
+    free(why);
+    r.max = 0.25; /* an absolute max instead */
+    ck_assert_int_eq(sw_judge_obs(&r, &sh, &zero, &o, &snap, &why), SW_VERDICT_PASS);
+    json_decref(snap);
+    free(why);
+    r.max = 0.1;
+    ck_assert_int_eq(sw_judge_obs(&r, &sh, &zero, &o, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert_ptr_nonnull(strstr(why, "over the threshold max 0.1"));
+    json_decref(snap);
+    free(why);
+    sh.n = 5; /* too few pairs */
+    ck_assert_int_eq(sw_judge_obs(&r, &sh, &zero, &o, &snap, &why), SW_VERDICT_INCONCLUSIVE);
+    ck_assert_ptr_nonnull(strstr(why, "too few samples (candidate 5; need 10)"));
+    json_decref(snap);
+    free(why);
+}
+END_TEST
+
+START_TEST(rules_with_policies)
+{
+    sw_metric_rule *rules;
+    size_t n;
+    char *err = NULL;
+    ck_assert_int_eq(sw_monitor_rules_parse("[\"error_rate\"]",
+                                            "{\"latency_p95\": {\"on_fail\": \"hold\", "
+                                            "\"on_inconclusive\": \"extend\"},"
+                                            " \"shadow_disagreement_rate\": {\"max\": 0.3}}",
+                                            &rules, &n, &err),
+                     0);
+    ck_assert_uint_eq(n, 3);
+    ck_assert_int_eq(rules[0].on_fail, SW_POLICY_DEFAULT);
+    ck_assert_int_eq(rules[1].on_fail, SW_POLICY_HOLD);
+    ck_assert_int_eq(rules[1].on_inconclusive, SW_POLICY_EXTEND);
+    ck_assert_double_eq(rules[2].max, 0.3);
+    sw_monitor_rules_free(rules, n);
+    ck_assert_int_eq(sw_monitor_rules_parse("[]", "{\"error_rate\": {\"on_fail\": \"pause\"}}",
+                                            &rules, &n, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err, "thresholds.error_rate: bad or unknown key 'on_fail'"));
+    free(err);
+}
+END_TEST
+
+START_TEST(policy_decisions)
+{
+    sw_metric_rule r[4] = {rule("error_rate"), rule("latency_p95"), rule("tool_error_rate"),
+                           rule("ttft_p50")};
+    sw_verdict v[4] = {SW_VERDICT_PASS, SW_VERDICT_PASS, SW_VERDICT_PASS, SW_VERDICT_PASS};
+    sw_policy_decision d;
+    /* all pass: nothing */
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 0, 5000, 0, &d);
+    ck_assert(!d.hold && !d.extended && d.breach < 0 && d.end_rollback < 0 && d.extend_ms == 0);
+    /* the stage's defaults: a fail rolls back; an inconclusive continues */
+    v[2] = SW_VERDICT_FAIL;
+    v[3] = SW_VERDICT_INCONCLUSIVE;
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 0, 5000, 0, &d);
+    ck_assert_int_eq(d.breach, 2);
+    ck_assert(!d.hold && !d.extended);
+    /* a dry run is never acted on */
+    r[2].dry_run = 1;
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 0, 5000, 0, &d);
+    ck_assert_int_eq(d.breach, -1);
+    r[2].dry_run = 0;
+    /* per-metric overrides: hold on fail, extend on inconclusive */
+    r[2].on_fail = SW_POLICY_HOLD;
+    r[3].on_inconclusive = SW_POLICY_EXTEND;
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 0, 5000, 0, &d);
+    ck_assert_int_eq(d.breach, -1);
+    ck_assert(d.hold);
+    ck_assert_int_eq(d.hold_rule, 2);
+    ck_assert(d.extended);
+    ck_assert_int_eq(d.extend_ms, 1000);
+    /* one interval per look, capped by max_extend */
+    r[1].on_inconclusive = SW_POLICY_EXTEND;
+    v[1] = SW_VERDICT_INCONCLUSIVE;
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 1000, 5000, 0, &d);
+    ck_assert_int_eq(d.extend_ms, 2000);
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 4500, 5000, 0, &d);
+    ck_assert_int_eq(d.extend_ms, 5000);
+    ck_assert(d.extended);
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 5000, 5000, 0, &d);
+    ck_assert_int_eq(d.extend_ms, 5000);
+    ck_assert(!d.extended);
+    /* the hold goes when the metric passes again; the extension stays */
+    v[2] = SW_VERDICT_PASS;
+    v[1] = v[3] = SW_VERDICT_PASS;
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_CONTINUE, 1000, 3000, 5000, 0, &d);
+    ck_assert(!d.hold && !d.extended);
+    ck_assert_int_eq(d.extend_ms, 3000);
+    /* inconclusive under rollback acts only at the end */
+    v[0] = SW_VERDICT_INCONCLUSIVE;
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_ROLLBACK, 1000, 0, 5000, 0, &d);
+    ck_assert_int_eq(d.breach, -1);
+    ck_assert_int_eq(d.end_rollback, -1);
+    sw_policy_decide(r, v, 4, SW_POLICY_ROLLBACK, SW_POLICY_ROLLBACK, 1000, 0, 5000, 1, &d);
+    ck_assert_int_eq(d.end_rollback, 0);
+    ck_assert_int_eq(
+        sw_policy_for(&r[0], SW_VERDICT_INCONCLUSIVE, SW_POLICY_ROLLBACK, SW_POLICY_HOLD),
+        SW_POLICY_HOLD);
+    sw_mon_policy p;
+    ck_assert_int_eq(sw_mon_policy_parse("extend", &p), 0);
+    ck_assert_int_eq(p, SW_POLICY_EXTEND);
+    ck_assert_int_eq(sw_mon_policy_parse("default", &p), -1);
+    ck_assert_int_eq(sw_mon_policy_parse(NULL, &p), -1);
+}
+END_TEST
+
+static json_t *snap_of(const char *m, double c, double b, double thr, const char *verdict)
+{
+    return json_pack("{s:{s:f, s:f, s:f, s:s}}", m, "candidate", c, "baseline", b, "threshold", thr,
+                     "verdict", verdict);
+}
+
+START_TEST(report_section)
+{
+    const char *ms[] = {"error_rate"};
+    sw_mon_report r;
+    sw_mon_report_init(&r, ms, 1, 1000);
+    const char *why[] = {"error_rate: candidate 0.5 vs baseline 0"};
+    for (int i = 0; i < 5000; i++) {
+        json_t *s = snap_of("error_rate", i, 0, 0.1, i == 10 ? "fail" : "pass");
+        sw_mon_report_look(&r, 1000 + i, s, why);
+        json_decref(s);
+    }
+    sw_mon_report_breach(&r, 4000, "error_rate", why[0]);
+    json_t *j = sw_mon_report_json(&r, "Monitor", "fail", 5000, 300, 310, 1, 2000);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "format")), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "fail");
+    json_t *chart = json_array_get(json_object_get(j, "charts"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(chart, "title")), "error_rate");
+    ck_assert_str_eq(json_string_value(json_object_get(chart, "x")), "time");
+    json_t *series = json_object_get(chart, "series");
+    ck_assert_uint_eq(json_array_size(series), 3);
+    json_t *cand = json_object_get(json_array_get(series, 0), "points");
+    /* bounded, evenly thinned, the newest look kept */
+    ck_assert_uint_le(json_array_size(cand), SW_MON_REPORT_POINTS + 1);
+    ck_assert_uint_ge(json_array_size(cand), SW_MON_REPORT_POINTS / 2);
+    json_int_t t0 = json_integer_value(json_array_get(json_array_get(cand, 0), 0));
+    json_int_t t1 = json_integer_value(json_array_get(json_array_get(cand, 1), 0));
+    json_int_t t2 = json_integer_value(json_array_get(json_array_get(cand, 2), 0));
+    ck_assert_int_eq(t1 - t0, t2 - t1);
+    json_t *lastp = json_array_get(cand, json_array_size(cand) - 1);
+    ck_assert_int_eq(json_integer_value(json_array_get(lastp, 0)), 5999);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(series, 2), "name")),
+                     "threshold");
+    json_t *mark = json_array_get(json_object_get(chart, "marks"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(mark, "x")), 4000);
+    /* events: the fail at look 10, back to pass, the breach */
+    json_t *ev = json_object_get(j, "events");
+    ck_assert_uint_eq(json_array_size(ev), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(ev, 0), "status")), "fail");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(ev, 0), "t")), 1010);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(ev, 2), "label")),
+                                 "breach: error_rate"));
+    json_t *summary = json_object_get(j, "summary");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(summary, 1), "value")),
+                     "5000");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(summary, 2), "value")),
+                     "300");
+    json_decref(j);
+    sw_mon_report_free(&r);
+}
+END_TEST
+
+START_TEST(router_latency_sample_is_bounded)
+{
+    sw_metrics m;
+    sw_metrics_init(&m, 8000);
+    sw_series *a = sw_metrics_series(&m, "ag", "v1");
+    sw_series *b = sw_metrics_series(&m, "ag", "v2");
+    for (int i = 0; i < 7000; i++) {
+        sw_req_result r = {.status = 200, .latency_ms = i, .ttft_ms = i % 2 ? -1 : i / 2.0};
+        sw_metrics_request(&m, a, &r, 1000 + i);
+    }
+    for (int i = 0; i < 3; i++) {
+        sw_req_result r = {.status = 200, .latency_ms = 5 + i, .ttft_ms = -1};
+        sw_metrics_request(&m, b, &r, 1000 + i);
+    }
+    json_t *s = sw_metrics_stats_ex(&m, "ag", 0, 9000, 100);
+    json_t *v1 = json_object_get(json_object_get(s, "versions"), "v1");
+    json_t *lat = json_object_get(v1, "latency_samples");
+    ck_assert_uint_eq(json_array_size(lat), 100);
+    ck_assert_uint_eq(json_array_size(json_object_get(v1, "ttft_samples")), 100);
+    /* drawn from the window's values, in time order */
+    for (size_t i = 1; i < 100; i++)
+        ck_assert(json_real_value(json_array_get(lat, i - 1)) <
+                  json_real_value(json_array_get(lat, i)));
+    /* the same window gives the same sample */
+    json_t *again = sw_metrics_stats_ex(&m, "ag", 0, 9000, 100);
+    ck_assert(
+        json_equal(lat, json_object_get(json_object_get(json_object_get(again, "versions"), "v1"),
+                                        "latency_samples")));
+    json_decref(again);
+    /* fewer values than asked: all of them; no TTFT: empty */
+    json_t *v2 = json_object_get(json_object_get(s, "versions"), "v2");
+    ck_assert_uint_eq(json_array_size(json_object_get(v2, "latency_samples")), 3);
+    ck_assert_uint_eq(json_array_size(json_object_get(v2, "ttft_samples")), 0);
+    json_decref(s);
+    /* the cap */
+    s = sw_metrics_stats_ex(&m, "ag", 0, 9000, 1000000);
+    v1 = json_object_get(json_object_get(s, "versions"), "v1");
+    ck_assert_uint_eq(json_array_size(json_object_get(v1, "latency_samples")),
+                      SW_STATS_SAMPLES_MAX);
+    json_decref(s);
+    /* none asked: none given */
+    s = sw_metrics_stats(&m, "ag", 0, 9000);
+    v1 = json_object_get(json_object_get(s, "versions"), "v1");
+    ck_assert_ptr_null(json_object_get(v1, "latency_samples"));
+    json_decref(s);
+    /* the judge reads them as raw samples */
+    s = sw_metrics_stats_ex(&m, "ag", 0, 9000, 50);
+    v1 = json_object_get(json_object_get(s, "versions"), "v1");
+    sw_obs o;
+    double *buf;
+    sw_obs_from_stats("latency_p95", v1, &o, &buf);
+    ck_assert_uint_eq(o.n_samples, 50);
+    ck_assert_double_eq(o.n, 7000);
+    free(buf);
+    json_decref(s);
+    sw_metrics_free(&m);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("monitor");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, prom_answers);
+    tcase_add_test(tc, prom_bad_answers);
+    tcase_add_test(tc, prom_templates);
+    tcase_add_test(tc, hodges_lehmann_by_hand);
+    tcase_add_test(tc, judge_rank_test);
+    tcase_add_test(tc, judge_no_data_and_shadow);
+    tcase_add_test(tc, rules_with_policies);
+    tcase_add_test(tc, policy_decisions);
+    tcase_add_test(tc, report_section);
+    tcase_add_test(tc, router_latency_sample_is_bounded);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
