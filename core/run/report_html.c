@@ -118,9 +118,10 @@ static void fmt_duration(char *out, size_t n, double ms)
 /* A time relative to the run's start: "+12.34 s", "+3 min 05 s". */
 static void fmt_rel(char *out, size_t n, double ms)
 {
-    char d[48];
-    fmt_duration(d, sizeof d, fabs(ms));
-    snprintf(out, n, "%s%s", ms < 0 ? "-" : "+", d);
+    if (n < 2)
+        return;
+    out[0] = ms < 0 ? '-' : '+';
+    fmt_duration(out + 1, n - 1, fabs(ms));
 }
 
 static void badge(sw_buf *b, const char *status, const char *text)

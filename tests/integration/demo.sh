@@ -66,6 +66,21 @@ expect_eq "$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.s
 [ -n "$first" ] && [ "$first" != "$good" ] && [ "$good" != "$bad_id" ] && ok "three releases" ||
     bad "releases '$first' '$good' '$bad_id'"
 
+# Every run has its page, and the regressed run's report holds what each rollout stage
+# wrote: the eval's cases, the monitor's charts, the canary's steps, the rollback.
+pages=0
+for i in 0 1 2 3; do
+    [ -s "$(dirname "$(R $i)")/report.html" ] && pages=$((pages + 1))
+done
+expect_eq "$pages" 4 "every run has a report.html"
+expect_eq "$(json "$(R 2)" "[s['stage'] for s in d['sections'] if 'section' in s]")" \
+    "['golden', 'watch', 'canary', 'rollback']" "run 3's report has the eval, monitor, canary and rollback sections"
+expect_eq "$(json "$(R 2)" "any(e.get('status') == 'fail' and 'breach' in e.get('label', '') for e in d['timeline'])")" \
+    True "its timeline shows the breach"
+html="$(dirname "$(R 2)")/report.html"
+grep -q "<svg" "$html" && ! grep -qE "(src|href)=\"?(https?:)?//" "$html" &&
+    ok "its page has inline charts and nothing from the network" || bad "report.html of run 3"
+
 # The router's saved state names the good change.
 if grep -q "\"$good\"" "$D/router-state.json"; then ok "the router's state names the good change"; else bad "router state"; fi
 
