@@ -20,8 +20,13 @@ defaults:
   respond: {text: "candidate answers"}
   errors: [{kind: 500, rate: 0.7, message: injected}]
 YAML
+cat >"$T/slow.yaml" <<'YAML'
+seed: 3
+defaults: {latency: 40ms, respond: {text: "slow answers"}}
+YAML
 start_mock v1 "$T/good.yaml"
 start_mock v2 "$T/bad.yaml"
+start_mock v3 "$T/slow.yaml"
 cat >"$T/router.yaml" <<YAML
 listen: 127.0.0.1:0
 state_file: $T/router-state.json
@@ -31,6 +36,7 @@ agents:
     versions:
       v1: {url: "http://127.0.0.1:$v1_PORT/v1"}
       v2: {url: "http://127.0.0.1:$v2_PORT/v1"}
+      v3: {url: "http://127.0.0.1:$v3_PORT/v1"}
     route: {stable: v1, candidate: v2, weight: 50}
 YAML
 start_router "$T/router.yaml"
@@ -97,9 +103,13 @@ expect_eq "$(json "$R" "[s['stage'] for s in d['sections'] if 'section' in s]")"
 H="$(run_dir)/report.html"
 grep -q "section unreadable" "$H" && bad "the HTML says the section is unreadable" || ok "the HTML renders it"
 
-# The rank test on the router's latency samples.
+# The rank test on the router's latency samples, against a candidate (v3) that never errs but
+# answers 40 ms later: v2's fast 500s would hide its latency in the samples.
+admin GET /admin/agents/support-agent/route
+admin PUT /admin/agents/support-agent/route "{\"version\": $(jget 'd["version"]'), \"candidate\": \"v3\"}"
+expect_eq "$status" 200 "the candidate is now v3"
 sed -e 's/metrics: \[error_rate, tool_error_rate\]/metrics: [latency_p95]/' -e '/thresholds:/,$d' \
-    -e 's/duration: 4s/duration: 20s/' "$T/hold.yaml" >"$T/latency.yaml"
+    -e 's/duration: 4s/duration: 20s/' -e 's/candidate: v2/candidate: v3/' "$T/hold.yaml" >"$T/latency.yaml"
 rm -f "$T/traffic.stop"
 (
     i=0
