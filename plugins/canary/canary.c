@@ -207,22 +207,15 @@ static void report(run_state *r, const char *status, const char *text)
    router that is away logs nothing per attempt (the admin client logs its retries). */
 static int router_answers(run_state *r)
 {
-    const sw_host *h = sw_host_api;
-    size_t bl = strlen(r->c->router);
-    while (bl && r->c->router[bl - 1] == '/')
-        bl--;
-    char *url = sw_xasprintf("%.*s%s", (int)bl, r->c->router, r->route_path);
-    char *auth = r->ac.token ? sw_xasprintf("Authorization: Bearer %s", r->ac.token) : NULL;
-    const char *headers[2] = {auth, NULL};
-    sw_http_request rq = {SW_ABI_INIT(sw_http_request), .method = "GET", .url = url,
-                          .headers = headers, .timeout_ms = 2000};
-    sw_http_response rs = {SW_ABI_INIT(sw_http_response)};
-    int answered = h->http(r->stage, &rq, &rs) == SW_OK;
-    if (answered)
-        h->http_response_free(r->stage, &rs);
-    free(url);
-    free(auth);
-    return answered;
+    sw_admin_client once = r->ac; /* borrows the token: not finalized */
+    once.retries = 0;
+    once.timeout_ms = 2000;
+    int status;
+    char *text = NULL, err[256];
+    int rc =
+        sw_admin_client_call(&once, "GET", r->route_path, NULL, &status, &text, err, sizeof err);
+    free(text);
+    return rc == 0;
 }
 
 /* A router call; one that got no answer at all (connection refused, reset, timed out:

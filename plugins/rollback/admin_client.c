@@ -12,7 +12,7 @@ sw_status sw_admin_client_init(sw_admin_client *c, sw_stage *stage, const char *
                                const char *token_file)
 {
     const sw_host *h = sw_host_api;
-    *c = (sw_admin_client){.stage = stage, .base_url = base_url, .timeout_ms = 10000};
+    *c = (sw_admin_client){.stage = stage, .base_url = base_url, .timeout_ms = 10000, .retries = 2};
     if (!base_url || strncmp(base_url, "http", 4) != 0)
         return h->error(stage, "router: '%s' is not an http:// URL", base_url ? base_url : "");
     if (token_file && *token_file) {
@@ -45,14 +45,10 @@ int sw_admin_client_call(void *userdata, const char *method, const char *path, c
     char *url = sw_xasprintf("%.*s%s", (int)bl, c->base_url, path);
     char *auth = c->token ? sw_xasprintf("Authorization: Bearer %s", c->token) : NULL;
     const char *headers[3] = {"Content-Type: application/json", auth, NULL};
-    sw_http_request rq = {SW_ABI_INIT(sw_http_request),
-                          .method = method,
-                          .url = url,
-                          .headers = headers,
-                          .body = body,
-                          .timeout_ms = c->timeout_ms,
-                          .max_retries = 2,
-                          .backoff_ms = 100};
+    sw_http_request rq = {
+        SW_ABI_INIT(sw_http_request), .method = method, .url = url,
+        .headers = headers,           .body = body,     .timeout_ms = c->timeout_ms,
+        .max_retries = c->retries,    .backoff_ms = 100};
     sw_http_response rs = {SW_ABI_INIT(sw_http_response)};
     sw_status st = h->http(c->stage, &rq, &rs);
     free(url);

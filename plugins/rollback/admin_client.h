@@ -15,10 +15,11 @@ typedef struct sw_admin_client {
     const char *base_url; /* "http://127.0.0.1:8700", no trailing slash needed */
     char *token;          /* NULL: none */
     int64_t timeout_ms;
+    int retries; /* tries after the first when no answer or a 5xx came back */
 } sw_admin_client;
 
-/* Fill c; the token comes from token_file (trimmed) when set. SW_ERROR with the
-   stage's error set when the file cannot be read. */
+/* Fill c (10 s timeout, 2 retries); the token comes from token_file (trimmed) when set. SW_ERROR
+   with the stage's error set when the file cannot be read. */
 sw_status sw_admin_client_init(sw_admin_client *c, sw_stage *stage, const char *base_url,
                                const char *token_file);
 void sw_admin_client_fini(sw_admin_client *c);
