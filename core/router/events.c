@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "router_impl.h"
+#include "store/utf8.h"
 
 #define MAX_EVENTS 1000
 
@@ -18,6 +19,27 @@ static int bad(json_t **out, int status, const char *code, const char *msg)
     return status;
 }
 
+/* A name from the request's path as the error may quote it: its JSON must be
+   valid UTF-8, and the path is whatever bytes the client percent-encoded. */
+static const char *quotable(const char *s)
+{
+    size_t n = strlen(s);
+    return sw_utf8_invalid_at(s, n) == n ? s : "(a name that is not UTF-8)";
+}
+
+/* How many bytes of s, at most max, end on a character boundary: a name quoted
+   in part must stay valid UTF-8, or the error's JSON cannot be made. */
+static int utf8_clip(const char *s, int max)
+{
+    int n = (int)strnlen(s, (size_t)max + 1);
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
 /* Check one event; on error fills why (and returns -1). */
 static int check(const json_t *e, const char *agent_default, const char *session_default, parsed *p,
                  char *why, size_t whysize)
@@ -31,8 +53,25 @@ static int check(const json_t *e, const char *agent_default, const char *session
     if (!p->agent)
         p->agent = agent_default;
     p->session = json_string_value(json_object_get(e, "session"));
-    if (!p->session)
+    if (!p->session && session_default) {
+        /* A chat request refuses such a key, so no pin can have it; and it would
+           be quoted in the error, whose JSON must be valid UTF-8. */
+        size_t n = strnlen(session_default, SW_SESSION_MAX + 1);
+        for (size_t i = 0; i < n; i++) {
+            if ((unsigned char)session_default[i] < 0x21 ||
+                (unsigned char)session_default[i] > 0x7e) {
+                n = SW_SESSION_MAX + 1;
+                break;
+            }
+        }
+        if (n > SW_SESSION_MAX) {
+            snprintf(why, whysize,
+                     "the session header or cookie must be 1 to %d visible ASCII characters",
+                     SW_SESSION_MAX);
+            return -1;
+        }
         p->session = session_default;
+    }
     if (!type) {
         snprintf(why, whysize, "missing 'type' (task, tool_call or feedback)");
         return -1;
@@ -68,7 +107,8 @@ static int check(const json_t *e, const char *agent_default, const char *session
         }
         p->value = (int)json_integer_value(score);
     } else {
-        snprintf(why, whysize, "unknown event type '%.64s' (task, tool_call or feedback)", type);
+        snprintf(why, whysize, "unknown event type '%.*s' (task, tool_call or feedback)",
+                 utf8_clip(type, 64), type);
         return -1;
     }
     if (!p->session || !*p->session) {
@@ -90,8 +130,11 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
     json_error_t je;
     json_t *j = json_loadb(body, len, 0, &je);
     if (!j) {
-        char *msg = sw_xasprintf("the body is not valid JSON: %s (line %d, column %d)", je.text,
-                                 je.line, je.column);
+        /* jansson's text quotes the input near the error, cut anywhere (even after
+           the first byte of a character): only its valid UTF-8 start is shown. */
+        size_t tn = strnlen(je.text, sizeof je.text);
+        char *msg = sw_xasprintf("the body is not valid JSON: %.*s (line %d, column %d)",
+                                 (int)sw_utf8_invalid_at(je.text, tn), je.text, je.line, je.column);
         int st = bad(out, 400, "invalid_json", msg);
         free(msg);
         return st;
@@ -119,17 +162,18 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
             goto done;
         }
         if (!sw_hmap_get(&r->routes, ps[i].agent)) {
-            char *msg =
-                sw_xasprintf("%sunknown agent '%s'", n > 1 ? "an event: " : "", ps[i].agent);
+            char *msg = sw_xasprintf("%sunknown agent '%s'", n > 1 ? "an event: " : "",
+                                     quotable(ps[i].agent));
             status = bad(out, 404, "agent_not_found", msg);
             free(msg);
             goto done;
         }
         if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session)) {
-            char *msg = sw_xasprintf("session '%.200s' of agent '%s' has no pinned version (it "
-                                     "never made a request, or went idle): the event cannot be "
-                                     "attributed",
-                                     ps[i].session, ps[i].agent);
+            char *msg =
+                sw_xasprintf("session '%.*s' of agent '%s' has no pinned version (it "
+                             "never made a request, or went idle): the event cannot be "
+                             "attributed",
+                             utf8_clip(ps[i].session, 200), ps[i].session, quotable(ps[i].agent));
             status = bad(out, 404, "session_not_found", msg);
             free(msg);
             goto done;

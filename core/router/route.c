@@ -107,6 +107,21 @@ void sw_route_unref(sw_route *r)
 
 /* ---- parsing ---- */
 
+/* Names and values from a request, as an error quotes them: at most 128 bytes, cut
+   on a character boundary, so the message stays valid UTF-8 (its JSON could not be
+   made otherwise) and short of the sw_err buffer. Used as "%.*s", SHOWN(s). */
+static int shown_len(const char *s)
+{
+    int n = (int)strnlen(s, 129);
+    if (n <= 128)
+        return n;
+    n = 128;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+#define SHOWN(s) shown_len(s), (s)
+
 static int check_keys(const json_t *o, const char *what, const char *const *known, size_t n,
                       sw_err *err)
 {
@@ -119,7 +134,7 @@ static int check_keys(const json_t *o, const char *what, const char *const *know
             i++;
         if (i == n) {
             const char *hint = sw_did_you_mean(k, known, n);
-            return sw_err_set(err, "%s: unknown key '%s'%s%s%s", what, k,
+            return sw_err_set(err, "%s: unknown key '%.*s'%s%s%s", what, SHOWN(k),
                               hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
         }
     }
@@ -192,7 +207,7 @@ static int parse_versions(sw_route *r, const json_t *vs, const sw_route_ctx *ctx
     json_object_foreach((json_t *)vs, name, spec)
     {
         char what[200];
-        snprintf(what, sizeof what, "version '%s'", name);
+        snprintf(what, sizeof what, "version '%.*s'", SHOWN(name));
         if (!valid_name(name))
             return sw_err_set(err, "%s: a name is 1 to 128 letters, digits, '.', '_', ':' or '-'",
                               what);
@@ -210,8 +225,8 @@ static int parse_versions(sw_route *r, const json_t *vs, const sw_route_ctx *ctx
             if (!url)
                 return sw_err_set(err, "%s: a service agent's version needs a 'url'", what);
             if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
-                return sw_err_set(err, "%s: url '%s' must start with http:// or https://", what,
-                                  url);
+                return sw_err_set(err, "%s: url '%.*s' must start with http:// or https://", what,
+                                  SHOWN(url));
             v->url = sw_xstrdup(url);
             size_t n = strlen(v->url);
             while (n > 0 && v->url[n - 1] == '/') /* "…/v1/" and "…/v1" are one base */
@@ -255,10 +270,71 @@ static int need_version(sw_route *r, const char *name, const char *what, const s
     for (size_t i = 0; i < n; i++)
         names[i] = r->versions[i].name;
     const char *hint = sw_did_you_mean(name, names, n);
-    sw_err_set(err, "%s '%s' is not one of the route's versions%s%s%s", what, name,
+    sw_err_set(err, "%s '%.*s' is not one of the route's versions%s%s%s", what, SHOWN(name),
                hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
     free(names);
     return -1;
+}
+
+/* What regcomp is given. glibc compiles repetition by copying the repeated tree,
+   so stacked operators ("a+++...") cost memory exponential in their number and
+   bounded counts multiply ("(a{100}){100}"): a rule could take all the router's
+   memory. Refused: patterns over 256 bytes, an operator right after another,
+   and operators whose copies could multiply past 1024 (nested groups copy like
+   stacked operators; counting 2 for *, + and ?, and the larger bound for {n,m},
+   bounds the copies of the tree however the operators nest). Returns NULL or why. */
+#define REGEX_MAX_LEN    256
+#define REGEX_MAX_COPIES 1024
+
+static const char *regex_risky(const char *p)
+{
+    if (strlen(p) > REGEX_MAX_LEN)
+        return "longer than 256 bytes";
+    int after_op = 0;
+    unsigned long copies = 1;
+    for (const char *c = p; *c; c++) {
+        if (*c == '\\') {
+            if (c[1])
+                c++;
+            after_op = 0;
+        } else if (*c == '[') {
+            /* A bracket expression: its operators are literal ("[]x]", "[^]x]"). */
+            c++;
+            if (*c == '^')
+                c++;
+            if (*c == ']')
+                c++;
+            while (*c && *c != ']')
+                c++;
+            if (!*c)
+                return NULL; /* regcomp says what is wrong */
+            after_op = 0;
+        } else if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
+            if (after_op)
+                return "a repetition operator right after another";
+            after_op = 1;
+            unsigned long n = 2;
+            if (*c == '{') {
+                char *end;
+                unsigned long lo = strtoul(c + 1, &end, 10), hi = lo;
+                if (*end == ',')
+                    hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
+                if (end[0] == ',' && end[1] == '}')
+                    end++;
+                if (*end != '}') {
+                    after_op = 0; /* not a bound: a literal '{', or regcomp refuses it */
+                    continue;
+                }
+                n = hi > lo ? hi : lo;
+                c = end;
+            }
+            if (n > REGEX_MAX_COPIES || (copies *= n ? n : 1) > REGEX_MAX_COPIES)
+                return "its repetitions could copy the expression more than 1024 times";
+        } else {
+            after_op = 0;
+        }
+    }
+    return NULL;
 }
 
 static int parse_cond(const json_t *j, sw_cond *c, const char *what, sw_err *err)
@@ -305,11 +381,15 @@ static int parse_cond(const json_t *j, sw_cond *c, const char *what, sw_err *err
     c->values = sw_xcalloc(1, sizeof *c->values);
     c->values[c->n_values++] = sw_xstrdup(json_string_value(value));
     if (c->op == SW_OP_REGEX) {
+        const char *risky = regex_risky(c->values[0]);
+        if (risky)
+            return sw_err_set(err, "%s: regex '%.*s' refused: %s", what, SHOWN(c->values[0]),
+                              risky);
         int rc = regcomp(&c->re, c->values[0], REG_EXTENDED | REG_NOSUB);
         if (rc != 0) {
             char msg[200];
             regerror(rc, &c->re, msg, sizeof msg);
-            return sw_err_set(err, "%s: bad regex '%s': %s", what, c->values[0], msg);
+            return sw_err_set(err, "%s: bad regex '%.*s': %s", what, SHOWN(c->values[0]), msg);
         }
         c->has_re = 1;
     }
@@ -338,7 +418,7 @@ static int parse_rules(sw_route *r, const json_t *rules, const sw_route_ctx *ctx
         sw_rule *rule = &r->rules[r->n_rules++];
         const char *name = json_string_value(json_object_get(j, "name"));
         rule->name = sw_xstrdup(name ? name : what);
-        snprintf(what, sizeof what, "rule '%s'", rule->name);
+        snprintf(what, sizeof what, "rule '%.*s'", SHOWN(rule->name));
         const char *version = json_string_value(json_object_get(j, "version"));
         if (!version)
             return sw_err_set(err, "%s: missing 'version' (where matching requests go)", what);
@@ -500,7 +580,8 @@ static sw_route *parse(const char *agent, const json_t *j, const sw_route_ctx *c
         {
             sw_policy p;
             if (sw_policy_parse(json_string_value(pv), &p) < 0 || p == SW_POLICY_MIGRATE) {
-                sw_err_set(err, "retired version '%s': policy must be drain or terminate", k);
+                sw_err_set(err, "retired version '%.*s': policy must be drain or terminate",
+                           SHOWN(k));
                 goto fail;
             }
             if (!sw_route_find(r, k))
