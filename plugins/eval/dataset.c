@@ -16,6 +16,11 @@
 
 #define MAX_ERRORS 50 /* a dataset with a systematic mistake would report it on every line */
 
+/* The longest JSONL line (one case) read, newline excluded: a line is held in
+   memory whole to be parsed, so a file with no newline, or one huge line,
+   must not take all the memory there is. A case this large is a mistake. */
+#define EV_MAX_LINE_BYTES ((size_t)1 << 20)
+
 typedef struct row {
     int64_t off; /* JSONL: where the line starts */
     uint32_t len;
@@ -510,6 +515,59 @@ static void take(ev_dataset *ds, ev_case *c, row r, const ev_dataset_opts *o, id
     add_row(ds, r);
 }
 
+/* Lines of a file, read in blocks: a line longer than the cap is skipped to its
+   end without being kept (only its length is counted). */
+typedef struct lreader {
+    FILE *f;
+    char *buf;
+    size_t pos, len;
+    sw_sha256_ctx *sha; /* every byte read goes through it */
+} lreader;
+
+#define LREADER_BLOCK 65536
+
+/* The next line into line (reset first; its '\n' included, as getline gives it)
+   when it has at most cap bytes besides its "\r\n"; *over is set when it has more
+   (line then holds nothing). Returns the line's length in the file, 0 at the end. */
+static int64_t next_line(lreader *r, sw_buf *line, size_t cap, int *over)
+{
+    line->len = 0;
+    *over = 0;
+    int64_t total = 0;
+    for (;;) {
+        if (r->pos == r->len) {
+            r->len = fread(r->buf, 1, LREADER_BLOCK, r->f);
+            r->pos = 0;
+            if (r->len == 0)
+                break;
+        }
+        const char *p = r->buf + r->pos;
+        const char *nl = memchr(p, '\n', r->len - r->pos);
+        size_t n = nl ? (size_t)(nl - p) + 1 : r->len - r->pos;
+        sw_sha256_update(r->sha, p, n);
+        r->pos += n;
+        total += (int64_t)n;
+        if (!*over && line->len + n <= cap + 2)
+            sw_buf_append(line, p, n);
+        else if (!*over) {
+            *over = 1;
+            line->len = 0;
+        }
+        if (nl)
+            break;
+    }
+    if (!*over) {
+        size_t len = line->len;
+        while (len && (line->data[len - 1] == '\n' || line->data[len - 1] == '\r'))
+            len--;
+        if (len > cap) {
+            *over = 1;
+            line->len = 0;
+        }
+    }
+    return total;
+}
+
 static int load_jsonl(ev_dataset *ds, const ev_dataset_opts *o, sw_diags *d)
 {
     FILE *f = fopen(ds->path, "rb");
@@ -521,16 +579,27 @@ static int load_jsonl(ev_dataset *ds, const ev_dataset_opts *o, sw_diags *d)
     sw_sha256_ctx sha;
     sw_sha256_init(&sha);
     idset seen = {0};
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
+    lreader rd = {.f = f, .buf = sw_xmalloc(LREADER_BLOCK), .sha = &sha};
+    sw_buf buf = {0};
+    int64_t n;
     int64_t off = 0;
-    int lineno = 0, first = 1;
-    while ((n = getline(&line, &cap, f)) > 0) {
-        sw_sha256_update(&sha, line, (size_t)n);
+    int lineno = 0, first = 1, over;
+    while ((n = next_line(&rd, &buf, EV_MAX_LINE_BYTES, &over)) > 0) {
         int64_t here = off;
         off += n;
         lineno++;
+        if (over) {
+            if (b.errors < MAX_ERRORS) {
+                sw_diag_error(d, (sw_pos){ds->path, lineno, 0},
+                              "the line is %lld bytes long, over the cap of %zu bytes on one "
+                              "JSONL case",
+                              (long long)n, EV_MAX_LINE_BYTES);
+                b.errors++;
+            }
+            first = 0;
+            continue;
+        }
+        char *line = buf.data;
         size_t len = (size_t)n;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             len--;
@@ -580,7 +649,8 @@ static int load_jsonl(ev_dataset *ds, const ev_dataset_opts *o, sw_diags *d)
         ds->total++;
         json_decref(obj);
     }
-    free(line);
+    sw_buf_free(&buf);
+    free(rd.buf);
     int rerr = ferror(f);
     fclose(f);
     idset_free(&seen);

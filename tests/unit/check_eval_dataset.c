@@ -3,6 +3,7 @@
  * tool_results, selection, and errors with their file:line(:col).
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -230,6 +231,78 @@ START_TEST(test_refcount)
 }
 END_TEST
 
+/* A JSONL case of exactly n bytes: {"id": "<id>", "input": "xxx..."}. */
+static void put_case(FILE *f, const char *id, size_t n, const char *eol)
+{
+    int head = fprintf(f, "{\"id\": \"%s\", \"input\": \"", id);
+    for (size_t i = (size_t)head; i + 2 < n; i++)
+        fputc('x', f);
+    fprintf(f, "\"}%s", eol);
+}
+
+START_TEST(test_line_cap)
+{
+    char dir[] = "/tmp/sw-dataset-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *path = sw_path_join(dir, "big.jsonl");
+    const size_t cap = EV_MAX_LINE_BYTES;
+
+    /* At the cap (with "\r\n" or "\n" after it) a line is read. */
+    FILE *f = fopen(path, "wb");
+    put_case(f, "a", cap, "\r\n");
+    put_case(f, "b", cap, "\n");
+    fclose(f);
+    sw_diags *d = sw_diags_new();
+    ev_dataset *ds = ev_dataset_open(path, NULL, d);
+    char *text = all_diags(d);
+    ck_assert_msg(ds != NULL, "%s", text);
+    free(text);
+    ck_assert_uint_eq(ev_dataset_count(ds), 2);
+    ev_case *c = case_at(ds, 1);
+    ck_assert_uint_eq(strlen(c->input), cap - strlen("{\"id\": \"b\", \"input\": \"\"}"));
+    ev_case_unref(c);
+    ev_dataset_close(ds);
+    sw_diags_free(d);
+
+    /* One byte over: an error at that line; the lines after it are still checked. */
+    f = fopen(path, "wb");
+    put_case(f, "a", 20, "\n");
+    put_case(f, "b", cap + 1, "\n");
+    put_case(f, "a", 20, "\n");
+    fclose(f);
+    d = sw_diags_new();
+    ck_assert_ptr_null(ev_dataset_open(path, NULL, d));
+    text = all_diags(d);
+    char *want = sw_xasprintf("big.jsonl:2: error: the line is %zu bytes long, over the cap of "
+                              "%zu bytes on one JSONL case",
+                              cap + 2, cap);
+    ck_assert_msg(strstr(text, want) != NULL, "missing '%s' in:\n%s", want, text);
+    ck_assert_msg(strstr(text, "big.jsonl:3: error: case 'a': duplicate id (first used at line 1)"),
+                  "%s", text);
+    ck_assert_uint_eq(sw_diags_errors(d), 2);
+    free(want);
+    free(text);
+    sw_diags_free(d);
+
+    /* No newline at all, several caps long. */
+    f = fopen(path, "wb");
+    for (size_t i = 0; i < 3 * cap; i++)
+        fputc('[', f);
+    fclose(f);
+    d = sw_diags_new();
+    ck_assert_ptr_null(ev_dataset_open(path, NULL, d));
+    text = all_diags(d);
+    ck_assert_msg(strstr(text, "big.jsonl:1: error: the line is 3145728 bytes long"), "%s", text);
+    ck_assert_uint_eq(sw_diags_errors(d), 1);
+    free(text);
+    sw_diags_free(d);
+
+    unlink(path);
+    rmdir(dir);
+    free(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("eval_dataset");
@@ -240,6 +313,7 @@ int main(void)
     tcase_add_test(tc, test_yaml);
     tcase_add_test(tc, test_yaml_errors);
     tcase_add_test(tc, test_refcount);
+    tcase_add_test(tc, test_line_cap);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
