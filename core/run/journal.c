@@ -116,6 +116,10 @@ int sw_journal_append(sw_journal *j, json_t *event, sw_err *err)
 
     int rc = 0;
     pthread_mutex_lock(&j->lock);
+    /* Where the line starts, to take back a part of it that a failing write left:
+       later lines (once the disk has room again) would be glued onto it, and a
+       torn line in the middle of the journal is corruption. */
+    off_t start = lseek(j->fd, 0, SEEK_END);
     /* One write for the whole line; a short write (disk full, signal) is finished
        with more, still under the lock so no other line lands in between. */
     size_t off = 0;
@@ -125,6 +129,8 @@ int sw_journal_append(sw_journal *j, json_t *event, sw_err *err)
             if (errno == EINTR)
                 continue;
             rc = sw_err_errno(err, "journal '%s': write", j->path);
+            if (off > 0 && start >= 0)
+                (void)!ftruncate(j->fd, start);
             break;
         }
         off += (size_t)w;

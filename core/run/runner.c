@@ -83,13 +83,19 @@ static void warn(sw_run *run, const char *message)
     emit(run, (sw_event){.kind = SW_EVENT_LOG, .level = SW_LOG_WARN, .message = message});
 }
 
-static void checkpoint(sw_run *run)
+/* Save the run's progress. -1 (reported) when context.json could not be written:
+   the checkpoint on disk is then the previous one. */
+static int checkpoint(sw_run *run)
 {
     sw_err err;
-    if (sw_run_checkpoint(run, &err) != 0)
+    int rc = 0;
+    if (sw_run_checkpoint(run, &err) != 0) {
         warn(run, err.msg);
+        rc = -1;
+    }
     if (run->journal && sw_journal_sync(run->journal, &err) != 0)
         warn(run, err.msg);
+    return rc;
 }
 
 /* ---- one stage ---- */
@@ -451,6 +457,22 @@ static sw_exit interrupted(sw_run *run)
     return SW_EXIT_INTERRUPTED;
 }
 
+/* Progress that cannot be saved (a full or read-only disk) stops the run: going on
+   would do work no checkpoint records. It stops as an interrupted run does, so
+   that once the disk is fixed `slipway resume` continues from the last saved
+   checkpoint (the stage after it runs again, as after kill -9). */
+static sw_exit unsaved(sw_run *run)
+{
+    char *msg = sw_xasprintf("the run's progress cannot be saved (see above); stopped: fix the "
+                             "state folder, then 'slipway resume %s'",
+                             run->id);
+    sw_run_journal_event(
+        run, json_pack("{s:s, s:s, s:s}", "event", "log", "level", "error", "message", msg));
+    emit(run, (sw_event){.kind = SW_EVENT_LOG, .level = SW_LOG_ERROR, .message = msg});
+    free(msg);
+    return interrupted(run);
+}
+
 SW_API sw_exit sw_run_execute(sw_run *run)
 {
     sw_pipeline *p = run->pipeline;
@@ -482,7 +504,10 @@ SW_API sw_exit sw_run_execute(sw_run *run)
             if (s->background) {
                 start_background(run, s);
                 run->next++;
-                checkpoint(run);
+                if (checkpoint(run) != 0) {
+                    code = unsaved(run);
+                    goto out;
+                }
                 continue;
             }
             outcome o = run_foreground(run, s);
@@ -491,14 +516,19 @@ SW_API sw_exit sw_run_execute(sw_run *run)
                 goto out;
             }
             run->next++; /* finished, whether it passed or not */
-            if (o == OUTCOME_OK)
-                checkpoint(run);
+            if (o == OUTCOME_OK && checkpoint(run) != 0) {
+                code = unsaved(run);
+                goto out;
+            }
         }
         stop_background(run);
         skip_rest(run, run->next);
         run->phase = run->failure_stage ? PHASE_ON_FAILURE : PHASE_DONE;
         run->next = 0;
-        checkpoint(run);
+        if (checkpoint(run) != 0) {
+            code = unsaved(run);
+            goto out;
+        }
     }
     if (run->phase == PHASE_ON_FAILURE) {
         set_failure_context(run);
@@ -520,16 +550,26 @@ SW_API sw_exit sw_run_execute(sw_run *run)
                 code = interrupted(run);
                 goto out;
             }
-            checkpoint(run);
+            if (checkpoint(run) != 0) {
+                code = unsaved(run);
+                goto out;
+            }
         }
         run->phase = PHASE_DONE;
     }
     code = run->failure_stage ? SW_EXIT_FAILED : SW_EXIT_OK;
     run->exit_code = code;
-    checkpoint(run);
     sw_err err;
-    if (sw_run_write_report(run, &err) != 0)
+    /* Without its report a finished run is resumed to write it. */
+    if (checkpoint(run) != 0) {
+        code = unsaved(run);
+        goto out;
+    }
+    if (sw_run_write_report(run, &err) != 0) {
         warn(run, err.msg);
+        code = unsaved(run);
+        goto out;
+    }
     sw_run_journal_event(run, json_pack("{s:s, s:s, s:i}", "event", "run_end", "status",
                                         code == SW_EXIT_OK ? "succeeded" : "failed", "exit_code",
                                         (int)code));
@@ -646,6 +686,24 @@ static int open_journal(sw_run *run, sw_err *err)
     return run->journal ? 0 : -1;
 }
 
+/* A run folder that could not be made whole is removed (only the files
+   sw_run_new writes; a folder holding anything else stays), so that
+   `slipway runs` never lists a run without a checkpoint. */
+static void discard_run(sw_run *run)
+{
+    static const char *const files[] = {"pipeline.yaml", "run.json", "journal.jsonl",
+                                        "context.json"};
+    char *dir = sw_xstrdup(run->dir);
+    sw_run_free(run);
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char *path = sw_path_join(dir, files[i]);
+        unlink(path);
+        free(path);
+    }
+    rmdir(dir);
+    free(dir);
+}
+
 SW_API sw_run *sw_run_new(sw_engine *e, sw_pipeline *p, sw_diags *d)
 {
     if (!p->checked && sw_pipeline_check(e, p, d) != 0)
@@ -658,7 +716,7 @@ SW_API sw_run *sw_run_new(sw_engine *e, sw_pipeline *p, sw_diags *d)
     if (sw_mkdir_p(run->dir, 0755, &err) != 0 || write_run_meta(run, &err) != 0 ||
         open_journal(run, &err) != 0) {
         sw_diag_error(d, (sw_pos){0}, "cannot create the run folder: %s", err.msg);
-        sw_run_free(run);
+        discard_run(run);
         return NULL;
     }
     run->ctx = sw_context_new();
@@ -668,7 +726,11 @@ SW_API sw_run *sw_run_new(sw_engine *e, sw_pipeline *p, sw_diags *d)
         free(key);
     }
     sw_run_load_env(run);
-    checkpoint(run);
+    if (sw_run_checkpoint(run, &err) != 0) {
+        sw_diag_error(d, (sw_pos){0}, "cannot create the run folder: %s", err.msg);
+        discard_run(run);
+        return NULL;
+    }
     return run;
 }
 

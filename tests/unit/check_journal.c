@@ -2,9 +2,12 @@
 #include <check.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/fsutil.h"
@@ -287,6 +290,50 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* A write that fails part-way (here: past the file size limit, as a full disk
+   does) leaves no fragment for the next line to be glued onto. */
+START_TEST(test_failed_write_leaves_no_fragment)
+{
+    sw_err err = {{0}};
+    sw_journal *j = sw_journal_open(jpath, &err);
+    ck_assert_ptr_nonnull(j);
+    json_t *first = json_pack("{s:s}", "event", "first");
+    ck_assert_int_eq(sw_journal_append(j, first, &err), 0);
+    json_decref(first);
+    struct stat st;
+    ck_assert_int_eq(stat(jpath, &st), 0);
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)st.st_size + 10; /* room for 10 bytes of the next line */
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    char big[200];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    json_t *ev = json_pack("{s:s, s:s}", "event", "second", "pad", big);
+    int rc = sw_journal_append(j, ev, &err);
+    json_decref(ev);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    ck_assert_int_eq(rc, -1);
+    ck_assert_msg(strstr(err.msg, "write") != NULL, "%s", err.msg);
+    ck_assert_int_eq(stat(jpath, &st), 0);
+    /* Room again: the next line lands whole after the first. */
+    json_t *third = json_pack("{s:s}", "event", "third");
+    ck_assert_int_eq(sw_journal_append(j, third, &err), 0);
+    json_decref(third);
+    sw_journal_close(j);
+    size_t torn = 9;
+    json_t *evs = sw_journal_read(jpath, &torn, &err);
+    ck_assert_msg(evs != NULL, "%s", err.msg);
+    ck_assert_uint_eq(torn, 0);
+    ck_assert_uint_eq(json_array_size(evs), 2);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(evs, 1), "event")), "third");
+    json_decref(evs);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("journal");
@@ -299,6 +346,7 @@ int main(void)
     tcase_add_test(tc, test_corrupt_middle);
     tcase_add_test(tc, test_reopen_cuts_torn_tail);
     tcase_add_test(tc, test_threads);
+    tcase_add_test(tc, test_failed_write_leaves_no_fragment);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
