@@ -11,6 +11,18 @@ export SLIPWAY_STATE_DIR="$T/state"
 export NO_COLOR=1
 export SLIPWAY_CANCEL_GRACE_MS=${SLIPWAY_CANCEL_GRACE_MS:-2000}
 PIPES="$SW_SOURCE_DIR/tests/pipelines"
+
+# SLIPWAY_WRAP="valgrind ...": every `slipway serve` the test starts runs under that
+# command (docs/security.md, "Valgrind over the router"); other commands run as they are.
+if [ -n "${SLIPWAY_WRAP:-}" ]; then
+    cat >"$T/slipway-wrapped" <<EOF
+#!/usr/bin/env bash
+[ "\${1:-}" = serve ] && exec $SLIPWAY_WRAP "$SLIPWAY" "\$@"
+exec "$SLIPWAY" "\$@"
+EOF
+    chmod +x "$T/slipway-wrapped"
+    SLIPWAY="$T/slipway-wrapped"
+fi
 passed=0
 failed=0
 
