@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/regex.h"
 #include "model/pipeline.h"
 #include "model/yamldoc.h"
 #include "tmpl.h"
@@ -385,62 +386,6 @@ static char *translate_regex(const char *src, sw_err *err)
     return sw_buf_steal(&b);
 }
 
-/* Whether glibc's regcomp could take unbounded memory on a pattern: it copies the
-   repeated tree for each repetition operator, so stacked operators ("a+++...") or
-   nested groups cost memory exponential in their number. Refused: an operator
-   right after another, and operators whose copies could multiply past 1024
-   (2 for *, + and ?; the larger bound for {n,m}). The router checks its rules'
-   patterns the same way (route.c). Returns NULL or why. */
-#define REGEX_MAX_COPIES 1024
-
-static const char *regex_risky(const char *p)
-{
-    int after_op = 0;
-    unsigned long copies = 1;
-    for (const char *c = p; *c; c++) {
-        if (*c == '\\') {
-            if (c[1])
-                c++;
-            after_op = 0;
-        } else if (*c == '[') {
-            c++; /* a bracket expression: its operators are literal */
-            if (*c == '^')
-                c++;
-            if (*c == ']')
-                c++;
-            while (*c && *c != ']')
-                c++;
-            if (!*c)
-                return NULL; /* regcomp says what is wrong */
-            after_op = 0;
-        } else if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
-            if (after_op)
-                return "a repetition operator right after another";
-            after_op = 1;
-            unsigned long n = 2;
-            if (*c == '{') {
-                char *end;
-                unsigned long lo = strtoul(c + 1, &end, 10), hi = lo;
-                if (*end == ',')
-                    hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
-                if (end[0] == ',' && end[1] == '}')
-                    end++;
-                if (*end != '}') {
-                    after_op = 0; /* not a bound: a literal '{', or regcomp refuses it */
-                    continue;
-                }
-                n = hi > lo ? hi : lo;
-                c = end;
-            }
-            if (n > REGEX_MAX_COPIES || (copies *= n ? n : 1) > REGEX_MAX_COPIES)
-                return "its repetitions could copy the expression more than 1024 times";
-        } else {
-            after_op = 0;
-        }
-    }
-    return NULL;
-}
-
 /* A substring, or /regex/ with optional flag i. */
 static int parse_textmatch(chk *c, const sw_ynode *n, const char *where, sw_mock_textmatch *m)
 {
@@ -471,18 +416,10 @@ static int parse_textmatch(chk *c, const sw_ynode *n, const char *where, sw_mock
         bad(c, n, "%s: invalid regex '%s': %s", where, s, err.msg);
         return 0;
     }
-    const char *risky = regex_risky(posix);
-    if (risky) {
-        free(posix);
-        bad(c, n, "%s: regex '%s' refused: %s", where, s, risky);
-        return 0;
-    }
-    int rc = regcomp(&m->re, posix, cflags);
+    int rc = sw_regex_compile(&m->re, posix, cflags, &err);
     free(posix);
-    if (rc != 0) {
-        char msg[256];
-        regerror(rc, &m->re, msg, sizeof msg);
-        bad(c, n, "%s: invalid regex '%s': %s", where, s, msg);
+    if (rc < 0) {
+        bad(c, n, "%s: invalid regex '%s': %s", where, s, err.msg);
         return 0;
     }
     m->kind = SW_MOCK_TEXT_REGEX;

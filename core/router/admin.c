@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "router_impl.h"
+#include "store/utf8.h"
 
 int sw_admin_authorized(const sw_router *r, const char *authorization)
 {
@@ -128,6 +129,13 @@ static int put_route(sw_router *r, const char *agent, const char *body, size_t l
                     "fields to change)");
     }
     sw_route *cur = sw_hmap_get(&r->routes, agent);
+    size_t name_len = strlen(agent);
+    if (!cur && (name_len > 128 || sw_utf8_invalid_at(agent, name_len) != name_len)) {
+        /* A new agent's name goes into the state file, which is JSON. */
+        json_decref(patch);
+        return fail(out, 400, "invalid_agent",
+                    "an agent name is at most 128 bytes of UTF-8 once percent-decoded");
+    }
     int64_t cur_version = cur ? cur->version : 0;
     const json_t *expected = json_object_get(patch, "version");
     if (!json_is_integer(expected)) {

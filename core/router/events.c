@@ -27,19 +27,6 @@ static const char *quotable(const char *s)
     return sw_utf8_invalid_at(s, n) == n ? s : "(a name that is not UTF-8)";
 }
 
-/* How many bytes of s, at most max, end on a character boundary: a name quoted
-   in part must stay valid UTF-8, or the error's JSON cannot be made. */
-static int utf8_clip(const char *s, int max)
-{
-    int n = (int)strnlen(s, (size_t)max + 1);
-    if (n <= max)
-        return n;
-    n = max;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-
 /* Check one event; on error fills why (and returns -1). */
 static int check(const json_t *e, const char *agent_default, const char *session_default, parsed *p,
                  char *why, size_t whysize)
@@ -108,7 +95,7 @@ static int check(const json_t *e, const char *agent_default, const char *session
         p->value = (int)json_integer_value(score);
     } else {
         snprintf(why, whysize, "unknown event type '%.*s' (task, tool_call or feedback)",
-                 utf8_clip(type, 64), type);
+                 sw_utf8_clip(type, 64), type);
         return -1;
     }
     if (!p->session || !*p->session) {
@@ -169,11 +156,11 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
             goto done;
         }
         if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session)) {
-            char *msg =
-                sw_xasprintf("session '%.*s' of agent '%s' has no pinned version (it "
-                             "never made a request, or went idle): the event cannot be "
-                             "attributed",
-                             utf8_clip(ps[i].session, 200), ps[i].session, quotable(ps[i].agent));
+            char *msg = sw_xasprintf("session '%.*s' of agent '%s' has no pinned version (it "
+                                     "never made a request, or went idle): the event cannot be "
+                                     "attributed",
+                                     sw_utf8_clip(ps[i].session, 200), ps[i].session,
+                                     quotable(ps[i].agent));
             status = bad(out, 404, "session_not_found", msg);
             free(msg);
             goto done;

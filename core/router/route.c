@@ -8,7 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/regex.h"
 #include "bucket.h"
+#include "store/utf8.h"
 
 static const char *const reason_names[] = {"pin", "rule", "split", "override", "migrate"};
 static const char *const policy_names[] = {"drain", "migrate", "terminate"};
@@ -110,17 +112,7 @@ void sw_route_unref(sw_route *r)
 /* Names and values from a request, as an error quotes them: at most 128 bytes, cut
    on a character boundary, so the message stays valid UTF-8 (its JSON could not be
    made otherwise) and short of the sw_err buffer. Used as "%.*s", SHOWN(s). */
-static int shown_len(const char *s)
-{
-    int n = (int)strnlen(s, 129);
-    if (n <= 128)
-        return n;
-    n = 128;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-        n--;
-    return n;
-}
-#define SHOWN(s) shown_len(s), (s)
+#define SHOWN(s) sw_utf8_clip((s), 128), (s)
 
 static int check_keys(const json_t *o, const char *what, const char *const *known, size_t n,
                       sw_err *err)
@@ -276,67 +268,6 @@ static int need_version(sw_route *r, const char *name, const char *what, const s
     return -1;
 }
 
-/* What regcomp is given. glibc compiles repetition by copying the repeated tree,
-   so stacked operators ("a+++...") cost memory exponential in their number and
-   bounded counts multiply ("(a{100}){100}"): a rule could take all the router's
-   memory. Refused: patterns over 256 bytes, an operator right after another,
-   and operators whose copies could multiply past 1024 (nested groups copy like
-   stacked operators; counting 2 for *, + and ?, and the larger bound for {n,m},
-   bounds the copies of the tree however the operators nest). Returns NULL or why. */
-#define REGEX_MAX_LEN    256
-#define REGEX_MAX_COPIES 1024
-
-static const char *regex_risky(const char *p)
-{
-    if (strlen(p) > REGEX_MAX_LEN)
-        return "longer than 256 bytes";
-    int after_op = 0;
-    unsigned long copies = 1;
-    for (const char *c = p; *c; c++) {
-        if (*c == '\\') {
-            if (c[1])
-                c++;
-            after_op = 0;
-        } else if (*c == '[') {
-            /* A bracket expression: its operators are literal ("[]x]", "[^]x]"). */
-            c++;
-            if (*c == '^')
-                c++;
-            if (*c == ']')
-                c++;
-            while (*c && *c != ']')
-                c++;
-            if (!*c)
-                return NULL; /* regcomp says what is wrong */
-            after_op = 0;
-        } else if (*c == '*' || *c == '+' || *c == '?' || *c == '{') {
-            if (after_op)
-                return "a repetition operator right after another";
-            after_op = 1;
-            unsigned long n = 2;
-            if (*c == '{') {
-                char *end;
-                unsigned long lo = strtoul(c + 1, &end, 10), hi = lo;
-                if (*end == ',')
-                    hi = end[1] == '}' ? lo : strtoul(end + 1, &end, 10);
-                if (end[0] == ',' && end[1] == '}')
-                    end++;
-                if (*end != '}') {
-                    after_op = 0; /* not a bound: a literal '{', or regcomp refuses it */
-                    continue;
-                }
-                n = hi > lo ? hi : lo;
-                c = end;
-            }
-            if (n > REGEX_MAX_COPIES || (copies *= n ? n : 1) > REGEX_MAX_COPIES)
-                return "its repetitions could copy the expression more than 1024 times";
-        } else {
-            after_op = 0;
-        }
-    }
-    return NULL;
-}
-
 static int parse_cond(const json_t *j, sw_cond *c, const char *what, sw_err *err)
 {
     memset(c, 0, sizeof *c);
@@ -381,16 +312,9 @@ static int parse_cond(const json_t *j, sw_cond *c, const char *what, sw_err *err
     c->values = sw_xcalloc(1, sizeof *c->values);
     c->values[c->n_values++] = sw_xstrdup(json_string_value(value));
     if (c->op == SW_OP_REGEX) {
-        const char *risky = regex_risky(c->values[0]);
-        if (risky)
-            return sw_err_set(err, "%s: regex '%.*s' refused: %s", what, SHOWN(c->values[0]),
-                              risky);
-        int rc = regcomp(&c->re, c->values[0], REG_EXTENDED | REG_NOSUB);
-        if (rc != 0) {
-            char msg[200];
-            regerror(rc, &c->re, msg, sizeof msg);
-            return sw_err_set(err, "%s: bad regex '%.*s': %s", what, SHOWN(c->values[0]), msg);
-        }
+        sw_err why;
+        if (sw_regex_compile(&c->re, c->values[0], REG_EXTENDED | REG_NOSUB, &why) < 0)
+            return sw_err_set(err, "%s: bad regex '%.*s': %s", what, SHOWN(c->values[0]), why.msg);
         c->has_re = 1;
     }
     return 0;

@@ -13,6 +13,7 @@
 #include "base/diag.h"
 #include "base/fsutil.h"
 #include "gateway.h"
+#include "store/utf8.h"
 
 void sw_router_logf(sw_router *r, sw_log_level level, const char *fmt, ...)
 {
@@ -30,11 +31,15 @@ json_t *sw_error_json(const char *type, const char *code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *msg = sw_xvasprintf(fmt, ap);
+    char *raw = sw_xvasprintf(fmt, ap);
     va_end(ap);
+    /* Messages quote names from paths, headers and bodies: whatever bytes a client sent
+       must not keep the answer from being JSON. */
+    char *msg = sw_utf8_scrub(raw);
     json_t *j = json_pack("{s:{s:s, s:s, s:n, s:s}}", "error", "message", msg, "type", type,
                           "param", "code", code);
     free(msg);
+    free(raw);
     return j;
 }
 

@@ -1,6 +1,10 @@
 /* utf8.c - strict UTF-8 validation (RFC 3629, table 3-7 of the Unicode standard). */
 #include "utf8.h"
 
+#include <string.h>
+
+#include "base/util.h"
+
 size_t sw_utf8_invalid_at(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -39,6 +43,27 @@ size_t sw_utf8_invalid_at(const char *str, size_t len)
         i += need + 1;
     }
     return len;
+}
+
+int sw_utf8_clip(const char *s, int max)
+{
+    int n = (int)strnlen(s, (size_t)max + 1);
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+char *sw_utf8_scrub(const char *s)
+{
+    size_t len = strlen(s);
+    char *out = sw_xstrdup(s);
+    for (size_t i = sw_utf8_invalid_at(s, len); i < len;
+         i += 1 + sw_utf8_invalid_at(s + i + 1, len - i - 1))
+        out[i] = '?';
+    return out;
 }
 
 void sw_text_position(const char *s, size_t offset, int *line, int *col)

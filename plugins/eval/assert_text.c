@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "assertion.h"
+#include "base/regex.h"
 
 static const char *out_text(const ev_subject *s)
 {
@@ -323,13 +324,13 @@ static int prepare_regex(ev_assert *a, sw_err *err)
     if (!ere)
         return -1;
     regex_t *re = sw_xmalloc(sizeof *re);
-    int rc = regcomp(re, ere, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+    sw_err why;
+    int rc = sw_regex_compile(re, ere, REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0), &why);
     free(ere);
-    if (rc != 0) {
-        char msg[256];
-        regerror(rc, re, msg, sizeof msg);
+    if (rc < 0) {
         free(re);
-        return sw_err_set(err, "bad regular expression '%s': %s", json_string_value(a->value), msg);
+        return sw_err_set(err, "bad regular expression '%s': %s", json_string_value(a->value),
+                          why.msg);
     }
     a->priv = re;
     return 0;

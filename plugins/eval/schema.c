@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "assertion.h"
+#include "base/regex.h"
 
 struct ev_schema {
     json_t *root;      /* the schema, kept */
@@ -105,12 +106,13 @@ static int compile(ev_schema *s, const json_t *sch, const char *path, sw_err *er
             if (!ere)
                 return sw_err_prefix(err, "schema at %s: pattern: ", path);
             s->patterns = sw_xrealloc(s->patterns, (s->n_patterns + 1) * sizeof *s->patterns);
-            int c = regcomp(&s->patterns[s->n_patterns], ere,
-                            REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0));
+            sw_err why;
+            int c = sw_regex_compile(&s->patterns[s->n_patterns], ere,
+                                     REG_EXTENDED | REG_NOSUB | (icase ? REG_ICASE : 0), &why);
             free(ere);
-            if (c != 0)
-                return sw_err_set(err, "schema at %s: bad pattern '%s'", path,
-                                  json_string_value(v));
+            if (c < 0)
+                return sw_err_set(err, "schema at %s: bad pattern '%s': %s", path,
+                                  json_string_value(v), why.msg);
             json_object_set_new(s->index, json_string_value(v),
                                 json_integer((json_int_t)s->n_patterns++));
         } else if (strcmp(k, "required") == 0) {

@@ -89,6 +89,20 @@ except socket.timeout:
     sys.exit(2)
 PY
 expect_eq "$?" 0 "a client that stalls mid-headers is disconnected"
+# Names that are not UTF-8 once percent-decoded, and a body whose JSON error would quote half
+# a character: each gets its JSON error (the message had crashed the router).
+for path in /agents/%ff%fe/v1/chat/completions /agents/%ff/v1/events /v1/%ff; do
+    body=$(curl -s --max-time 10 -o - -w '\n%{http_code}' -d '{"messages": []}' "$URL$path")
+    status=${body##*$'\n'}
+    body=${body%$'\n'*}
+    [ "$status" -ge 400 ] && [ "$status" -lt 500 ] && python3 -c 'import json,sys; json.loads(sys.argv[1])["error"]["message"]' "$body" &&
+        ok "$path: $status with a JSON error" || bad "$path: status $status, body '$body'"
+done
+admin PUT "/admin/agents/%ff%fe/route" '{"version": 0, "stable": "v1", "versions": {"v1": {"url": "http://127.0.0.1:9/v1"}}}'
+expect_eq "$status" 400 "an admin PUT cannot create an agent whose name is not UTF-8"
+post $'{"model": "a\\\xc3\xa9"}'
+[ "$status" = 400 ] && python3 -c 'import json,sys; json.loads(sys.argv[1])' "$body" &&
+    ok "bad JSON quoting half a character: 400 with a JSON error" || bad "status $status, body '$body'"
 chat "after" "still there"
 expect_eq "$status" 200 "and the router still serves"
 grep -qi "AddressSanitizer\|Segmentation" "$T/router.log" && bad "the router crashed" || ok "no crash in the log"
