@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "rng.h"
+#include "store/utf8.h"
 #include "tmpl.h"
 
 #define FINGERPRINT "fp_slipway_mock"
@@ -228,7 +229,10 @@ void sw_mock_events_free(char **events, size_t n)
 
 char *sw_mock_error_json(const char *message, const char *type, const char *code, const char *param)
 {
-    json_t *err = json_pack("{s:s, s:s}", "message", message, "type", type);
+    /* A message may quote a URL or a name, whatever bytes the client sent. */
+    char *text = sw_utf8_scrub(message);
+    json_t *err = json_pack("{s:s, s:s}", "message", text, "type", type);
+    free(text);
     json_object_set_new(err, "param", param && *param ? json_string(param) : json_null());
     json_object_set_new(err, "code", code && *code ? json_string(code) : json_null());
     return dump(json_pack("{s:o}", "error", err));

@@ -80,6 +80,10 @@ expect_out "listening on http://127.0.0.1:$PORT" "prints the URL it listens on"
 
 out=$(post "$BASE/v1/models")
 expect_out '"id":"gpt-4o-mini"' "GET /v1/models"
+# A model id that is not UTF-8 once percent-decoded: a JSON 404 (the message had aborted the mock).
+out=$(post "$BASE/v1/models/%ff%fe")
+printf '%s' "$out" | python3 -c 'import json,sys; assert json.load(sys.stdin)["error"]["code"] == "model_not_found"' &&
+    ok "GET /v1/models/%ff%fe: a JSON 404" || bad "GET /v1/models/%ff%fe: '$out'"
 
 out=$(post "$BASE/v1/chat/completions" -H 'Content-Type: application/json' \
     -d '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"echo: ping"}]}')
