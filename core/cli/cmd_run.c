@@ -24,10 +24,12 @@ typedef struct view {
 } view;
 
 static sw_engine *signal_engine;
+static volatile sig_atomic_t stop_signalled;
 
 static void on_stop_signal(int sig)
 {
     (void)sig;
+    stop_signalled = 1;
     if (signal_engine)
         sw_engine_request_stop(signal_engine);
 }
@@ -44,6 +46,9 @@ static void on_crash_signal(int sig)
     raise(sig);
 }
 
+/* Installed as soon as the engine exists: a signal while the run folder is being made
+   is a stop request that the run honours at its first step, so the folder is never left
+   half made. */
 static void install_signals(sw_engine *e)
 {
     signal_engine = e;
@@ -173,7 +178,6 @@ static void observe(void *ud, const sw_event *ev)
 
 static int execute(sw_engine *e, sw_run *run, view *v)
 {
-    install_signals(e);
     sw_exit code = sw_run_execute(run);
     signal_engine = NULL;
     if (!v->json) {
@@ -316,16 +320,25 @@ int cmd_run(int argc, char **argv)
     if (rc >= 0)
         return rc;
     sw_engine *e = cli_engine(&a.common);
+    install_signals(e);
     sw_pipeline *p = load_checked(e, &a);
     if (!p) {
+        signal_engine = NULL;
         sw_engine_free(e);
         return SW_EXIT_INVALID;
+    }
+    if (stop_signalled) { /* before anything was made: nothing to resume */
+        signal_engine = NULL;
+        sw_pipeline_free(p);
+        sw_engine_free(e);
+        return SW_EXIT_INTERRUPTED;
     }
     sw_diags *d = sw_diags_new();
     sw_run *run = sw_run_new(e, p, d);
     cli_print_diags(d);
     sw_diags_free(d);
     if (!run) {
+        signal_engine = NULL;
         sw_pipeline_free(p);
         sw_engine_free(e);
         return SW_EXIT_INVALID;
@@ -367,11 +380,13 @@ int cmd_resume(int argc, char **argv)
     if (a.n_sets > 0) /* a resumed run keeps the variables it started with */
         return cli_fail_usage("resume", "--set is not allowed: the run keeps its variables");
     sw_engine *e = cli_engine(&a.common);
+    install_signals(e);
     sw_diags *d = sw_diags_new();
     sw_run *run = sw_run_open(e, a.target, d);
     cli_print_diags(d);
     sw_diags_free(d);
     if (!run) {
+        signal_engine = NULL;
         sw_engine_free(e);
         return SW_EXIT_INVALID;
     }

@@ -477,6 +477,8 @@ SW_API sw_exit sw_run_execute(sw_run *run)
 {
     sw_pipeline *p = run->pipeline;
     run->engine->current = run;
+    if (run->engine->stop_requests > 0) /* a signal while the run was being made */
+        atomic_store(&run->stop, 1);
     run->started_ms = sw_now_ms();
     sw_run_journal_event(run, json_pack("{s:s, s:s, s:s, s:s}", "event",
                                         run->resumed ? "run_resume" : "run_start", "run_id",
