@@ -30,6 +30,7 @@
 #include "slipway/store.h"
 #include "sse.h"
 #include "state.h"
+#include "upstream.h"
 
 typedef struct rreq rreq;
 
@@ -63,6 +64,7 @@ struct sw_router {
     /* serving */
     struct MHD_Daemon *mhd;
     CURLM *multi;
+    sw_up *up; /* plain http:// upstreams (upstream.h); libcurl has the rest */
     int epfd;
     int wakefd; /* sw_router_stop and the shadow worker write here */
     int port;

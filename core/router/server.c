@@ -25,11 +25,12 @@
 
 #include "gateway.h"
 #include "router_impl.h"
+#include "upstream.h"
 
 #define STREAM_HIGH_WATER (256u << 10) /* pause the upstream above this much unsent */
 #define STREAM_LOW_WATER  (64u << 10)
 
-enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT };
+enum { TAG_MHD = 1, TAG_WAKE, TAG_CURL, TAG_CLIENT, TAG_UP };
 
 typedef struct tag {
     int kind;
@@ -74,7 +75,10 @@ struct rreq {
     char *up_url;
     char *up_body;
     size_t up_len;
-    struct curl_slist *up_headers;
+    sw_buf up_hdrs;                /* extra header lines, "Name: value\r\n" each */
+    struct curl_slist *up_headers; /* the same for libcurl (built when it is used) */
+    int own;                       /* the upstream is our client's (upstream.h), not libcurl's */
+    sw_up_call *upc;
     CURL *easy;
     char curl_err[CURL_ERROR_SIZE];
     int attempt, max_attempts;
@@ -122,6 +126,7 @@ static void req_unref(rreq *q)
     free(q->up_url);
     free(q->up_body);
     curl_slist_free_all(q->up_headers);
+    sw_buf_free(&q->up_hdrs);
     free(q->up_ctype);
     sw_buf_free(&q->up_buf);
     sw_sse_free(&q->sse);
@@ -291,6 +296,11 @@ static void easy_put(sw_router *r, CURL *e)
 
 static void cancel_upstream(rreq *q)
 {
+    if (q->upc) {
+        sw_up_cancel(q->upc);
+        q->upc = NULL;
+        q->r->inflight--;
+    }
     if (q->easy) {
         curl_multi_remove_handle(q->r->multi, q->easy);
         easy_put(q->r, q->easy);
@@ -351,7 +361,6 @@ static void on_event(void *ud, const char *ev, size_t len)
 static void upstream_headers(rreq *q)
 {
     q->headers_done = 1;
-    curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &q->up_status);
     if ((q->up_status == 429 || q->up_status >= 500) && q->attempt < q->max_attempts) {
         q->discard = 1; /* read and dropped; tried again once it ends */
         return;
@@ -384,12 +393,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
+/* Bytes of the answer's body: len (taken), CURL_WRITEFUNC_PAUSE or 0 (abort). */
+static size_t body_bytes(rreq *q, const char *p, size_t len)
 {
-    rreq *q = ud;
-    size_t len = size * n;
-    if (!q->headers_done)
-        upstream_headers(q);
     if (q->discard)
         return len;
     if (q->is_sse) {
@@ -411,6 +417,16 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    rreq *q = ud;
+    if (!q->headers_done) {
+        curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &q->up_status);
+        upstream_headers(q);
+    }
+    return body_bytes(q, p, size * n);
+}
+
 static void schedule_retry(rreq *q)
 {
     double backoff = (double)q->r->cfg->retry_backoff_ms * pow(2, q->attempt - 1);
@@ -428,6 +444,149 @@ static int connect_error(CURLcode rc)
            rc == CURLE_SSL_CONNECT_ERROR;
 }
 
+/* ---- a usage object without jansson ---- */
+
+/* Building a jansson tree for a usage object cost a tenth of a proxied request. These
+   scanners take the common shape only (plain keys; integers, null, booleans, and objects
+   of those) and say -1 for anything else, which jansson then reads: the result is the
+   same either way. */
+typedef struct usage_scan {
+    const char *p, *end;
+} usage_scan;
+
+static void ws(usage_scan *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\t' || *s->p == '\r'))
+        s->p++;
+}
+
+/* A key without escapes: *k and *kl get it. */
+static int scan_key(usage_scan *s, const char **k, size_t *kl)
+{
+    if (s->p >= s->end || *s->p != '"')
+        return -1;
+    const char *b = ++s->p;
+    while (s->p < s->end && *s->p != '"') {
+        if (*s->p == '\\' || (unsigned char)*s->p < 0x20 || (unsigned char)*s->p >= 0x80)
+            return -1; /* escapes, and UTF-8 jansson would check */
+        s->p++;
+    }
+    if (s->p >= s->end)
+        return -1;
+    *k = b;
+    *kl = (size_t)(s->p++ - b);
+    return 0;
+}
+
+static int key_is(const char *k, size_t kl, const char *name)
+{
+    return kl == strlen(name) && memcmp(k, name, kl) == 0;
+}
+
+/* A value; an integer goes to *slot, anything else counts as 0 there (the way
+   json_integer_value reads it). */
+static int scan_value(usage_scan *s, int depth, long long *slot);
+
+static int scan_object(usage_scan *s, int depth, const char *want, long long *found)
+{
+    if (depth > 2 || s->p >= s->end || *s->p != '{')
+        return -1;
+    s->p++;
+    ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        const char *k;
+        size_t kl;
+        ws(s);
+        if (scan_key(s, &k, &kl) < 0)
+            return -1;
+        ws(s);
+        if (s->p >= s->end || *s->p != ':')
+            return -1;
+        s->p++;
+        ws(s);
+        if (depth == 0 && key_is(k, kl, "prompt_tokens_details")) {
+            found[2] = 0; /* a later duplicate replaces the whole object, as in jansson */
+            if (*s->p == '{') {
+                if (scan_object(s, depth + 1, "cached_tokens", &found[2]) < 0)
+                    return -1;
+            } else if (scan_value(s, depth + 1, NULL) < 0) {
+                return -1;
+            }
+        } else {
+            long long *slot = NULL;
+            if (depth == 0 && key_is(k, kl, "prompt_tokens"))
+                slot = &found[0];
+            else if (depth == 0 && key_is(k, kl, "completion_tokens"))
+                slot = &found[1];
+            else if (depth > 0 && want && key_is(k, kl, want))
+                slot = found;
+            if (scan_value(s, depth + 1, slot) < 0)
+                return -1;
+        }
+        ws(s);
+        if (s->p >= s->end)
+            return -1;
+        if (*s->p == '}') {
+            s->p++;
+            return 0;
+        }
+        if (*s->p != ',')
+            return -1;
+        s->p++;
+    }
+}
+
+static int scan_value(usage_scan *s, int depth, long long *slot)
+{
+    if (s->p >= s->end)
+        return -1;
+    char ch = *s->p;
+    if (ch == '{') {
+        if (slot)
+            *slot = 0;
+        long long ignored = 0;
+        return scan_object(s, depth, NULL, &ignored);
+    }
+    if (ch == '-' || (ch >= '0' && ch <= '9')) {
+        const char *b = s->p;
+        int neg = ch == '-';
+        if (neg)
+            s->p++;
+        long long v = 0;
+        int n = 0;
+        while (s->p < s->end && *s->p >= '0' && *s->p <= '9' && n < 19)
+            v = v * 10 + (*s->p++ - '0'), n++;
+        if (n == 0 || n > 18 || (n > 1 && b[neg] == '0'))
+            return -1;
+        if (s->p < s->end &&
+            (*s->p == '.' || *s->p == 'e' || *s->p == 'E' || (*s->p >= '0' && *s->p <= '9')))
+            return -1; /* a real, or too long: jansson's */
+        if (slot)
+            *slot = neg ? -v : v;
+        return 0;
+    }
+    static const char *const lits[] = {"null", "true", "false"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t l = strlen(lits[i]);
+        if ((size_t)(s->end - s->p) >= l && memcmp(s->p, lits[i], l) == 0) {
+            s->p += l;
+            if (slot)
+                *slot = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static uint32_t clamp_u32(long long v)
+{
+    return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
+}
+
 /* Usage and tool calls of a whole answer. Most answers have no tool calls and need no
    text kept: then only the "usage" object is parsed, not the whole body. */
 static void read_completion(rreq *q)
@@ -440,6 +599,15 @@ static void read_completion(rreq *q)
         u += 7;
         while (*u == ' ' || *u == ':' || *u == '\n' || *u == '\t' || *u == '\r')
             u++;
+        usage_scan sc = {u, body + q->up_buf.len};
+        long long found[3] = {0, 0, 0};
+        if (*u == '{' && scan_object(&sc, 0, NULL, found) == 0) {
+            q->comp.has_usage = 1;
+            q->comp.tokens_in = clamp_u32(found[0]);
+            q->comp.tokens_out = clamp_u32(found[1]);
+            q->comp.cached_in = clamp_u32(found[2]);
+            return;
+        }
         json_t *usage = *u == '{' ? json_loadb(u, q->up_buf.len - (size_t)(u - body),
                                                JSON_DISABLE_EOF_CHECK, NULL)
                                   : NULL;
@@ -456,15 +624,10 @@ static void read_completion(rreq *q)
     json_decref(resp);
 }
 
-static void upstream_done(rreq *q, CURLcode rc)
+/* The end of an upstream call (either client), its handle released. */
+static void upstream_end(rreq *q, CURLcode rc)
 {
     sw_router *r = q->r;
-    if (rc == CURLE_OK && !q->headers_done && q->easy)
-        upstream_headers(q);
-    curl_multi_remove_handle(r->multi, q->easy);
-    easy_put(r, q->easy);
-    q->easy = NULL;
-    r->inflight--;
     if (q->canceled)
         return;
     if (q->discard && (rc == CURLE_OK || connect_error(rc))) {
@@ -519,6 +682,58 @@ static void upstream_done(rreq *q, CURLcode rc)
     finish(q, (int)q->up_status, body, len, q->up_ctype ? q->up_ctype : "application/json");
 }
 
+static void upstream_done(rreq *q, CURLcode rc)
+{
+    sw_router *r = q->r;
+    if (rc == CURLE_OK && !q->headers_done && q->easy) {
+        curl_easy_getinfo(q->easy, CURLINFO_RESPONSE_CODE, &q->up_status);
+        upstream_headers(q);
+    }
+    curl_multi_remove_handle(r->multi, q->easy);
+    easy_put(r, q->easy);
+    q->easy = NULL;
+    r->inflight--;
+    upstream_end(q, rc);
+}
+
+/* ---- the router's own client (plain http:// to an address) ---- */
+
+static void up_head(void *ud, int status, const char *ctype)
+{
+    rreq *q = ud;
+    q->up_status = status;
+    free(q->up_ctype);
+    q->up_ctype = sw_xstrdup(ctype);
+    upstream_headers(q);
+}
+
+static size_t up_body(void *ud, const char *p, size_t n)
+{
+    size_t r = body_bytes(ud, p, n);
+    return r == CURL_WRITEFUNC_PAUSE ? SW_UP_PAUSE : r;
+}
+
+static void up_done(void *ud, sw_up_result res, const char *msg)
+{
+    rreq *q = ud;
+    static const CURLcode codes[] = {
+        [SW_UP_OK] = CURLE_OK,
+        [SW_UP_CONNECT] = CURLE_COULDNT_CONNECT,
+        [SW_UP_SEND] = CURLE_SEND_ERROR,
+        [SW_UP_NOTHING] = CURLE_GOT_NOTHING,
+        [SW_UP_RECV] = CURLE_RECV_ERROR,
+        [SW_UP_TIMEOUT] = CURLE_OPERATION_TIMEDOUT,
+        [SW_UP_ABORTED] = CURLE_WRITE_ERROR,
+    };
+    q->upc = NULL;
+    q->r->inflight--;
+    if (msg)
+        snprintf(q->curl_err, sizeof q->curl_err, "%s", msg);
+    upstream_end(q, codes[res]);
+}
+
+static const sw_up_fns up_fns = {up_head, up_body, up_done};
+
 static void start_upstream(rreq *q)
 {
     sw_router *r = q->r;
@@ -528,6 +743,23 @@ static void start_upstream(rreq *q)
     q->up_status = 0;
     q->up_buf.len = 0;
     q->curl_err[0] = '\0';
+    r->inflight++;
+    if (q->own) {
+        q->upc = sw_up_start(r->up, q->up_url, q->up_hdrs.data, q->up_hdrs.len, q->up_body,
+                             q->up_len, &up_fns, q);
+        return;
+    }
+    if (!q->up_headers) {
+        struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+        for (const char *l = q->up_hdrs.data; l && *l;) {
+            const char *e = strstr(l, "\r\n");
+            char *one = sw_xstrndup(l, (size_t)(e - l));
+            h = curl_slist_append(h, one);
+            free(one);
+            l = e + 2;
+        }
+        q->up_headers = h;
+    }
     CURL *e = easy_get(r);
     q->easy = e;
     curl_easy_setopt(e, CURLOPT_URL, q->up_url);
@@ -546,7 +778,6 @@ static void start_upstream(rreq *q)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_multi_add_handle(r->multi, e);
-    r->inflight++;
 }
 
 static void run_retries(sw_router *r, double now)
@@ -596,9 +827,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
             q->out.len -= q->out_off;
             q->out_off = 0;
         }
-        if (q->up_paused && q->easy && q->out.len - q->out_off < STREAM_LOW_WATER) {
+        if (q->up_paused && q->out.len - q->out_off < STREAM_LOW_WATER) {
             q->up_paused = 0;
-            curl_easy_pause(q->easy, CURLPAUSE_CONT);
+            if (q->upc)
+                sw_up_unpause(q->upc); /* read on at the next loop turn */
+            else if (q->easy)
+                curl_easy_pause(q->easy, CURLPAUSE_CONT);
         }
         return (ssize_t)n;
     }
@@ -643,20 +877,34 @@ static char *body_text(json_t *j, size_t *len)
     return t;
 }
 
-static void add_header(struct curl_slist **l, const char *name, const char *value)
+/* Appends, not printf: formatting was a visible share of a request's instructions. */
+static void add_header(sw_buf *b, const char *name, const char *value)
 {
-    char *h = sw_xasprintf("%s: %s", name, value);
-    *l = curl_slist_append(*l, h);
-    free(h);
+    sw_buf_puts(b, name);
+    sw_buf_append(b, ": ", 2);
+    sw_buf_puts(b, value);
+    sw_buf_append(b, "\r\n", 2);
 }
 
+static char *concat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = sw_xmalloc(la + lb + 1);
+    memcpy(s, a, la);
+    memcpy(s + la, b, lb + 1);
+    return s;
+}
+
+/* Takes client_body (a copy of the client's request, changed here in place). */
 static void submit_shadow(rreq *q, json_t *client_body, const char *sv_name)
 {
     sw_router *r = q->r;
+    json_t *b = client_body;
     const sw_rversion *sv = sw_route_find(q->route, sv_name);
-    if (!sv || !sv->url)
+    if (!sv || !sv->url) {
+        json_decref(b);
         return;
-    json_t *b = json_deep_copy(client_body);
+    }
     json_object_set_new(b, "stream", json_false());
     json_object_del(b, "stream_options");
     sw_err err = {{0}};
@@ -833,30 +1081,29 @@ static enum MHD_Result handle_chat(rreq *q)
         q->up_len = q->body.len;
         q->up_body = sw_buf_steal(&q->body);
     }
-    q->up_url = sw_xasprintf("%s/chat/completions", q->ver->url);
-    struct curl_slist *h = NULL;
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
-    h = curl_slist_append(h, stream_on ? "Accept: text/event-stream" : "Accept: application/json");
+    q->up_url = concat(q->ver->url, "/chat/completions");
+    sw_buf *h = &q->up_hdrs;
+    sw_buf_puts(h, stream_on ? "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
+                             : "Content-Type: application/json\r\nAccept: application/json\r\n");
     if (route->mode == SW_MODE_GATEWAY) {
         const char *key = q->ver->api_key_env ? getenv(q->ver->api_key_env) : NULL;
         if (key && *key) {
             char *bearer = sw_xasprintf("Bearer %s", key);
-            add_header(&h, "Authorization", bearer);
+            add_header(h, "Authorization", bearer);
             free(bearer);
         }
     } else {
         const char *auth = header(q, "authorization");
         if (auth)
-            add_header(&h, "Authorization", auth);
-        add_header(&h, "x-slipway-agent", agent);
-        add_header(&h, "x-slipway-version", version);
-        add_header(&h, "x-slipway-session", session);
+            add_header(h, "Authorization", auth);
+        add_header(h, "x-slipway-agent", agent);
+        add_header(h, "x-slipway-version", version);
+        add_header(h, "x-slipway-session", session);
     }
     const char *rid = header(q, "x-request-id");
     if (rid)
-        add_header(&h, "x-request-id", rid);
-    q->up_headers = h;
+        add_header(h, "x-request-id", rid);
+    q->own = sw_up_handles(r->up, q->up_url);
     int retries = acfg && acfg->retries >= 0 ? acfg->retries : r->cfg->retries;
     q->max_attempts = retries + 1;
     q->st = ST_UPSTREAM;
@@ -864,7 +1111,6 @@ static enum MHD_Result handle_chat(rreq *q)
     if (client_copy) {
         /* After the primary is on its way; the shadow never delays it. */
         submit_shadow(q, client_copy, sv);
-        json_decref(client_copy);
     }
     suspend(q);
     res = MHD_YES;
@@ -1278,6 +1524,7 @@ int sw_server_start(sw_router *r, sw_diags *d)
     curl_multi_setopt(r->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
     curl_multi_setopt(r->multi, CURLMOPT_TIMERDATA, r);
     curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, 4096L);
+    r->up = sw_up_new(r->epfd, TAG_UP, c->connect_timeout_ms, c->timeout_ms);
     sw_err err = {{0}};
     if (sw_shadow_start(&r->shadow, c->shadow_queue, c->shadow_concurrency, c->shadow_timeout_ms,
                         c->connect_timeout_ms, c->max_response_bytes, r->wakefd, &err) < 0) {
@@ -1300,9 +1547,10 @@ int sw_server_start(sw_router *r, sw_diags *d)
         sw_diag_error(d, where, "listen: '%s' is not a numeric address", c->host);
         return -1;
     }
-    /* MHD clears a connection's memory pool for every request: keep it to what the headers
-       and one read of the body need. */
-    size_t mem = c->max_header_bytes + (16u << 10);
+    /* MHD clears a connection's whole memory pool for every request (it was the largest
+       single cost of a proxied request at 32 KiB): the header cap plus 4 KiB for the request
+       line and one read of the body; larger bodies are read in more, smaller reads. */
+    size_t mem = c->max_header_bytes + (4u << 10);
     /* The logger first, so MHD prints nothing of its own (library code never does). */
     r->mhd = MHD_start_daemon(
         flags, (uint16_t)c->port, NULL, NULL, on_request, r, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, r,
@@ -1339,8 +1587,12 @@ int sw_server_loop(sw_router *r)
         for (rreq *q = r->retries; q; q = q->retry_next)
             if (q->retry_at - now < timeout)
                 timeout = q->retry_at - now;
+        double up_wait = sw_up_run(r->up, now);
+        if (up_wait >= 0 && up_wait < timeout)
+            timeout = up_wait;
         if (r->resumed)
             timeout = 0;
+        sw_up_reap(r->up);
         int n = epoll_wait(r->epfd, evs, 256, timeout <= 0 ? 0 : (int)ceil(timeout));
         if (n < 0 && errno != EINTR) {
             sw_router_logf(r, SW_LOG_ERROR, "epoll_wait: %s", strerror(errno));
@@ -1349,7 +1601,9 @@ int sw_server_loop(sw_router *r)
         int running;
         for (int i = 0; i < n; i++) {
             tag *t = evs[i].data.ptr;
-            switch (t->kind) {
+            /* Every data.ptr points at an int kind first (tags here, upstream.c's
+               connections). */
+            switch (*(const int *)evs[i].data.ptr) {
             case TAG_MHD:
                 break; /* MHD_run below */
             case TAG_WAKE: {
@@ -1370,6 +1624,9 @@ int sw_server_loop(sw_router *r)
                 if (t->req && t->req->suspended)
                     on_client_hangup(t->req);
                 break;
+            case TAG_UP:
+                sw_up_event(r->up, evs[i].data.ptr, evs[i].events);
+                break;
             }
         }
         now = now_ms();
@@ -1380,6 +1637,7 @@ int sw_server_loop(sw_router *r)
         curl_messages(r);
         run_retries(r, now);
         curl_messages(r);
+        sw_up_run(r->up, now);
         r->resumed = 0;
         MHD_run(r->mhd);
         /* Requests the MHD run just started want their upstream call made now (libcurl
@@ -1433,6 +1691,8 @@ void sw_server_stop(sw_router *r)
         curl_multi_cleanup(r->multi);
         r->multi = NULL;
     }
+    sw_up_free(r->up);
+    r->up = NULL;
     if (r->epfd >= 0)
         close(r->epfd);
     if (r->wakefd >= 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 void sw_shadow_job_free(sw_shadow_job *job)
@@ -30,9 +31,19 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     return len;
 }
 
+/* Idle easy handles of the worker, kept like the loop's: creating one per copy cost
+   more CPU than the copy's transfer (every option is set again for each job). */
+static void easy_release(sw_shadow *s, CURL *e)
+{
+    if (s->n_idle < SW_SHADOW_IDLE_MAX)
+        s->idle[s->n_idle++] = e;
+    else
+        curl_easy_cleanup(e);
+}
+
 static void start_job(sw_shadow *s, sw_shadow_job *job)
 {
-    CURL *e = curl_easy_init();
+    CURL *e = s->n_idle ? s->idle[--s->n_idle] : curl_easy_init();
     job->easy = e;
     job->headers = curl_slist_append(NULL, "Content-Type: application/json");
     job->headers = curl_slist_append(job->headers, "x-slipway-shadow: 1");
@@ -68,6 +79,12 @@ static void notify(sw_shadow *s)
 static void *worker(void *arg)
 {
     sw_shadow *s = arg;
+    /* Shadow copies are worth less than the primary requests sharing the CPU with them:
+       on a busy machine the worker yields (its queue fills and copies are dropped,
+       counted) rather than taking time from the event loop. Linux applies a nice value
+       to the calling thread only. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), 19) < 0)
+        errno = 0; /* not allowed: same priority as the loop, still correct */
     for (;;) {
         pthread_mutex_lock(&s->mu);
         if (s->stop) {
@@ -102,7 +119,7 @@ static void *worker(void *arg)
                 snprintf(job->error, sizeof job->error, "%s",
                          curl_easy_strerror((CURLcode)job->curl_code));
             curl_multi_remove_handle(s->multi, msg->easy_handle);
-            curl_easy_cleanup(msg->easy_handle);
+            easy_release(s, msg->easy_handle);
             job->easy = NULL;
             sw_shadow_job **pp = &s->running;
             while (*pp && *pp != job)
@@ -121,8 +138,15 @@ static void *worker(void *arg)
         }
         if (finished)
             notify(s);
-        curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+        /* Jobs queued behind full concurrency get no wake-up of their own: a finished
+           transfer is their turn. */
+        pthread_mutex_lock(&s->mu);
+        int more = s->queue && s->inflight < s->concurrency;
+        pthread_mutex_unlock(&s->mu);
+        curl_multi_poll(s->multi, NULL, 0, more ? 0 : 1000, NULL);
     }
+    while (s->n_idle)
+        curl_easy_cleanup(s->idle[--s->n_idle]);
     return NULL;
 }
 
@@ -162,6 +186,10 @@ int sw_shadow_submit(sw_shadow *s, sw_shadow_job *job)
         return -1;
     }
     job->next = NULL;
+    /* The worker takes the whole queue each time it wakes, and looks at it again after
+       every finished transfer: only a job arriving at an empty queue needs to wake it
+       (a system call per copy otherwise). */
+    int was_empty = s->queue == NULL;
     if (s->queue_tail)
         s->queue_tail->next = job;
     else
@@ -169,7 +197,8 @@ int sw_shadow_submit(sw_shadow *s, sw_shadow_job *job)
     s->queue_tail = job;
     s->queued++;
     pthread_mutex_unlock(&s->mu);
-    curl_multi_wakeup(s->multi);
+    if (was_empty)
+        curl_multi_wakeup(s->multi);
     return 0;
 }
 

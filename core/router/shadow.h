@@ -43,12 +43,16 @@ typedef struct sw_shadow_job {
     struct sw_shadow_job *running_next;
 } sw_shadow_job;
 
+#define SW_SHADOW_IDLE_MAX 64
+
 typedef struct sw_shadow {
     pthread_t thread;
     pthread_mutex_t mu;
     CURLM *multi;
     sw_shadow_job *queue, *queue_tail, *done, *done_tail;
-    sw_shadow_job *running; /* the worker thread's only */
+    sw_shadow_job *running;         /* the worker thread's only */
+    CURL *idle[SW_SHADOW_IDLE_MAX]; /* the worker's idle easy handles, reused */
+    size_t n_idle;
     size_t queued, inflight, cap, concurrency;
     long timeout_ms, connect_timeout_ms;
     size_t max_response;
