@@ -112,6 +112,8 @@ PY
 
 echo "# slipway serve benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DUR}s)"
 echo
+echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves every figure)."
+echo
 wrk_run "http://127.0.0.1:$UP" >/dev/null # warm-up
 read -r d_rps d_p50 d_p99 d_err < <(wrk_run "http://127.0.0.1:$UP")
 router ""
@@ -127,6 +129,8 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: |"
 printf "| direct to the upstream | %s | %s | %s | %s | 1.00 |\n" "$d_rps" "$d_p50" "$d_p99" "$d_err"
 printf "| slipway serve (5%% split, pins) | %s | %s | %s | %s | %.2f |\n" "$r_rps" "$r_p50" "$r_p99" "$r_err" "$(echo "$r_rps / $d_rps" | bc -l)"
 printf "| nginx split_clients + proxy_pass | %s | %s | %s | %s | %.2f |\n" "$n_rps" "$n_p50" "$n_p99" "$n_err" "$(echo "$n_rps / $d_rps" | bc -l)"
+echo
+printf "slipway serve / nginx: %.2f.\n" "$(echo "$r_rps / $n_rps" | bc -l)"
 echo
 echo "Router peak RSS during the run: $((r_rss / 1024)) MB."
 echo
@@ -191,3 +195,5 @@ print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 print("| %d | %d | %d | %s | %s | %s | %d MB |" % (r["requests"], r["whole"], r["requests"] - r["whole"],
       sys.argv[3], r["min_s"], r["max_s"], int(sys.argv[2]) // 1024))
 PY
+echo
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
