@@ -87,7 +87,7 @@ struct rreq {
     int in_retries;
     long up_status;
     char *up_ctype;
-    int headers_done, discard, is_sse, resp_too_big;
+    int headers_done, discard, is_sse, resp_too_big, event_too_big;
     sw_buf up_buf;
     int strip_usage;
     /* streaming */
@@ -331,7 +331,7 @@ static int has_usage_object(const char *data)
     if (!p)
         return 0;
     p += 7;
-    while (*p == ' ' || *p == ':')
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':')
         p++;
     return *p == '{';
 }
@@ -405,7 +405,11 @@ static size_t body_bytes(rreq *q, const char *p, size_t len)
         }
         if (q->t_first < 0)
             q->t_first = now_ms() - q->t0;
-        sw_sse_feed(&q->sse, p, len, on_event, q);
+        q->sse.max_event = q->r->cfg->max_response_bytes;
+        if (sw_sse_feed(&q->sse, p, len, on_event, q) < 0) {
+            q->event_too_big = 1;
+            return 0; /* aborts: the client's stream ends with a stream_cut error */
+        }
         wake_client(q);
         return len;
     }
@@ -636,6 +640,12 @@ static void upstream_end(rreq *q, CURLcode rc)
     }
     if (rc != CURLE_OK) {
         const char *why = q->curl_err[0] ? q->curl_err : curl_easy_strerror(rc);
+        char too_big[96];
+        if (q->event_too_big) {
+            snprintf(too_big, sizeof too_big, "an event longer than %zu bytes",
+                     r->cfg->max_response_bytes);
+            why = too_big;
+        }
         if (q->is_sse) {
             /* Bytes already went to the client: no retry, no other version. Say so in
                the stream the way OpenAI-compatible clients read errors. */
@@ -739,7 +749,7 @@ static void start_upstream(rreq *q)
     sw_router *r = q->r;
     const sw_router_config *c = r->cfg;
     q->attempt++;
-    q->headers_done = q->discard = q->is_sse = q->resp_too_big = 0;
+    q->headers_done = q->discard = q->is_sse = q->resp_too_big = q->event_too_big = 0;
     q->up_status = 0;
     q->up_buf.len = 0;
     q->curl_err[0] = '\0';

@@ -17,7 +17,7 @@ static size_t event_end(const char *p, size_t n, size_t from)
     return 0;
 }
 
-void sw_sse_feed(sw_sse *s, const char *data, size_t n, sw_sse_event_fn on_event, void *ud)
+int sw_sse_feed(sw_sse *s, const char *data, size_t n, sw_sse_event_fn on_event, void *ud)
 {
     sw_buf_append(&s->pending, data, n);
     size_t start = 0;
@@ -39,6 +39,12 @@ void sw_sse_feed(sw_sse *s, const char *data, size_t n, sw_sse_event_fn on_event
         s->pending.data[s->pending.len] = '\0';
         s->scanned = s->scanned > start ? s->scanned - start : 0;
     }
+    if (s->max_event && s->pending.len > s->max_event) {
+        s->pending.len = 0;
+        s->scanned = 0;
+        return -1;
+    }
+    return 0;
 }
 
 size_t sw_sse_pending(const sw_sse *s)

@@ -13,14 +13,17 @@
 #include "base/util.h"
 
 typedef struct sw_sse {
-    sw_buf pending; /* an event not complete yet */
-    size_t scanned; /* bytes of pending known to hold no event end */
+    sw_buf pending;   /* an event not complete yet */
+    size_t scanned;   /* bytes of pending known to hold no event end */
+    size_t max_event; /* the longest event held (0: no cap) */
 } sw_sse;
 
 typedef void (*sw_sse_event_fn)(void *ud, const char *event, size_t len);
 
-/* Feed bytes; on_event is called for every event completed by them. */
-void sw_sse_feed(sw_sse *s, const char *data, size_t n, sw_sse_event_fn on_event, void *ud);
+/* Feed bytes; on_event is called for every event completed by them. 0, or -1 when an
+   unfinished event grew past max_event (an upstream that never ends its events): the
+   stream cannot go on, and what was held is dropped. */
+int sw_sse_feed(sw_sse *s, const char *data, size_t n, sw_sse_event_fn on_event, void *ud);
 /* Bytes held that do not make a whole event (the stream was cut, or lacked a final blank line). */
 size_t sw_sse_pending(const sw_sse *s);
 void sw_sse_free(sw_sse *s);

@@ -51,6 +51,28 @@ START_TEST(events_split_anywhere)
 }
 END_TEST
 
+START_TEST(an_endless_event_is_capped)
+{
+    sw_sse s = {.max_event = 64};
+    got g = {0};
+    ck_assert_int_eq(sw_sse_feed(&s, "data: short\n\n", 13, on_event, &g), 0);
+    ck_assert_int_eq(g.n, 1);
+    /* An event that never ends: refused once it holds more than the cap, not kept. */
+    char chunk[40];
+    memset(chunk, 'x', sizeof chunk);
+    ck_assert_int_eq(sw_sse_feed(&s, "data: ", 6, on_event, &g), 0);
+    ck_assert_int_eq(sw_sse_feed(&s, chunk, sizeof chunk, on_event, &g), 0);
+    ck_assert_int_eq(sw_sse_feed(&s, chunk, sizeof chunk, on_event, &g), -1);
+    ck_assert_uint_eq(sw_sse_pending(&s), 0);
+    /* Whole events in one feed may be longer together than the cap. */
+    sw_sse big = {.max_event = 16};
+    ck_assert_int_eq(sw_sse_feed(&big, "data: 1\n\ndata: 2\n\ndata: 3\n\n", 27, on_event, &g), 0);
+    ck_assert_int_eq(g.n, 4);
+    sw_sse_free(&s);
+    sw_sse_free(&big);
+}
+END_TEST
+
 START_TEST(event_data)
 {
     sw_buf b = {0};
@@ -176,6 +198,7 @@ int main(void)
     Suite *s = suite_create("router_stream");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, events_split_anywhere);
+    tcase_add_test(tc, an_endless_event_is_capped);
     tcase_add_test(tc, event_data);
     tcase_add_test(tc, completion_from_chunks);
     tcase_add_test(tc, completion_from_response);
