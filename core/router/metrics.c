@@ -108,6 +108,7 @@ void sw_metrics_request(sw_metrics *m, sw_series *s, const sw_req_result *res, i
     r->tokens_out = res->tokens_out;
     r->tool_calls = (uint16_t)(res->tool_calls > 65535 ? 65535 : res->tool_calls);
     r->cost = (float)res->cost;
+    r->session = res->session;
 }
 
 void sw_metrics_event(sw_metrics *m, sw_series *s, sw_event_type type, int value, int64_t now_ms)
@@ -326,6 +327,8 @@ typedef struct agg {
     uint64_t sh_same, sh_diff, sh_err, sh_drop;
     float *lat, *ttft;
     size_t n_lat, n_ttft, cap_lat, cap_ttft;
+    uint32_t *sess; /* the requests' session hashes, for counting distinct sessions */
+    size_t n_sess, cap_sess;
 } agg;
 
 static void add_sample(float **v, size_t *n, size_t *cap, float x)
@@ -335,6 +338,34 @@ static void add_sample(float **v, size_t *n, size_t *cap, float x)
         *v = sw_xrealloc(*v, *cap * sizeof **v);
     }
     (*v)[(*n)++] = x;
+}
+
+static void add_session(agg *g, uint32_t h)
+{
+    if (g->n_sess == g->cap_sess) {
+        g->cap_sess = g->cap_sess ? g->cap_sess * 2 : 64;
+        g->sess = sw_xrealloc(g->sess, g->cap_sess * sizeof *g->sess);
+    }
+    g->sess[g->n_sess++] = h;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distinct sessions among the window's requests (by their 32-bit hashes: two sessions
+   colliding count once, which at the window's size is rare and only lowers the count). */
+static uint64_t distinct_sessions(agg *g)
+{
+    if (!g->n_sess)
+        return 0;
+    qsort(g->sess, g->n_sess, sizeof *g->sess, cmp_u32);
+    uint64_t n = 1;
+    for (size_t i = 1; i < g->n_sess; i++)
+        n += g->sess[i] != g->sess[i - 1];
+    return n;
 }
 
 static double rate(uint64_t a, uint64_t n)
@@ -401,6 +432,8 @@ json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t sinc
             add_sample(&g->lat, &g->n_lat, &g->cap_lat, r->latency_ms);
             if (r->ttft_ms >= 0)
                 add_sample(&g->ttft, &g->n_ttft, &g->cap_ttft, r->ttft_ms);
+            if (r->session)
+                add_session(g, r->session);
             break;
         case 1: {
             int idx = r->ev_type * 2 +
@@ -429,6 +462,7 @@ json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t sinc
         if (agent && strcmp(s->agent, agent) != 0) {
             free(g->lat);
             free(g->ttft);
+            free(g->sess);
             continue;
         }
         uint64_t server_err = g->errors[SW_ERRC_5XX] + g->errors[SW_ERRC_TIMEOUT] +
@@ -457,6 +491,13 @@ json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t sinc
         json_object_set_new(v, "cost", json_real(g->cost));
         json_object_set_new(v, "cost_per_request",
                             json_real(g->requests ? g->cost / (double)g->requests : 0));
+        uint64_t sessions = distinct_sessions(g);
+        json_object_set_new(v, "sessions", json_integer((json_int_t)sessions));
+        json_object_set_new(v, "cost_per_session",
+                            json_real(sessions ? g->cost / (double)sessions : 0));
+        json_object_set_new(
+            v, "tokens_per_session",
+            json_real(sessions ? (double)(g->tokens_in + g->tokens_out) / (double)sessions : 0));
         json_object_set_new(v, "tool_calls", json_integer((json_int_t)g->tool_calls));
         json_object_set_new(
             v, "events",
@@ -474,6 +515,7 @@ json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t sinc
         json_object_set_new(versions, s->version, v);
         free(g->lat);
         free(g->ttft);
+        free(g->sess);
     }
     free(a);
     json_t *out = json_object();

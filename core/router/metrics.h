@@ -62,6 +62,7 @@ typedef struct sw_req_result {
     double ttft_ms; /* < 0: no first token (non-streaming: the whole body's time) */
     uint32_t tokens_in, tokens_out, tool_calls;
     double cost;
+    uint32_t session; /* a hash of the session key (never 0), for distinct sessions; 0: none */
 } sw_req_result;
 
 typedef struct sw_record {
@@ -75,6 +76,7 @@ typedef struct sw_record {
     uint16_t tool_calls;
     float latency_ms, ttft_ms, cost;
     uint32_t tokens_in, tokens_out;
+    uint32_t session; /* request: sw_req_result.session */
 } sw_record;
 
 typedef struct sw_metrics {

@@ -23,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "bucket.h"
 #include "gateway.h"
 #include "router_impl.h"
 #include "upstream.h"
@@ -1405,6 +1406,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             res.cost = (q->comp.tokens_in - cached) * p->input + cached * cin +
                        q->comp.tokens_out * p->output;
         }
+        if (q->session)
+            res.session = sw_murmur3_32(q->session, strlen(q->session), 0) | 1;
         q->errclass = res.errclass;
         sw_metrics_request(&r->metrics, q->series, &res, sw_wall_ms());
         if (q->pair_id)

@@ -21,6 +21,8 @@ const char *const sw_monitor_metrics[] = {"error_rate",
                                           "ttft_p95",
                                           "cost_per_request",
                                           "tokens_per_request",
+                                          "cost_per_session",
+                                          "tokens_per_session",
                                           "shadow_different_rate",
                                           "shadow_disagreement_rate",
                                           "shadow_text_disagreement_rate",
@@ -125,6 +127,11 @@ double sw_metric_value(const char *m, const json_t *v, double *n)
         return req > 0 ? num(v, "cost", NULL) / req : 0;
     if (strcmp(m, "tokens_per_request") == 0)
         return req > 0 ? (num(v, "tokens_in", NULL) + num(v, "tokens_out", NULL)) / req : 0;
+    if (strcmp(m, "cost_per_session") == 0 || strcmp(m, "tokens_per_session") == 0) {
+        double sessions = num(v, "sessions", NULL);
+        *n = sessions; /* min_samples counts sessions here */
+        return sessions > 0 ? num(v, m, NULL) : 0;
+    }
     return 0;
 }
 

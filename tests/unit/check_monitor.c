@@ -136,10 +136,11 @@ START_TEST(prom_templates)
     char *u = sw_prom_query_url("http://127.0.0.1:9090/", "sum(a{b=\"c d\"})");
     ck_assert_str_eq(u, "http://127.0.0.1:9090/api/v1/query?query=sum%28a%7Bb%3D%22c%20d%22%7D%29");
     free(u);
-    /* every built-in metric but the pair ones has default queries that expand */
+    /* every built-in metric but the pair and per-session ones (the router exports no
+       session counter) has default queries that expand */
     for (size_t i = 0; sw_monitor_metrics[i]; i++) {
         const char *m = sw_monitor_metrics[i];
-        if (sw_metric_is_shadow_pairs(m)) {
+        if (sw_metric_is_shadow_pairs(m) || strstr(m, "_per_session")) {
             ck_assert_ptr_null(sw_prom_default_query(m, 0));
             continue;
         }
@@ -497,6 +498,15 @@ START_TEST(router_latency_sample_is_bounded)
     ck_assert_double_eq(o.n, 7000);
     free(buf);
     json_decref(s);
+    /* per session: the window's distinct sessions are the sample size */
+    json_t *per = json_pack("{s:i, s:i, s:f, s:f}", "requests", 40, "sessions", 10,
+                            "cost_per_session", 0.25, "tokens_per_session", 120.0);
+    sw_obs_from_stats("cost_per_session", per, &o, &buf);
+    ck_assert_double_eq(o.value, 0.25);
+    ck_assert_double_eq(o.n, 10);
+    sw_obs_from_stats("tokens_per_session", per, &o, &buf);
+    ck_assert_double_eq(o.value, 120);
+    json_decref(per);
     sw_metrics_free(&m);
 }
 END_TEST

@@ -28,6 +28,7 @@ START_TEST(stats_over_a_window)
     ck_assert_ptr_eq(sw_metrics_series(&m, "a", "v1"), v1);
     for (int i = 1; i <= 100; i++) {
         sw_req_result r = req(200, i, SW_ERRC_NONE);
+        r.session = 1 + 2 * (uint32_t)(i % 8); /* 100 requests from 8 sessions */
         sw_metrics_request(&m, v1, &r, 1000 + i);
     }
     sw_req_result old = req(200, 5000, SW_ERRC_NONE);
@@ -59,7 +60,12 @@ START_TEST(stats_over_a_window)
     ck_assert(json_real_value(json_object_get(json_object_get(a1, "ttft_ms"), "p50")) == 25);
     ck_assert_int_eq(json_integer_value(json_object_get(a1, "tokens_in")), 1000);
     ck_assert(json_real_value(json_object_get(a1, "cost")) == 50);
+    ck_assert_int_eq(json_integer_value(json_object_get(a1, "sessions")), 8);
+    ck_assert(json_real_value(json_object_get(a1, "cost_per_session")) == 50.0 / 8);
+    ck_assert(json_real_value(json_object_get(a1, "tokens_per_session")) == 1400.0 / 8);
     ck_assert_int_eq(json_integer_value(json_object_get(a2, "requests")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(a2, "sessions")), 0); /* none known */
+    ck_assert(json_real_value(json_object_get(a2, "cost_per_session")) == 0);
     ck_assert(json_real_value(json_object_get(a2, "error_rate")) == 0.5);
     ck_assert(json_real_value(json_object_get(a2, "client_error_rate")) == 0.5);
     ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(a2, "errors"), "connect")),
