@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SIGTERM while each stage of a pipeline runs, one stage per round: versioning,
-# eval against `slipway mock`, a Lua stage, a canary against `slipway serve`.
+# eval against `slipway mock`, a Lua stage, a monitor and a canary against `slipway serve`.
 # Each round waits for the stage's stage_start in the journal, sends SIGTERM,
 # and expects exit 3, a consistent checkpoint (the stages before it succeeded,
 # it and those after it pending, the files parse, `runs show` reads it) and a
@@ -53,6 +53,16 @@ stages:
           for i = 1, 60000000 do n = n + 1 end
           return {n = n}
         end
+  - id: watch
+    uses: monitor
+    with:
+      router: ${vars.router}
+      token_file: ${vars.token}
+      agent: support-agent
+      candidate: ${vars.candidate}
+      interval: 200ms
+      duration: 1500ms
+      metrics: [error_rate]
   - id: canary
     uses: canary
     with:
@@ -69,7 +79,7 @@ check_run() {
     python3 - "$SLIPWAY_STATE_DIR/runs/$1" "$2" <<'PY'
 import json, sys
 d, stage = sys.argv[1], sys.argv[2]
-order = ["release", "golden", "policy", "canary"]
+order = ["release", "golden", "policy", "watch", "canary"]
 ck = json.load(open(d + "/context.json"))
 rep = json.load(open(d + "/report.json"))
 states = {s["id"]: s["state"] for s in ck["stages"]}
@@ -85,7 +95,7 @@ for line in open(d + "/journal.jsonl"):
 PY
 }
 
-for stage in release golden policy canary; do
+for stage in release golden policy watch canary; do
     # A fresh route and channels: A stable, B the candidate.
     [ -n "${ROUTER_PID:-}" ] && stop_router
     rm -f "$T/router-state.json"
@@ -126,7 +136,7 @@ for stage in release golden policy canary; do
     sw resume "$id"
     expect_rc 0 "$stage: resume runs to the end"
     expect_eq "$(json "$SLIPWAY_STATE_DIR/runs/$id/context.json" '[s["state"] for s in d["stages"]]')" \
-        "['succeeded', 'succeeded', 'succeeded', 'succeeded']" "$stage: every stage succeeded"
+        "['succeeded', 'succeeded', 'succeeded', 'succeeded', 'succeeded']" "$stage: every stage succeeded"
     expect_eq "$(json "$SLIPWAY_STATE_DIR/runs/$id/context.json" 'd["values"]["policy.n"]["value"]')" \
         "60000000" "$stage: the Lua stage's output is there"
     expect_eq "$(route_field 'd["stable"], d["candidate"]')" "('$B', None)" "$stage: the canary promoted"
