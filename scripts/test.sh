@@ -4,7 +4,8 @@
 #      (real processes, real files, loopback only);
 #   2. gcc with AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer:
 #      the same suite again;
-#   3. valgrind memcheck over every unit test;
+#   3. valgrind memcheck over every unit test, and over `slipway serve` in the router's
+#      integration tests;
 #   4. a short, fixed run of every libFuzzer target over its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,9 @@ CC=gcc SLIPWAY_BUILD_DIR=build-asan scripts/build.sh -DSLIPWAY_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j 4 --timeout 300
 
-echo "== 3/4 valgrind memcheck, unit tests"
+echo "== 3/4 valgrind memcheck: unit tests, then the router's integration tests"
 scripts/memcheck.sh build-clang
+scripts/memcheck.sh build-clang --router
 
 echo "== 4/4 libFuzzer targets, a short fixed run of each (docs/security.md)"
 # Only the fuzz targets: SLIPWAY_FUZZ=ON builds nothing else in its folder.
