@@ -334,7 +334,7 @@ sw_router *sw_router_load(const char *config_path, const sw_router_options *opts
     r->pins_full_logged = -1e12;
     sw_hmap_init(&r->routes);
     sw_hmap_init(&r->pairs);
-    r->pair_ring = json_array();
+    sw_pair_ring_init(&r->ring, cfg->shadow_keep);
     sw_pins_init(&r->pins, cfg->max_pins);
     sw_metrics_init(&r->metrics, cfg->window_records);
     if (opts) {
@@ -465,7 +465,6 @@ void sw_router_free(sw_router *r)
     sw_pins_free(&r->pins);
     sw_metrics_free(&r->metrics);
     sw_pairs_free(r);
-    json_decref(r->pair_ring);
     if (r->pairs_fd >= 0)
         close(r->pairs_fd);
     if (r->store)

@@ -34,18 +34,12 @@
 
 typedef struct rreq rreq;
 
-/* A pending shadow pair: the primary's side waits here for the shadow's, or
-   the other way round. */
-typedef struct sw_pair {
-    uint64_t id;
-    char *agent, *session, *primary_version, *shadow_version;
-    int64_t t_ms;
-    int have_primary, have_shadow;
-    json_t *primary, *shadow; /* {"version", "status", "latency_ms", "tokens_in", ...} */
-    char *primary_text, *shadow_text;
-    json_t *primary_tools, *shadow_tools;
-    int shadow_failed;
-} sw_pair;
+/* The newest recorded shadow pairs (JSON records), a fixed-capacity ring: slot[head] is the
+   oldest of count. */
+typedef struct sw_pair_ring {
+    json_t **slot;
+    size_t cap, head, count;
+} sw_pair_ring;
 
 struct sw_router {
     sw_router_config *cfg;
@@ -80,9 +74,9 @@ struct sw_router {
     uint64_t rejected[600]; /* requests answered by the router itself, by status */
     /* shadow */
     sw_shadow shadow;
-    sw_hmap pairs; /* pair id (decimal) -> sw_pair* */
+    sw_hmap pairs; /* pair id (decimal) -> sw_shadow_job* still waiting for its primary */
     uint64_t next_pair;
-    json_t *pair_ring; /* the newest recorded pairs, oldest first */
+    sw_pair_ring ring; /* the recorded pairs (capacity shadow.keep) */
     int pairs_fd;      /* the pairs file (-1: none) */
 };
 
@@ -128,16 +122,29 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
                      const char *body, size_t len, json_t **out);
 
 /* ---- shadow pairs (pairs.c) ---- */
-sw_pair *sw_pair_new(sw_router *r, const char *agent, const char *session,
-                     const char *primary_version, const char *shadow_version);
-/* The primary's side (text, tools and tokens from its completion). */
-void sw_pair_primary(sw_router *r, uint64_t id, int status, double latency_ms,
-                     const sw_completion *c, const char *error);
-/* Take every finished shadow job and complete its pair. */
+/* Submit a shadow copy as a new pair (the job's url, auth and body set). Returns the pair id,
+   or 0 when the queue is full (counted as dropped; the job is freed). */
+uint64_t sw_pair_submit(sw_router *r, sw_shadow_job *job, const char *agent, const char *session,
+                        const char *primary_version, const char *shadow_version);
+/* The primary's side: takes c's text and tool calls (c stays valid, without them) and, for a
+   whole (non-streamed) answer, raw: its body, which the shadow worker reads the text and tool
+   calls from (raw is emptied; may be NULL). The comparison happens on the shadow worker. */
+void sw_pair_primary(sw_router *r, uint64_t id, int status, double latency_ms, sw_completion *c,
+                     sw_buf *raw, const char *error);
+/* Hand this turn's primaries to the shadow worker (once per loop turn). */
+void sw_pairs_flush(sw_router *r);
+/* Take every finished pair from the shadow worker: count it and keep its record. */
 void sw_pairs_collect(sw_router *r);
 void sw_pairs_free(sw_router *r);
-/* The newest pairs of an agent (NULL: all) since since_ms, at most limit. */
+/* The newest pairs of an agent (NULL: all) since since_ms, at most limit (0: no limit). */
 json_t *sw_pairs_list(sw_router *r, const char *agent, int64_t since_ms, size_t limit);
+
+void sw_pair_ring_init(sw_pair_ring *g, size_t cap);
+/* Takes rec; when full, the oldest record goes. */
+void sw_pair_ring_push(sw_pair_ring *g, json_t *rec);
+/* Newest first, stopping at the first record older than since_ms ("t_ms"). */
+json_t *sw_pair_ring_list(const sw_pair_ring *g, const char *agent, int64_t since_ms, size_t limit);
+void sw_pair_ring_free(sw_pair_ring *g);
 
 /* An OpenAI-style error body: {"error": {"message", "type", "param", "code"}}. */
 json_t *sw_error_json(const char *type, const char *code, const char *fmt, ...) SW_PRINTF(3, 4);

@@ -101,6 +101,7 @@ struct rreq {
     sw_completion comp;
     sw_errclass errclass;
     uint64_t pair_id;
+    sw_buf pair_raw; /* a shadowed request's whole answer, for the shadow worker to read */
 };
 
 /* ---- small helpers ---- */
@@ -134,6 +135,7 @@ static void req_unref(rreq *q)
     sw_buf_free(&q->scratch);
     sw_buf_free(&q->out);
     sw_completion_free(&q->comp);
+    sw_buf_free(&q->pair_raw);
     free(q);
 }
 
@@ -597,6 +599,14 @@ static uint32_t clamp_u32(long long v)
 static void read_completion(rreq *q)
 {
     const char *body = q->up_buf.data;
+    if (q->comp.collect) {
+        /* A shadowed request: its text and tool calls are read by the shadow worker from a
+           copy of the answer (one copy, no parse here); the loop reads what the metrics need,
+           as for any request. */
+        q->pair_raw.len = 0;
+        sw_buf_append(&q->pair_raw, body, q->up_buf.len);
+        q->comp.collect = 0;
+    }
     if (!q->comp.collect && !strstr(body, "\"tool_calls\"")) {
         const char *u = strstr(body, "\"usage\"");
         if (!u)
@@ -936,23 +946,7 @@ static void submit_shadow(rreq *q, json_t *client_body, const char *sv_name)
     }
     job->body = body_text(b, &job->len);
     json_decref(b);
-    sw_pair *pair = sw_pair_new(r, q->agent, q->session, q->version, sv_name);
-    job->pair_id = pair->id;
-    if (sw_shadow_submit(&r->shadow, job) < 0) {
-        sw_metrics_shadow_dropped(&r->metrics, sw_metrics_series(&r->metrics, q->agent, sv_name),
-                                  sw_wall_ms());
-        char key[32];
-        snprintf(key, sizeof key, "%llu", (unsigned long long)pair->id);
-        sw_hmap_del(&r->pairs, key);
-        free(pair->agent);
-        free(pair->session);
-        free(pair->primary_version);
-        free(pair->shadow_version);
-        free(pair);
-        sw_shadow_job_free(job);
-        return;
-    }
-    q->pair_id = job->pair_id;
+    q->pair_id = sw_pair_submit(r, job, q->agent, q->session, q->version, sv_name);
 }
 
 static enum MHD_Result handle_chat(rreq *q)
@@ -1411,7 +1405,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         q->errclass = res.errclass;
         sw_metrics_request(&r->metrics, q->series, &res, sw_wall_ms());
         if (q->pair_id)
-            sw_pair_primary(r, q->pair_id, status, ms, &q->comp,
+            sw_pair_primary(r, q->pair_id, status, ms, &q->comp, &q->pair_raw,
                             res.errclass != SW_ERRC_NONE ? sw_errclass_name(res.errclass) : NULL);
     }
     if (r->cfg->access_log)
@@ -1606,6 +1600,7 @@ int sw_server_loop(sw_router *r)
         if (r->resumed)
             timeout = 0;
         sw_up_reap(r->up);
+        sw_pairs_flush(r);
         int n = epoll_wait(r->epfd, evs, 256, timeout <= 0 ? 0 : (int)ceil(timeout));
         if (n < 0 && errno != EINTR) {
             sw_router_logf(r, SW_LOG_ERROR, "epoll_wait: %s", strerror(errno));

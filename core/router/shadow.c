@@ -7,10 +7,26 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+void sw_pair_side_free(sw_pair_side *side)
+{
+    free(side->error);
+    side->error = NULL;
+    sw_buf_free(&side->text);
+    json_decref(side->tools);
+    side->tools = NULL;
+    sw_buf_free(&side->raw);
+}
+
 void sw_shadow_job_free(sw_shadow_job *job)
 {
     if (!job)
         return;
+    free(job->agent);
+    free(job->session);
+    free(job->primary_version);
+    free(job->shadow_version);
+    sw_pair_side_free(&job->primary);
+    json_decref(job->record);
     free(job->url);
     free(job->auth);
     free(job->body);
@@ -91,6 +107,9 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&s->mu);
             break;
         }
+        /* Pairs whose primary came in after the shadow's answer. */
+        sw_shadow_job *both = s->ready, *both_tail = s->ready_tail;
+        s->ready = s->ready_tail = NULL;
         while (s->queue && s->inflight < s->concurrency) {
             sw_shadow_job *job = s->queue;
             s->queue = job->next;
@@ -106,7 +125,7 @@ static void *worker(void *arg)
         curl_multi_perform(s->multi, &running);
         CURLMsg *msg;
         int left;
-        int finished = 0;
+        sw_shadow_job *fin = NULL;
         while ((msg = curl_multi_info_read(s->multi, &left))) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
@@ -126,22 +145,53 @@ static void *worker(void *arg)
                 pp = &(*pp)->running_next;
             if (*pp)
                 *pp = job->running_next;
-            pthread_mutex_lock(&s->mu);
-            s->inflight--;
-            if (s->done_tail)
-                s->done_tail->next = job;
-            else
-                s->done = job;
-            s->done_tail = job;
-            pthread_mutex_unlock(&s->mu);
-            finished = 1;
+            job->next = fin;
+            fin = job;
         }
-        if (finished)
+        if (fin) {
+            /* One lock for every transfer this round finished (the loop takes the same lock). */
+            pthread_mutex_lock(&s->mu);
+            while (fin) {
+                sw_shadow_job *job = fin;
+                fin = job->next;
+                job->next = NULL;
+                s->inflight--;
+                job->shadow_done = 1;
+                if (job->have_primary) {
+                    if (both_tail)
+                        both_tail->next = job;
+                    else
+                        both = job;
+                    both_tail = job;
+                } else {
+                    job->wait_prev = NULL;
+                    job->wait_next = s->waiting;
+                    if (s->waiting)
+                        s->waiting->wait_prev = job;
+                    s->waiting = job;
+                }
+            }
+            pthread_mutex_unlock(&s->mu);
+        }
+        if (both) {
+            /* Both sides are the worker's alone now: compare here, then one lock and one
+               wake-up of the loop for the whole batch. */
+            for (sw_shadow_job *j = both; j; j = j->next)
+                if (j->complete)
+                    j->complete(j);
+            pthread_mutex_lock(&s->mu);
+            if (s->done_tail)
+                s->done_tail->next = both;
+            else
+                s->done = both;
+            s->done_tail = both_tail;
+            pthread_mutex_unlock(&s->mu);
             notify(s);
+        }
         /* Jobs queued behind full concurrency get no wake-up of their own: a finished
            transfer is their turn. */
         pthread_mutex_lock(&s->mu);
-        int more = s->queue && s->inflight < s->concurrency;
+        int more = (s->queue && s->inflight < s->concurrency) || s->ready;
         pthread_mutex_unlock(&s->mu);
         curl_multi_poll(s->multi, NULL, 0, more ? 0 : 1000, NULL);
     }
@@ -202,6 +252,45 @@ int sw_shadow_submit(sw_shadow *s, sw_shadow_job *job)
     return 0;
 }
 
+void sw_shadow_primary(sw_shadow *s, sw_shadow_job *job)
+{
+    job->handoff_next = s->handoff;
+    s->handoff = job;
+}
+
+void sw_shadow_flush(sw_shadow *s)
+{
+    if (!s->handoff || !s->started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    int was_empty = s->ready == NULL, moved = 0;
+    for (sw_shadow_job *job = s->handoff; job; job = job->handoff_next) {
+        job->have_primary = 1;
+        if (!job->shadow_done)
+            continue; /* the transfer's end completes the pair */
+        if (job->wait_prev)
+            job->wait_prev->wait_next = job->wait_next;
+        else
+            s->waiting = job->wait_next;
+        if (job->wait_next)
+            job->wait_next->wait_prev = job->wait_prev;
+        job->wait_prev = job->wait_next = NULL;
+        job->next = NULL;
+        if (s->ready_tail)
+            s->ready_tail->next = job;
+        else
+            s->ready = job;
+        s->ready_tail = job;
+        moved = 1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    s->handoff = NULL;
+    /* Usually the primary answers first and the transfer's end completes the pair: only pairs
+       that waited on their primary cost a wake-up, one per batch. */
+    if (moved && was_empty)
+        curl_multi_wakeup(s->multi);
+}
+
 sw_shadow_job *sw_shadow_take_done(sw_shadow *s)
 {
     if (!s->started)
@@ -245,6 +334,14 @@ void sw_shadow_stop(sw_shadow *s)
     curl_multi_cleanup(s->multi);
     free_list(s->queue);
     free_list(s->done);
+    free_list(s->ready);
+    job = s->waiting;
+    while (job) {
+        sw_shadow_job *next = job->wait_next;
+        sw_shadow_job_free(job);
+        job = next;
+    }
+    s->queue = s->done = s->ready = s->waiting = s->handoff = NULL;
     pthread_mutex_destroy(&s->mu);
     s->started = 0;
 }
