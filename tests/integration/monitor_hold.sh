@@ -40,18 +40,7 @@ agents:
     route: {stable: v1, candidate: v2, weight: 50}
 YAML
 start_router "$T/router.yaml"
-rm -f "$T/traffic.stop"
-(
-    i=0
-    while [ ! -e "$T/traffic.stop" ]; do
-        i=$((i + 1))
-        curl -s -o /dev/null --max-time 5 -H "x-slipway-session: user-$i" -H 'Content-Type: application/json' \
-            -d '{"model": "support-agent", "messages": [{"role": "user", "content": "hi"}]}' \
-            "$URL/v1/chat/completions"
-    done
-) &
-TRAFFIC_PID=$!
-PIDS+=($TRAFFIC_PID)
+start_traffic user- hi
 
 cat >"$T/hold.yaml" <<'YAML'
 version: 1
@@ -76,8 +65,7 @@ stages:
         tool_error_rate: {on_inconclusive: extend}
 YAML
 sw run "$T/hold.yaml" --set "vars.router=$URL"
-touch "$T/traffic.stop"
-wait "$TRAFFIC_PID" 2>/dev/null
+stop_traffic
 expect_rc 0 "a fail under hold does not fail the stage"
 expect_out "hold: error_rate: candidate" "the log says why it holds"
 J="$(run_dir)/journal.jsonl"
@@ -110,21 +98,9 @@ admin PUT /admin/agents/support-agent/route "{\"version\": $(jget 'd["version"]'
 expect_eq "$status" 200 "the candidate is now v3"
 sed -e 's/metrics: \[error_rate, tool_error_rate\]/metrics: [latency_p95]/' -e '/thresholds:/,$d' \
     -e 's/duration: 4s/duration: 20s/' -e 's/candidate: v2/candidate: v3/' "$T/hold.yaml" >"$T/latency.yaml"
-rm -f "$T/traffic.stop"
-(
-    i=0
-    while [ ! -e "$T/traffic.stop" ]; do
-        i=$((i + 1))
-        curl -s -o /dev/null --max-time 5 -H "x-slipway-session: lat-$i" -H 'Content-Type: application/json' \
-            -d '{"model": "support-agent", "messages": [{"role": "user", "content": "hi"}]}' \
-            "$URL/v1/chat/completions"
-    done
-) &
-TRAFFIC_PID=$!
-PIDS+=($TRAFFIC_PID)
+start_traffic lat- hi
 sw run "$T/latency.yaml" --set "vars.router=$URL"
-touch "$T/traffic.stop"
-wait "$TRAFFIC_PID" 2>/dev/null
+stop_traffic
 expect_rc 1 "the slower candidate fails on latency_p95"
 printf '%s\n' "$out" | grep -m1 "latency_p95: candidate" | sed 's/^/# /'
 expect_out "latency_p95: candidate" "the reason names the metric"

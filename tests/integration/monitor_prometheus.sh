@@ -60,18 +60,7 @@ done
 [ "$up" = 1 ] && ok "prometheus scrapes the router" || { out=$(tail -20 "$T/prometheus.log"); bad "prometheus never scraped the router"; finish; }
 
 # New sessions, one after the other, until stopped: half go to the candidate.
-rm -f "$T/traffic.stop"
-(
-    i=0
-    while [ ! -e "$T/traffic.stop" ]; do
-        i=$((i + 1))
-        curl -s -o /dev/null --max-time 5 -H "x-slipway-session: user-$i" -H 'Content-Type: application/json' \
-            -d '{"model": "support-agent", "messages": [{"role": "user", "content": "where is my order?"}]}' \
-            "$URL/v1/chat/completions"
-    done
-) &
-TRAFFIC_PID=$!
-PIDS+=($TRAFFIC_PID)
+start_traffic
 
 cat >"$T/prom.yaml" <<'YAML'
 version: 1
@@ -136,7 +125,6 @@ sw run "$T/badq.yaml" --set "vars.prom=$PROM_URL"
 expect_rc 1 "an unknown placeholder is refused"
 expect_out "queries.error_rate: unknown placeholder '{{versoin}}'" "naming it"
 
-touch "$T/traffic.stop"
-wait "$TRAFFIC_PID" 2>/dev/null
+stop_traffic
 router_done
 finish

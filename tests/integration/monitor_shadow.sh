@@ -39,24 +39,6 @@ agents:
 YAML
 start_router "$T/router.yaml"
 
-# traffic PATTERN...: requests in a loop cycling through the texts, until stopped.
-traffic() {
-    rm -f "$T/traffic.stop"
-    (
-        i=0
-        while [ ! -e "$T/traffic.stop" ]; do
-            for text in "$@"; do
-                i=$((i + 1))
-                curl -s -o /dev/null --max-time 5 -H "x-slipway-session: s-$i" -H 'Content-Type: application/json' \
-                    -d "{\"model\": \"support-agent\", \"messages\": [{\"role\": \"user\", \"content\": \"$text\"}]}" \
-                    "$URL/v1/chat/completions"
-            done
-        done
-    ) &
-    TRAFFIC_PID=$!
-    PIDS+=($TRAFFIC_PID)
-}
-stop() { touch "$T/traffic.stop"; wait "$TRAFFIC_PID" 2>/dev/null; }
 
 cat >"$T/shadow.yaml" <<'YAML'
 version: 1
@@ -76,9 +58,9 @@ stages:
       thresholds: {shadow_disagreement_rate: {max: 0.3}}
 YAML
 
-traffic "where is my order?" "hello there"
+start_traffic s- "where is my order?" "hello there"
 sw run "$T/shadow.yaml" --set "vars.router=$URL"
-stop
+stop_traffic
 expect_rc 0 "a candidate that agrees passes"
 R="$(run_dir)/report.json"
 expect_eq "$(json "$R" "d['outputs']['watch.verdict']['value']")" pass "watch.verdict is pass"
@@ -86,9 +68,9 @@ expect_eq "$(json "$R" "d['outputs']['watch.snapshot']['value']['shadow_disagree
 n=$(json "$R" "int(d['outputs']['watch.snapshot']['value']['shadow_disagreement_rate']['n_candidate'])")
 [ "$n" -ge 10 ] && ok "judged on $n pairs" || bad "only $n pairs"
 
-traffic "where is my order?" "I want a refund"
+start_traffic s- "where is my order?" "I want a refund"
 sw run "$T/shadow.yaml" --set "vars.router=$URL"
-stop
+stop_traffic
 expect_rc 1 "a candidate that disagrees on refunds fails"
 printf '%s\n' "$out" | grep -m1 "shadow_disagreement_rate: candidate" | sed 's/^/# /'
 expect_out "shadow_disagreement_rate: candidate 0." "the reason names the metric and its value"
