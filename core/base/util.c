@@ -153,6 +153,20 @@ void sw_buf_puts(sw_buf *b, const char *s)
     sw_buf_append(b, s, strlen(s));
 }
 
+void sw_buf_put_i64(sw_buf *b, int64_t v)
+{
+    char d[24], *p = d + sizeof d;
+    /* Unsigned arithmetic: negating INT64_MIN as a signed value is undefined. */
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    sw_buf_append(b, p, (size_t)(d + sizeof d - p));
+}
+
 void sw_buf_printf(sw_buf *b, const char *fmt, ...)
 {
     va_list ap, copy;
@@ -259,12 +273,32 @@ int64_t sw_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void sw_iso8601_ms(int64_t ms, char out[32])
+{
+    /* Civil date from days since 1970-01-01 (proleptic Gregorian, eras of 400 years), without
+       gmtime_r: it takes libc's time zone lock, which the router's threads would share. */
+    int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+    int64_t in_day = ms - days * 86400000;
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    /* Formatted in room for any int64_t, then cut: every real date takes 24 bytes. */
+    char t[96];
+    snprintf(t, sizeof t, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%03lldZ", (long long)year,
+             (long long)month, (long long)day, (long long)(in_day / 3600000),
+             (long long)(in_day / 60000 % 60), (long long)(in_day / 1000 % 60),
+             (long long)(in_day % 1000));
+    memcpy(out, t, 31);
+    out[31] = '\0';
+}
+
 void sw_iso8601_now(char out[32])
 {
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+    sw_iso8601_ms(sw_wall_ms(), out);
 }

@@ -47,6 +47,8 @@ typedef struct sw_buf {
 
 void sw_buf_append(sw_buf *b, const char *s, size_t n);
 void sw_buf_puts(sw_buf *b, const char *s);
+/* Decimal, without printf: for hot paths that write many numbers (the router's state). */
+void sw_buf_put_i64(sw_buf *b, int64_t v);
 void sw_buf_printf(sw_buf *b, const char *fmt, ...) SW_PRINTF(2, 3);
 char *sw_buf_steal(sw_buf *b); /* returns the text ("" when empty), resets b */
 void sw_buf_free(sw_buf *b);
@@ -57,8 +59,9 @@ size_t sw_edit_distance(const char *a, const char *b, size_t max);
 const char *sw_did_you_mean(const char *word, const char *const *candidates, size_t n);
 
 /* Monotonic and wall clocks. */
-double sw_now_ms(void);            /* monotonic, milliseconds */
-int64_t sw_wall_ms(void);          /* wall clock, milliseconds since the epoch */
-void sw_iso8601_now(char out[32]); /* UTC wall clock, e.g. 2026-11-26T08:00:00.123Z */
+double sw_now_ms(void);                       /* monotonic, milliseconds */
+int64_t sw_wall_ms(void);                     /* wall clock, milliseconds since the epoch */
+void sw_iso8601_now(char out[32]);            /* UTC wall clock, e.g. 2026-11-26T08:00:00.123Z */
+void sw_iso8601_ms(int64_t ms, char out[32]); /* the same for ms since the epoch */
 
 #endif

@@ -1,7 +1,9 @@
 /* check_util - errors as values, buffers, typo suggestions, diagnostics. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/diag.h"
 #include "base/util.h"
@@ -64,6 +66,43 @@ START_TEST(buffers_grow_and_hand_over)
 }
 END_TEST
 
+START_TEST(buffers_take_integers_in_decimal)
+{
+    const int64_t v[] = {0, 7, -7, 1700000000123, INT64_MAX, INT64_MIN};
+    sw_buf b = {0}, want = {0};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        sw_buf_put_i64(&b, v[i]);
+        sw_buf_append(&b, " ", 1);
+        sw_buf_printf(&want, "%lld ", (long long)v[i]);
+    }
+    ck_assert_str_eq(b.data, want.data);
+    sw_buf_free(&b);
+    sw_buf_free(&want);
+}
+END_TEST
+
+START_TEST(utc_times_match_libc)
+{
+    /* Either side of the epoch, leap days and centuries, and a spread of instants. */
+    int64_t ms[200] = {
+        0, -1, 951782400000, 951868799999, 4107542400000, -2208988800001, 1795651200123};
+    for (int i = 7; i < 200; i++)
+        ms[i] = (int64_t)i * 86399999 * 397 - 40000000000000;
+    for (int i = 0; i < 200; i++) {
+        char got[32], want[64];
+        sw_iso8601_ms(ms[i], got);
+        int64_t secs = ms[i] >= 0 ? ms[i] / 1000 : -((-ms[i] + 999) / 1000);
+        time_t t = (time_t)secs;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 (int)(ms[i] - secs * 1000));
+        ck_assert_str_eq(got, want);
+    }
+}
+END_TEST
+
 START_TEST(diagnostics_format_like_a_compiler)
 {
     sw_diags *d = sw_diags_new();
@@ -94,6 +133,8 @@ int main(void)
     tcase_add_test(tc, did_you_mean_finds_plausible_typos_only);
     tcase_add_test(tc, errors_compose_with_context);
     tcase_add_test(tc, buffers_grow_and_hand_over);
+    tcase_add_test(tc, buffers_take_integers_in_decimal);
+    tcase_add_test(tc, utc_times_match_libc);
     tcase_add_test(tc, diagnostics_format_like_a_compiler);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
