@@ -7,12 +7,15 @@
 #   - system calls per request (strace -c on the router's loop thread under a saturating wrk run).
 # Same upstream and router configuration as run.sh. Needs wrk, nginx, valgrind, strace.
 # SLIPWAY=path overrides the binary (e.g. an older build, with LD_LIBRARY_PATH for its library).
+# SHADOW=1 shadows every request to a third version (run.sh's shadow setup) and counts the
+# instructions of the event loop's thread only: the shadow worker's work is off the primary path.
 set -uo pipefail
 BUILD=${1:-$(dirname "$0")/../../build}
 SLIPWAY=${SLIPWAY:-$BUILD/bin/slipway}
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 N_SMALL=${N_SMALL:-200}
 N_BIG=${N_BIG:-4200}
+SHADOW=${SHADOW:-0}
 for t in wrk nginx valgrind strace callgrind_annotate; do
     command -v $t >/dev/null || { echo "needs $t"; exit 77; }
 done
@@ -49,16 +52,25 @@ http {
 }
 NGINX
 nginx -c "$D/nginx.conf" -g 'daemon on; master_process on;' || exit 1
+SHADOW_CFG= SHADOW_VER= SHADOW_ROUTE= CG_THREADS=
+if [ "$SHADOW" = 1 ]; then
+    SHADOW_CFG="shadow: {queue: 10000, concurrency: 64}"
+    SHADOW_VER="shadow: {url: \"http://127.0.0.1:$UP/v1\"}"
+    SHADOW_ROUTE=", shadow: {version: shadow, percent: 100}"
+    CG_THREADS=--separate-threads=yes
+fi
 cat >"$D/router.yaml" <<YAML
 listen: 127.0.0.1:$RP
 state_file: $D/router-state.json
 sessions: {max_pins: 100000}
+$SHADOW_CFG
 agents:
   bench:
     versions:
       stable: {url: "http://127.0.0.1:$UP/v1"}
       canary: {url: "http://127.0.0.1:$UP/v1"}
-    route: {stable: stable, candidate: canary, weight: 5}
+      $SHADOW_VER
+    route: {stable: stable, candidate: canary, weight: 5 $SHADOW_ROUTE}
 YAML
 cat >"$D/count.lua" <<LUA
 dofile("$BENCH_DIR/post.lua")
@@ -69,16 +81,17 @@ LUA
 # callgrind N: prints "instructions requests" (instructions without sw_router_tick).
 callgrind() {
     rm -f "$D/router-state.json"
-    valgrind --tool=callgrind --callgrind-out-file="$D/cg.$1" "$SLIPWAY" serve --config "$D/router.yaml" -q >"$D/vg.log" 2>&1 &
+    valgrind --tool=callgrind $CG_THREADS --callgrind-out-file="$D/cg.$1" "$SLIPWAY" serve --config "$D/router.yaml" -q >"$D/vg.log" 2>&1 &
     RPID=$!
     wait_http "$RP" || { echo "the router did not start"; cat "$D/vg.log"; exit 1; }
     # wrk.thread:stop() ends the requests, not the run: -d is an upper bound (valgrind
     # serves a few hundred requests a second).
     NREQ=$1 wrk -t1 -c16 -d$(($1 / 100 + 10))s -s "$D/count.lua" "http://127.0.0.1:$RP/v1/chat/completions" >"$D/wrk.$1" 2>&1
     kill -INT "$RPID"; wait "$RPID"; RPID=
-    local tot tick req
-    tot=$(grep -E "^(summary|totals):" "$D/cg.$1" | head -1 | awk '{print $2}')
-    tick=$(callgrind_annotate --inclusive=yes "$D/cg.$1" 2>/dev/null | grep -E "sw_router_tick( |$)" | head -1 | awk '{gsub(",", "", $1); print $1}')
+    local tot tick req out=$D/cg.$1
+    [ -n "$CG_THREADS" ] && out=$D/cg.$1-01 # the event loop: the main thread
+    tot=$(grep -E "^(summary|totals):" "$out" | head -1 | awk '{print $2}')
+    tick=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null | grep -E "sw_router_tick( |$)" | head -1 | awk '{gsub(",", "", $1); print $1}')
     req=$(awk '/requests in/ {print $1}' "$D/wrk.$1")
     echo "$((tot - ${tick:-0})) $req"
 }

@@ -25,21 +25,20 @@ void sw_pair_ring_init(sw_pair_ring *g, size_t cap)
         g->slot = sw_xcalloc(cap, sizeof *g->slot);
 }
 
-void sw_pair_ring_push(sw_pair_ring *g, json_t *rec)
+json_t *sw_pair_ring_push(sw_pair_ring *g, json_t *rec)
 {
-    if (!g->cap) {
-        json_decref(rec);
-        return;
-    }
+    if (!g->cap)
+        return rec;
     if (g->count < g->cap) {
         g->slot[(g->head + g->count) % g->cap] = rec;
         g->count++;
-        return;
+        return NULL;
     }
     /* Full: the oldest gives its slot to the newest. */
-    json_decref(g->slot[g->head]);
+    json_t *gone = g->slot[g->head];
     g->slot[g->head] = rec;
     g->head = (g->head + 1) % g->cap;
+    return gone;
 }
 
 json_t *sw_pair_ring_list(const sw_pair_ring *g, const char *agent, int64_t since_ms, size_t limit)
@@ -180,12 +179,8 @@ static void complete(sw_shadow_job *job)
     free(tb);
     int error = job->failed;
     job->different = text_differs || tool_differs;
-    char when[96];
-    time_t secs = (time_t)(job->t_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(job->t_ms % 1000));
+    char when[32];
+    sw_iso8601_ms(job->t_ms, when);
     json_t *rec = json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o, s:b, s:b, s:b}", "id",
                             (json_int_t)job->pair_id, "time", when, "t_ms", (json_int_t)job->t_ms,
                             "agent", job->agent, "session", job->session, "primary",
@@ -277,7 +272,8 @@ void sw_pairs_collect(sw_router *r)
                           sw_metrics_series(&r->metrics, job->agent, job->shadow_version),
                           job->different, job->failed, now);
         if (job->record) {
-            sw_pair_ring_push(g, job->record);
+            /* Records are the worker's allocations: it releases the ones that go. */
+            sw_shadow_dispose(&r->shadow, sw_pair_ring_push(g, job->record));
             job->record = NULL;
         }
         sw_shadow_job_free(job);

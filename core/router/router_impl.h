@@ -140,8 +140,9 @@ void sw_pairs_free(sw_router *r);
 json_t *sw_pairs_list(sw_router *r, const char *agent, int64_t since_ms, size_t limit);
 
 void sw_pair_ring_init(sw_pair_ring *g, size_t cap);
-/* Takes rec; when full, the oldest record goes. */
-void sw_pair_ring_push(sw_pair_ring *g, json_t *rec);
+/* Takes rec; when full, the oldest record gives its slot and is returned (the caller's to
+   release; NULL otherwise). */
+json_t *sw_pair_ring_push(sw_pair_ring *g, json_t *rec);
 /* Newest first, stopping at the first record older than since_ms ("t_ms"). */
 json_t *sw_pair_ring_list(const sw_pair_ring *g, const char *agent, int64_t since_ms, size_t limit);
 void sw_pair_ring_free(sw_pair_ring *g);

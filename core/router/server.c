@@ -916,26 +916,42 @@ static char *concat(const char *a, const char *b)
     return s;
 }
 
-/* Takes client_body (a copy of the client's request, changed here in place). */
-static void submit_shadow(rreq *q, json_t *client_body, const char *sv_name)
+/* On the shadow worker: the client's request, not streamed, rewritten by the shadow's release
+   in gateway mode. The loop validated the same bytes, so a failure here is rare (a release
+   whose manifest names no model) and fails only the copy. */
+static int shadow_request(sw_shadow_job *job)
 {
-    sw_router *r = q->r;
-    json_t *b = client_body;
-    const sw_rversion *sv = sw_route_find(q->route, sv_name);
-    if (!sv || !sv->url) {
+    json_t *b = json_loadb(job->body, job->len, 0, NULL);
+    sw_err err = {{0}};
+    if (!b || (job->manifest && sw_gateway_apply(job->manifest, b, &err) < 0)) {
+        snprintf(job->error, sizeof job->error, "cannot make the shadow request: %.200s",
+                 b ? err.msg : "the request is not JSON");
         json_decref(b);
-        return;
+        return -1;
     }
     json_object_set_new(b, "stream", json_false());
     json_object_del(b, "stream_options");
-    sw_err err = {{0}};
-    if (q->route->mode == SW_MODE_GATEWAY && sw_gateway_apply(sv->manifest, b, &err) < 0) {
-        json_decref(b);
+    job->request = body_text(b, &job->request_len);
+    json_decref(b);
+    return 0;
+}
+
+/* `client_body` (the request's bytes, as the client sent them) becomes the job's. */
+static void submit_shadow(rreq *q, char *client_body, size_t len, const char *sv_name)
+{
+    sw_router *r = q->r;
+    const sw_rversion *sv = sw_route_find(q->route, sv_name);
+    if (!sv || !sv->url || (q->route->mode == SW_MODE_GATEWAY && !sv->manifest)) {
+        free(client_body);
         return;
     }
     sw_shadow_job *job = sw_xcalloc(1, sizeof *job);
-    job->url = sw_xasprintf("%s/chat/completions", sv->url);
+    job->body = client_body;
+    job->len = len;
+    job->prepare = shadow_request;
+    job->url = concat(sv->url, "/chat/completions");
     if (q->route->mode == SW_MODE_GATEWAY) {
+        job->manifest = json_incref(sv->manifest);
         const char *key = sv->api_key_env ? getenv(sv->api_key_env) : NULL;
         if (key)
             job->auth = sw_xasprintf("Authorization: Bearer %s", key);
@@ -944,8 +960,6 @@ static void submit_shadow(rreq *q, json_t *client_body, const char *sv_name)
         if (auth)
             job->auth = sw_xasprintf("Authorization: %s", auth);
     }
-    job->body = body_text(b, &job->len);
-    json_decref(b);
     q->pair_id = sw_pair_submit(r, job, q->agent, q->session, q->version, sv_name);
 }
 
@@ -1055,15 +1069,17 @@ static enum MHD_Result handle_chat(rreq *q)
     const char *sv = sw_route_shadow_for(route, session, version);
     if (sv)
         shadow_ver = sw_route_find(route, sv);
-    /* The shadow gets the client's request, before this version changes it. */
-    json_t *client_copy = shadow_ver ? json_deep_copy(body) : NULL;
+    /* The shadow gets the client's request, before this version changes it: its bytes only,
+       the worker makes the request from them. */
+    size_t client_len = q->body.len;
+    char *client_copy = shadow_ver ? sw_xstrndup(q->body.data, client_len) : NULL;
     sw_completion_init(&q->comp, shadow_ver != NULL);
     if (route->mode == SW_MODE_GATEWAY) {
         if (!q->ver->manifest || sw_gateway_apply(q->ver->manifest, body, &err) < 0) {
             res = reply_error(q, 400, "invalid_request_error", "invalid_request",
                               "cannot apply release '%s': %s", q->ver->release,
                               err.msg[0] ? err.msg : "no manifest");
-            json_decref(client_copy);
+            free(client_copy);
             goto out;
         }
         modified = 1;
@@ -1115,7 +1131,7 @@ static enum MHD_Result handle_chat(rreq *q)
     start_upstream(q);
     if (client_copy) {
         /* After the primary is on its way; the shadow never delays it. */
-        submit_shadow(q, client_copy, sv);
+        submit_shadow(q, client_copy, client_len, sv);
     }
     suspend(q);
     res = MHD_YES;

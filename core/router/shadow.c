@@ -30,6 +30,8 @@ void sw_shadow_job_free(sw_shadow_job *job)
     free(job->url);
     free(job->auth);
     free(job->body);
+    json_decref(job->manifest);
+    free(job->request); /* only a job abandoned at sw_shadow_stop still has it */
     sw_buf_free(&job->response);
     curl_slist_free_all(job->headers);
     free(job);
@@ -57,8 +59,14 @@ static void easy_release(sw_shadow *s, CURL *e)
         curl_easy_cleanup(e);
 }
 
-static void start_job(sw_shadow *s, sw_shadow_job *job)
+/* -1: the copy failed before its transfer (job->error says why). */
+static int start_job(sw_shadow *s, sw_shadow_job *job)
 {
+    job->t_start = sw_now_ms();
+    if (job->prepare && job->prepare(job) < 0) {
+        job->curl_code = -1;
+        return -1;
+    }
     CURL *e = s->n_idle ? s->idle[--s->n_idle] : curl_easy_init();
     job->easy = e;
     job->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -70,8 +78,9 @@ static void start_job(sw_shadow *s, sw_shadow_job *job)
     job->running_next = s->running;
     s->running = job;
     curl_easy_setopt(e, CURLOPT_URL, job->url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, job->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)job->len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, job->request ? job->request : job->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)(job->request ? job->request_len : job->len));
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, job->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
@@ -81,8 +90,8 @@ static void start_job(sw_shadow *s, sw_shadow_job *job)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    job->t_start = sw_now_ms();
     curl_multi_add_handle(s->multi, e);
+    return 0;
 }
 
 static void notify(sw_shadow *s)
@@ -107,9 +116,14 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&s->mu);
             break;
         }
+        json_t *trash[SW_SHADOW_TRASH_MAX];
+        size_t n_trash = s->n_trash;
+        memcpy(trash, s->trash, n_trash * sizeof *trash);
+        s->n_trash = 0;
         /* Pairs whose primary came in after the shadow's answer. */
         sw_shadow_job *both = s->ready, *both_tail = s->ready_tail;
         s->ready = s->ready_tail = NULL;
+        sw_shadow_job *starting = NULL, **starting_tail = &starting;
         while (s->queue && s->inflight < s->concurrency) {
             sw_shadow_job *job = s->queue;
             s->queue = job->next;
@@ -118,14 +132,27 @@ static void *worker(void *arg)
             job->next = NULL;
             s->queued--;
             s->inflight++;
-            start_job(s, job);
+            *starting_tail = job;
+            starting_tail = &job->next;
         }
         pthread_mutex_unlock(&s->mu);
+        while (n_trash)
+            json_decref(trash[--n_trash]);
+        /* Transfers are set up outside the lock: the loop takes it for every copy. */
+        sw_shadow_job *fin = NULL;
+        while (starting) {
+            sw_shadow_job *job = starting;
+            starting = job->next;
+            job->next = NULL;
+            if (start_job(s, job) < 0) {
+                job->next = fin;
+                fin = job;
+            }
+        }
         int running = 0;
         curl_multi_perform(s->multi, &running);
         CURLMsg *msg;
         int left;
-        sw_shadow_job *fin = NULL;
         while ((msg = curl_multi_info_read(s->multi, &left))) {
             if (msg->msg != CURLMSG_DONE)
                 continue;
@@ -140,6 +167,10 @@ static void *worker(void *arg)
             curl_multi_remove_handle(s->multi, msg->easy_handle);
             easy_release(s, msg->easy_handle);
             job->easy = NULL;
+            free(job->request);
+            job->request = NULL;
+            curl_slist_free_all(job->headers);
+            job->headers = NULL;
             sw_shadow_job **pp = &s->running;
             while (*pp && *pp != job)
                 pp = &(*pp)->running_next;
@@ -258,11 +289,28 @@ void sw_shadow_primary(sw_shadow *s, sw_shadow_job *job)
     s->handoff = job;
 }
 
+void sw_shadow_dispose(sw_shadow *s, json_t *j)
+{
+    if (!j)
+        return;
+    if (!s->started || s->n_trash_out == SW_SHADOW_TRASH_MAX) {
+        json_decref(j); /* the worker has not caught up: release it here, rarely */
+        return;
+    }
+    s->trash_out[s->n_trash_out++] = j;
+}
+
 void sw_shadow_flush(sw_shadow *s)
 {
-    if (!s->handoff || !s->started)
+    if ((!s->handoff && !s->n_trash_out) || !s->started)
         return;
     pthread_mutex_lock(&s->mu);
+    size_t room = SW_SHADOW_TRASH_MAX - s->n_trash;
+    size_t moving = s->n_trash_out < room ? s->n_trash_out : room;
+    memcpy(s->trash + s->n_trash, s->trash_out + s->n_trash_out - moving,
+           moving * sizeof *s->trash);
+    s->n_trash += moving;
+    s->n_trash_out -= moving;
     int was_empty = s->ready == NULL, moved = 0;
     for (sw_shadow_job *job = s->handoff; job; job = job->handoff_next) {
         job->have_primary = 1;
@@ -286,7 +334,8 @@ void sw_shadow_flush(sw_shadow *s)
     pthread_mutex_unlock(&s->mu);
     s->handoff = NULL;
     /* Usually the primary answers first and the transfer's end completes the pair: only pairs
-       that waited on their primary cost a wake-up, one per batch. */
+       that waited on their primary cost a wake-up, one per batch. Values to release wait for
+       the worker's next turn. */
     if (moved && was_empty)
         curl_multi_wakeup(s->multi);
 }
@@ -341,6 +390,10 @@ void sw_shadow_stop(sw_shadow *s)
         sw_shadow_job_free(job);
         job = next;
     }
+    while (s->n_trash)
+        json_decref(s->trash[--s->n_trash]);
+    while (s->n_trash_out)
+        json_decref(s->trash_out[--s->n_trash_out]);
     s->queue = s->done = s->ready = s->waiting = s->handoff = NULL;
     pthread_mutex_destroy(&s->mu);
     s->started = 0;

@@ -15,6 +15,10 @@
  * per pair is the bookkeeping of a finished record. A job whose primary never
  * comes waits until sw_shadow_stop.
  *
+ * The worker holds the lock only to move jobs between lists (never while it
+ * sets up or runs a transfer), so the loop, taking the same lock, does not
+ * wait on a worker the scheduler has put aside.
+ *
  * Ownership: sw_shadow_submit takes the job when it returns 0; the submitter
  * may still call sw_shadow_primary on it once (the job is not freed before
  * that, only at sw_shadow_stop); jobs from sw_shadow_take_done belong to the
@@ -44,6 +48,9 @@ typedef struct sw_pair_side {
 
 typedef struct sw_shadow_job sw_shadow_job;
 typedef void (*sw_shadow_complete_fn)(sw_shadow_job *job);
+/* On the worker, before the transfer: makes job->request from job->body (0), or fills
+   job->error and fails the copy (-1). */
+typedef int (*sw_shadow_prepare_fn)(sw_shadow_job *job);
 
 struct sw_shadow_job {
     struct sw_shadow_job *next;
@@ -59,8 +66,17 @@ struct sw_shadow_job {
     int different, failed;
     char *url;
     char *auth; /* a whole "Authorization: ..." header, or NULL */
+    /* The client's request as it came (the loop's allocation, freed with the job). */
     char *body;
     size_t len;
+    json_t *manifest; /* gateway: the shadow release's manifest, a reference */
+    /* What is sent: made from body on the worker by `prepare` (not streamed; rewritten by
+       the manifest), so that the loop only copies bytes. The worker frees it when the
+       transfer ends: each thread frees what it allocated, as a free into another thread's
+       malloc arena takes that arena's lock. */
+    char *request;
+    size_t request_len;
+    sw_shadow_prepare_fn prepare; /* NULL: the body is sent as it is */
     /* filled by the worker */
     long status;
     int curl_code;
@@ -80,7 +96,8 @@ struct sw_shadow_job {
     struct sw_shadow_job *wait_prev, *wait_next;
 };
 
-#define SW_SHADOW_IDLE_MAX 64
+#define SW_SHADOW_IDLE_MAX  64
+#define SW_SHADOW_TRASH_MAX 512
 
 typedef struct sw_shadow {
     pthread_t thread;
@@ -92,6 +109,10 @@ typedef struct sw_shadow {
     sw_shadow_job *running;            /* the worker thread's only */
     sw_shadow_job *handoff;            /* the loop's only: primaries not yet handed over */
     CURL *idle[SW_SHADOW_IDLE_MAX];    /* the worker's idle easy handles, reused */
+    /* Values the worker made, handed back to it to release: the loop's (trash_out) until its
+       next flush, then under the mutex (trash). */
+    json_t *trash[SW_SHADOW_TRASH_MAX], *trash_out[SW_SHADOW_TRASH_MAX];
+    size_t n_trash, n_trash_out;
     size_t n_idle;
     size_t queued, inflight, cap, concurrency;
     long timeout_ms, connect_timeout_ms;
@@ -108,9 +129,13 @@ int sw_shadow_submit(sw_shadow *s, sw_shadow_job *job);
 /* The primary's side of a submitted job is in job->primary (loop thread, once per job). It is
    handed to the worker at the next sw_shadow_flush. */
 void sw_shadow_primary(sw_shadow *s, sw_shadow_job *job);
-/* Hand the primaries since the last flush to the worker: one lock, at most one wake-up (the loop
-   calls it once per turn). */
+/* Hand the primaries and the values to release since the last flush to the worker: one lock, at
+   most one wake-up (the loop calls it once per turn). */
 void sw_shadow_flush(sw_shadow *s);
+/* Hands j (a value the worker made, such as a pair's record; NULL is ignored) back to the worker
+   to release, at the next flush. A free into another thread's malloc arena takes that arena's
+   lock, and the worker allocates all the time: the loop would wait on it. */
+void sw_shadow_dispose(sw_shadow *s, json_t *j);
 /* Every finished job, oldest first (a list through ->next). */
 sw_shadow_job *sw_shadow_take_done(sw_shadow *s);
 /* Abandon queued, running and waiting jobs and stop the worker. */

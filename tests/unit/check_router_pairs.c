@@ -41,15 +41,18 @@ START_TEST(test_fills_then_wraps)
     sw_pair_ring_init(&g, 4);
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "");
     for (int i = 1; i <= 3; i++)
-        sw_pair_ring_push(&g, rec(i, 1000 + i, "a"));
+        json_decref(sw_pair_ring_push(&g, rec(i, 1000 + i, "a")));
     ck_assert_uint_eq(g.count, 3);
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "3,2,1");
     /* Past the capacity, more than once round: the oldest go. */
     for (int i = 4; i <= 11; i++)
-        sw_pair_ring_push(&g, rec(i, 1000 + i, "a"));
+        json_decref(sw_pair_ring_push(&g, rec(i, 1000 + i, "a")));
     ck_assert_uint_eq(g.count, 4);
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "11,10,9,8");
-    sw_pair_ring_push(&g, rec(12, 1012, "a"));
+    /* The record that gave its slot is handed back, the oldest. */
+    json_t *gone = sw_pair_ring_push(&g, rec(12, 1012, "a"));
+    ck_assert_int_eq(json_integer_value(json_object_get(gone, "id")), 8);
+    json_decref(gone);
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "12,11,10,9");
     sw_pair_ring_free(&g);
 }
@@ -61,7 +64,7 @@ START_TEST(test_since_limit_agent)
     sw_pair_ring_init(&g, 5);
     /* Seven records in a ring of five: the listing runs across the wrap. */
     for (int i = 1; i <= 7; i++)
-        sw_pair_ring_push(&g, rec(i, 100 * i, i % 2 ? "odd" : "even"));
+        json_decref(sw_pair_ring_push(&g, rec(i, 100 * i, i % 2 ? "odd" : "even")));
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "7,6,5,4,3");
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 2), "7,6");
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 500, 0), "7,6,5");
@@ -74,7 +77,7 @@ START_TEST(test_since_limit_agent)
     /* The listing holds its own references: the ring can move on. */
     json_t *kept = sw_pair_ring_list(&g, NULL, 0, 1);
     for (int i = 8; i <= 12; i++)
-        sw_pair_ring_push(&g, rec(i, 100 * i, "odd"));
+        json_decref(sw_pair_ring_push(&g, rec(i, 100 * i, "odd")));
     ck_assert_int_eq(id_at(kept, 0), 7);
     json_decref(kept);
     sw_pair_ring_free(&g);
@@ -85,10 +88,10 @@ START_TEST(test_capacity_one_and_zero)
 {
     sw_pair_ring g;
     sw_pair_ring_init(&g, 1);
-    sw_pair_ring_push(&g, rec(1, 1, "a"));
+    json_decref(sw_pair_ring_push(&g, rec(1, 1, "a")));
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "1");
-    sw_pair_ring_push(&g, rec(2, 2, "a"));
-    sw_pair_ring_push(&g, rec(3, 3, "a"));
+    json_decref(sw_pair_ring_push(&g, rec(2, 2, "a")));
+    json_decref(sw_pair_ring_push(&g, rec(3, 3, "a")));
     ck_assert_uint_eq(g.count, 1);
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "3");
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 4, 0), "");
@@ -96,7 +99,7 @@ START_TEST(test_capacity_one_and_zero)
 
     /* shadow.keep: 0 keeps nothing. */
     sw_pair_ring_init(&g, 0);
-    sw_pair_ring_push(&g, rec(1, 1, "a"));
+    json_decref(sw_pair_ring_push(&g, rec(1, 1, "a")));
     ck_assert_uint_eq(g.count, 0);
     EXPECT_IDS(sw_pair_ring_list(&g, NULL, 0, 0), "");
     sw_pair_ring_free(&g);
@@ -108,7 +111,7 @@ START_TEST(test_free_partly_filled)
     sw_pair_ring g;
     sw_pair_ring_init(&g, 3);
     for (int i = 1; i <= 5; i++)
-        sw_pair_ring_push(&g, rec(i, i, "a"));
+        json_decref(sw_pair_ring_push(&g, rec(i, i, "a")));
     /* head is in the middle: every record still held is released once (valgrind/ASan). */
     ck_assert_uint_eq(g.head, 2);
     sw_pair_ring_free(&g);
