@@ -2,67 +2,88 @@
 # bench/router/run.sh [BUILD_DIR] - the router's benchmarks, side by side in one run, on loopback:
 #   1. throughput against a fast upstream: direct, through `slipway serve`, through nginx
 #      (Debian package) proxying the same upstream with split_clients;
-#   2. added latency at half of saturation (p50/p99, paced wrk);
-#   3. shadow at 100% against shadow off, at the same rate;
+#   2. added latency at half of saturation (p50/p99, open loop: bench_loadgen);
+#   3. shadow at 100% against shadow off, at the same rate, in turn twice;
 #   4. 2,000 concurrent streaming requests (5 s each) held at once: errors and router memory.
 # Needs wrk and nginx (apt-get install wrk nginx) and python3. Prints a Markdown table.
 # The upstream is nginx returning a fixed chat completion, the fastest upstream there is.
 set -uo pipefail
 BUILD=${1:-$(dirname "$0")/../../build}
 SLIPWAY=${SLIPWAY:-$BUILD/bin/slipway}
+LOADGEN=${LOADGEN:-$BUILD/bin/bench_loadgen}
 export BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 DUR=${DUR:-10}
 CONNS=${CONNS:-64}
 THREADS=${THREADS:-1}
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 77; }
 [ -x "$SLIPWAY" ] || { echo "no slipway binary at $SLIPWAY"; exit 2; }
+[ -x "$LOADGEN" ] || { echo "no bench_loadgen at $LOADGEN (built with the project)"; exit 2; }
 D=$(mktemp -d /tmp/bench-router.XXXXXX)
 PIDS=()
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    [ -f "$D/nginx.pid" ] && kill "$(cat "$D/nginx.pid")" 2>/dev/null
+    for n in upstream shadow proxy; do
+        [ -f "$D/$n.pid" ] && kill "$(cat "$D/$n.pid")" 2>/dev/null
+    done
     sleep 0.3
     rm -rf "$D"
 }
 trap cleanup EXIT
 ulimit -n 20000 2>/dev/null
+# PIN=1: the load generator and the upstreams on CPU 0, the proxy under test on CPU 1, as when
+# a proxy has a core (or a host) of its own; unpinned, all of them share both cores.
+CPU_LOAD= CPU_PROXY=
+if [ "${PIN:-0}" = 1 ]; then
+    CPU_LOAD="taskset -c 0"
+    CPU_PROXY="taskset -c 1"
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 wait_port() { for i in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 UP=$(free_port)
+SUP=$(free_port)
 NGX=$(free_port)
-cat >"$D/nginx.conf" <<NGINX
+ANSWER='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}'
+# nginx_conf NAME BODY: a one-worker nginx of its own (pid, logs and temp files under $D/NAME).
+nginx_conf() {
+    cat >"$D/$1.conf" <<NGINX
 worker_processes 1;
-pid $D/nginx.pid;
-error_log $D/nginx-error.log warn;
+pid $D/$1.pid;
+error_log $D/$1-error.log warn;
 events { worker_connections 8192; }
 http {
     access_log off;
-    client_body_temp_path $D/body;
-    proxy_temp_path $D/proxy;
+    client_body_temp_path $D/$1-body;
+    proxy_temp_path $D/$1-proxy;
+    $2
+}
+NGINX
+}
+upstream_server() { echo "server { listen 127.0.0.1:$1; location / { default_type application/json; return 200 '$ANSWER'; } }"; }
+nginx_conf upstream "$(upstream_server "$UP")"
+# The shadow version is a deployment of its own, as in production: its copies do not queue
+# behind the primaries in the primary upstream's event loop.
+nginx_conf shadow "$(upstream_server "$SUP")"
+# The reference proxy is a process of its own too, like the router: a peer, not a ceiling.
+nginx_conf proxy "
     upstream stable { server 127.0.0.1:$UP; keepalive 128; }
     upstream canary { server 127.0.0.1:$UP; keepalive 128; }
-    split_clients "\${http_x_slipway_session}" \$backend { 5% canary; * stable; }
-    server {
-        listen 127.0.0.1:$UP;
-        location / {
-            default_type application/json;
-            return 200 '{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}';
-        }
-    }
+    split_clients \"\${http_x_slipway_session}\" \$backend { 5% canary; * stable; }
     server {
         listen 127.0.0.1:$NGX;
         location / {
             proxy_pass http://\$backend;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
+            proxy_set_header Connection \"\";
         }
-    }
-}
-NGINX
-nginx -c "$D/nginx.conf" -g 'daemon on; master_process on;' || { cat "$D/nginx-error.log"; exit 1; }
-wait_port "$UP" && wait_port "$NGX" || { echo "nginx did not start"; exit 1; }
+    }"
+for n in upstream shadow proxy; do
+    cpu=$CPU_LOAD
+    [ $n = proxy ] && cpu=$CPU_PROXY
+    $cpu nginx -c "$D/$n.conf" -g 'daemon on; master_process on;' || { cat "$D/$n-error.log"; exit 1; }
+done
+wait_port "$UP" && wait_port "$SUP" && wait_port "$NGX" || { echo "nginx did not start"; exit 1; }
 
 # router CONFIG_EXTRA: start `slipway serve` in front of the nginx upstream.
 router() {
@@ -76,11 +97,11 @@ agents:
     versions:
       stable: {url: "http://127.0.0.1:$UP/v1"}
       canary: {url: "http://127.0.0.1:$UP/v1"}
-      shadow: {url: "http://127.0.0.1:$UP/v1"}
+      shadow: {url: "http://127.0.0.1:$SUP/v1"}
     route: {stable: stable, candidate: canary, weight: 5 $1}
 YAML
     rm -f "$D/router.port" "$D/router-state.json"
-    "$SLIPWAY" serve --config "$D/router.yaml" --port-file "$D/router.port" -q >"$D/router.log" 2>&1 &
+    $CPU_PROXY "$SLIPWAY" serve --config "$D/router.yaml" --port-file "$D/router.port" -q >"$D/router.log" 2>&1 &
     RPID=$!
     PIDS+=($RPID)
     for i in $(seq 1 200); do [ -s "$D/router.port" ] && break; sleep 0.05; done
@@ -88,11 +109,10 @@ YAML
 }
 stop_router() { kill "$RPID"; wait "$RPID" 2>/dev/null; }
 
-# wrk_run URL [paced]: prints "rps p50_ms p99_ms errors" for one wrk run.
+# wrk_run URL: prints "rps p50_ms p99_ms errors" for one saturating wrk run.
 wrk_run() {
     local url=$1 script=$BENCH_DIR/post.lua conns=$CONNS
-    if [ "${2:-}" = paced ]; then script=$BENCH_DIR/paced.lua; conns=$PACED_CONNS; fi
-    wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --latency -s "$script" "$url/v1/chat/completions" >"$D/wrk.txt" 2>&1
+    $CPU_LOAD wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --latency -s "$script" "$url/v1/chat/completions" >"$D/wrk.txt" 2>&1
     python3 - "$D/wrk.txt" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -135,41 +155,62 @@ echo
 echo "Router peak RSS during the run: $((r_rss / 1024)) MB."
 echo
 
-# 2. Half of the router's saturation, paced: each connection waits 10 ms between requests.
+# 2. Half of the router's saturation, open loop: bench_loadgen sends at a fixed rate and counts
+#    each latency from the request's due time (wrk can only pace its connections).
 HALF=$(python3 -c "print(int(float('$r_rps') / 2))")
-PACED_CONNS=$(python3 -c "print(max(1, round($HALF * 0.010)))")
-export DELAY_MS=10
-read -r pd_rps pd_p50 pd_p99 pd_err < <(wrk_run "http://127.0.0.1:$UP" paced)
-read -r pr_rps pr_p50 pr_p99 pr_err < <(wrk_run "http://127.0.0.1:$RPORT" paced)
-read -r pn_rps pn_p50 pn_p99 pn_err < <(wrk_run "http://127.0.0.1:$NGX" paced)
-stop_router
-echo "## 2. Latency at half of the router's saturation (~$HALF requests/s: $PACED_CONNS connections, 10 ms apart)"
+# lg_run URL [RATE]: prints "rps p50_ms p99_ms errors lag_p99_ms" for one bench_loadgen run
+# (at $HALF/s by default).
+lg_run() {
+    $CPU_LOAD "$LOADGEN" -r "${2:-$HALF}" -d "$DUR" -w 1 "$1/v1/chat/completions" 2>"$D/lg.err" | python3 -c '
+import sys
+kv = dict(f.split("=") for f in sys.stdin.read().split())
+print("%.0f %.3f %.3f %s %.3f" % (float(kv["achieved"]), int(kv["p50_us"]) / 1000, int(kv["p99_us"]) / 1000,
+      kv["errors"], int(kv["lag_p99_us"]) / 1000))'
+}
+echo "## 2. Latency at half of the router's saturation ($HALF requests/s, open loop, two rounds in turn)"
 echo
-echo "| path | requests/s | p50 ms | p99 ms | added p50 ms | added p99 ms |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-printf "| direct | %s | %s | %s | - | - |\n" "$pd_rps" "$pd_p50" "$pd_p99"
-printf "| slipway serve | %s | %s | %s | %.3f | %.3f |\n" "$pr_rps" "$pr_p50" "$pr_p99" "$(echo "$pr_p50 - $pd_p50" | bc -l)" "$(echo "$pr_p99 - $pd_p99" | bc -l)"
-printf "| nginx | %s | %s | %s | %.3f | %.3f |\n" "$pn_rps" "$pn_p50" "$pn_p99" "$(echo "$pn_p50 - $pd_p50" | bc -l)" "$(echo "$pn_p99 - $pd_p99" | bc -l)"
+echo "| round | path | requests/s | p50 ms | p99 ms | errors | generator's send lag p99 ms | added p50 ms | added p99 ms |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for round in 1 2; do
+    read -r pd_rps pd_p50 pd_p99 pd_err pd_lag < <(lg_run "http://127.0.0.1:$UP")
+    printf "| %s | direct | %s | %s | %s | %s | %s | - | - |\n" "$round" "$pd_rps" "$pd_p50" "$pd_p99" "$pd_err" "$pd_lag"
+    for path in "slipway serve:$RPORT" "nginx:$NGX"; do
+        read -r rps p50 p99 err lag < <(lg_run "http://127.0.0.1:${path##*:}")
+        printf "| %s | %s | %s | %s | %s | %s | %s | %.3f | %.3f |\n" "$round" "${path%:*}" "$rps" "$p50" "$p99" "$err" "$lag" "$(echo "$p50 - $pd_p50" | bc -l)" "$(echo "$p99 - $pd_p99" | bc -l)"
+    done
+done
+stop_router
 echo
 
-# 3. Shadow at 100% against shadow off, same pace.
-router ", shadow: {version: shadow, percent: 100}"
-wrk_run "http://127.0.0.1:$RPORT" paced >/dev/null
-read -r so_rps so_p50 so_p99 so_err < <(wrk_run "http://127.0.0.1:$RPORT" paced)
-pairs=$(curl -s "http://127.0.0.1:$RPORT/metrics" | awk '/^slipway_shadow_pairs_total/ {s += $NF} END {print s + 0}')
-dropped=$(curl -s "http://127.0.0.1:$RPORT/metrics" | awk '/^slipway_shadow_dropped_total/ {s += $NF} END {print s + 0}')
-stop_router
-echo "## 3. Shadow at 100% (same pace)"
+# 3. Shadow at 100% against shadow off, each in a router of its own, twice in turn (off, on,
+#    off, on) so that a change in the machine's load hits both alike. Shadowing every request
+#    doubles the upstreams' work and adds the worker's copies on the same cores: at half of the
+#    router's saturation the machine has no room left for them, so this runs at a quarter
+#    (SHADOW_RATE overrides).
+SHADOW_RATE=${SHADOW_RATE:-$((HALF / 2))}
+shadow_pass() {
+    router "$1"
+    read -r rps p50 p99 err lag < <(lg_run "http://127.0.0.1:$RPORT" "$SHADOW_RATE")
+    local m
+    m=$(curl -s "http://127.0.0.1:$RPORT/metrics")
+    pairs=$(awk '/^slipway_shadow_pairs_total/ {s += $NF} END {print s + 0}' <<<"$m")
+    dropped=$(awk '/^slipway_shadow_dropped_total/ {s += $NF} END {print s + 0}' <<<"$m")
+    stop_router
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n" "$2" "$rps" "$p50" "$p99" "$err" "$lag" "$pairs" "$dropped"
+}
+echo "## 3. Shadow at 100% ($SHADOW_RATE requests/s, open loop; the shadow version is an upstream of its own)"
 echo
-echo "| router | requests/s | p50 ms | p99 ms | shadow pairs | dropped |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-printf "| shadow off | %s | %s | %s | - | - |\n" "$pr_rps" "$pr_p50" "$pr_p99"
-printf "| shadow 100%% | %s | %s | %s | %s | %s |\n" "$so_rps" "$so_p50" "$so_p99" "$pairs" "$dropped"
+echo "| router | requests/s | p50 ms | p99 ms | errors | send lag p99 ms | shadow pairs | dropped |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for round in 1 2; do
+    shadow_pass "" "shadow off ($round)"
+    shadow_pass ", shadow: {version: shadow, percent: 100}" "shadow 100% ($round)"
+done
 echo
 
 # 4. 2,000 streams of 5 s held at once, against `slipway mock`.
 N=${STREAMS:-2000}
-"$SLIPWAY" mock --scenario "$BENCH_DIR/stream5s.yaml" --port-file "$D/mock.port" --threads 2 >"$D/mock.log" 2>&1 &
+$CPU_LOAD "$SLIPWAY" mock --scenario "$BENCH_DIR/stream5s.yaml" --port-file "$D/mock.port" --threads 2 >"$D/mock.log" 2>&1 &
 PIDS+=($!)
 for i in $(seq 1 200); do [ -s "$D/mock.port" ] && break; sleep 0.05; done
 UP=$(cat "$D/mock.port")
