@@ -937,11 +937,10 @@ static int shadow_request(sw_shadow_job *job)
 }
 
 /* `client_body` (the request's bytes, as the client sent them) becomes the job's. */
-static void submit_shadow(rreq *q, char *client_body, size_t len, const char *sv_name)
+static void submit_shadow(rreq *q, char *client_body, size_t len, const sw_rversion *sv)
 {
     sw_router *r = q->r;
-    const sw_rversion *sv = sw_route_find(q->route, sv_name);
-    if (!sv || !sv->url || (q->route->mode == SW_MODE_GATEWAY && !sv->manifest)) {
+    if (!sv->url || (q->route->mode == SW_MODE_GATEWAY && !sv->manifest)) {
         free(client_body);
         return;
     }
@@ -960,7 +959,7 @@ static void submit_shadow(rreq *q, char *client_body, size_t len, const char *sv
         if (auth)
             job->auth = sw_xasprintf("Authorization: %s", auth);
     }
-    q->pair_id = sw_pair_submit(r, job, q->agent, q->session, q->version, sv_name);
+    q->pair_id = sw_pair_submit(r, job, q->agent, q->session, q->version, sv->name);
 }
 
 static enum MHD_Result handle_chat(rreq *q)
@@ -1131,7 +1130,7 @@ static enum MHD_Result handle_chat(rreq *q)
     start_upstream(q);
     if (client_copy) {
         /* After the primary is on its way; the shadow never delays it. */
-        submit_shadow(q, client_copy, client_len, sv);
+        submit_shadow(q, client_copy, client_len, shadow_ver);
     }
     suspend(q);
     res = MHD_YES;
