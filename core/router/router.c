@@ -135,30 +135,22 @@ void sw_router_publish(sw_router *r, sw_route *route)
     sw_route_unref(old); /* requests still using it hold their own reference */
 }
 
-char *sw_router_snapshot(sw_router *r)
+/* The routes for the state writer: a few agents, so the whole table every time. */
+static char *routes_text(const sw_router *r)
 {
     json_t *routes = json_object();
     for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e))
         json_object_set_new(routes, e->key, sw_route_to_json(e->value));
-    char *rtext = json_dumps(routes, JSON_COMPACT | JSON_SORT_KEYS);
+    char *text = json_dumps(routes, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(routes);
-    char now[32];
-    sw_iso8601_now(now);
-    sw_buf b = {0};
-    sw_buf_printf(&b, "{\"format\":%d,\"saved_at\":\"%s\",\"routes\":%s,\"pins\":", SW_STATE_FORMAT,
-                  now, rtext);
-    free(rtext);
-    sw_pins_dump(&r->pins, &b);
-    sw_buf_puts(&b, "}\n");
-    r->saved_pins_dirty = r->pins.dirty;
-    r->pins_touched = 0;
-    r->last_save = sw_now_ms();
-    return sw_buf_steal(&b);
+    return text;
 }
 
 int sw_router_save_sync(sw_router *r, sw_err *err)
 {
-    return sw_state_save_wait(&r->writer, sw_router_snapshot(r), err);
+    sw_buf changes = {0};
+    sw_pins_take_changes(&r->pins, &changes);
+    return sw_state_save_wait(&r->writer, routes_text(r), &changes, err);
 }
 
 size_t sw_router_retire(sw_router *r, const sw_route *old, sw_route *nr, sw_policy policy)
@@ -208,10 +200,11 @@ void sw_router_tick(sw_router *r, double now)
         r->next_sweep = now + 5000;
     }
     if (now >= r->next_flush) {
-        /* A pin merely used (its last_ms moved) is saved at most every 30 s. */
-        if (r->pins.dirty != r->saved_pins_dirty ||
-            (r->pins_touched && now - r->last_save >= 30000))
-            sw_state_save(&r->writer, sw_router_snapshot(r));
+        if (sw_pins_changed(&r->pins)) {
+            sw_buf changes = {0};
+            sw_pins_take_changes(&r->pins, &changes);
+            sw_state_save(&r->writer, routes_text(r), &changes);
+        }
         r->next_flush = now + (double)r->cfg->flush_ms;
     }
 }
@@ -317,7 +310,6 @@ static int load_state(sw_router *r, sw_diags *d)
     }
     /* Pins that went idle while the router was down go now. */
     sw_pins_expire(&r->pins, sw_wall_ms(), ttl_ms, r);
-    r->saved_pins_dirty = r->pins.dirty;
     json_decref(st);
     return 0;
 }
@@ -336,6 +328,9 @@ sw_router *sw_router_load(const char *config_path, const sw_router_options *opts
     sw_hmap_init(&r->pairs);
     sw_pair_ring_init(&r->ring, cfg->shadow_keep);
     sw_pins_init(&r->pins, cfg->max_pins);
+    /* Tracked from the start, so the pins loaded reach the state writer's copy too. A pin
+       merely used is saved at most every 30 s. */
+    sw_pins_track(&r->pins, 30000);
     sw_metrics_init(&r->metrics, cfg->window_records);
     if (opts) {
         r->log = opts->log;

@@ -51,9 +51,6 @@ struct sw_router {
     sw_pins pins;
     sw_metrics metrics;
     sw_state_writer writer;
-    uint64_t saved_pins_dirty;
-    int pins_touched;        /* a pin was used since the last save (its last_ms changed) */
-    double last_save;        /* monotonic ms */
     double pins_full_logged; /* when the full pin table was last reported */
     /* serving */
     struct MHD_Daemon *mhd;
@@ -91,8 +88,6 @@ sw_route *sw_router_build_route(sw_router *r, const char *agent, sw_mode mode, c
                                 sw_err *err);
 /* Publish a route (takes the reference). */
 void sw_router_publish(sw_router *r, sw_route *route);
-/* The state file's content now (malloc'd). */
-char *sw_router_snapshot(sw_router *r);
 /* Save now and wait for the disk (admin changes). */
 int sw_router_save_sync(sw_router *r, sw_err *err);
 /* Expire idle pins and save the state when it changed (called by the loop). */

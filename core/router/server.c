@@ -1044,7 +1044,6 @@ static enum MHD_Result handle_chat(rreq *q)
         version = pin->version;
         q->reason = SW_REASON_PIN;
         sw_pins_touch(&r->pins, pin, wall);
-        r->pins_touched = 1;
     } else {
         version = sw_route_assign(route, session, &attrs, &q->reason, &q->rule);
         if (!sw_pins_set(&r->pins, agent, session, version, q->reason, wall) &&

@@ -34,6 +34,30 @@ json_t *sw_state_load(const char *path, int *missing, sw_err *err)
     return j;
 }
 
+/* Replays the changes into the writer's copy of the pins and writes the file from it. */
+static int write_snapshot(sw_state_writer *w, char *routes, sw_buf *changes, sw_err *err)
+{
+    int rc = sw_pin_rows_apply(&w->rows, changes->data, changes->len, err);
+    sw_buf_free(changes);
+    if (routes) {
+        free(w->routes_saved);
+        w->routes_saved = routes;
+    }
+    if (rc < 0)
+        return -1;
+    char now[32];
+    sw_iso8601_now(now);
+    sw_buf b = {0};
+    sw_buf_printf(&b, "{\"format\":%d,\"saved_at\":\"%s\",\"routes\":", SW_STATE_FORMAT, now);
+    sw_buf_puts(&b, w->routes_saved ? w->routes_saved : "{}");
+    sw_buf_puts(&b, ",\"pins\":");
+    sw_pin_rows_dump(&w->rows, &b);
+    sw_buf_puts(&b, "}\n");
+    rc = sw_write_file_atomic(w->path, b.data, b.len, err);
+    sw_buf_free(&b);
+    return rc;
+}
+
 static void *writer_main(void *arg)
 {
     sw_state_writer *w = arg;
@@ -43,24 +67,24 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&w->cv, &w->mu);
         if (!w->pending && w->stop)
             break;
-        char *text = w->pending;
+        char *routes = w->routes;
+        sw_buf changes = w->changes;
         uint64_t seq = w->pending_seq;
-        w->pending = NULL;
+        w->routes = NULL;
+        memset(&w->changes, 0, sizeof w->changes);
+        w->pending = 0;
         pthread_mutex_unlock(&w->mu);
         sw_err err = {{0}};
-        int rc = sw_write_file_atomic(w->path, text, strlen(text), &err);
-        free(text);
+        int rc = write_snapshot(w, routes, &changes, &err);
         pthread_mutex_lock(&w->mu);
-        if (rc == 0) {
+        if (rc == 0)
             w->last_error[0] = '\0';
-            if (seq > w->written_seq)
-                w->written_seq = seq;
-        } else {
+        else
+            /* Waiters learn of the failure through last_error and give up; the changes are
+               in the copy, so the next write has them. */
             snprintf(w->last_error, sizeof w->last_error, "%s", err.msg);
-            /* Waiters learn of the failure through last_error and give up. */
-            if (seq > w->written_seq)
-                w->written_seq = seq;
-        }
+        if (seq > w->written_seq)
+            w->written_seq = seq;
         pthread_cond_broadcast(&w->cv);
     }
     pthread_mutex_unlock(&w->mu);
@@ -71,6 +95,7 @@ int sw_state_writer_start(sw_state_writer *w, const char *path, sw_err *err)
 {
     memset(w, 0, sizeof *w);
     w->path = sw_xstrdup(path);
+    sw_pin_rows_init(&w->rows);
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     int rc = pthread_create(&w->thread, NULL, writer_main, w);
@@ -78,17 +103,28 @@ int sw_state_writer_start(sw_state_writer *w, const char *path, sw_err *err)
         errno = rc;
         free(w->path);
         w->path = NULL;
+        sw_pin_rows_free(&w->rows);
         return sw_err_errno(err, "state writer thread");
     }
     w->started = 1;
     return 0;
 }
 
-uint64_t sw_state_save(sw_state_writer *w, char *text)
+uint64_t sw_state_save(sw_state_writer *w, char *routes, sw_buf *pin_changes)
 {
     pthread_mutex_lock(&w->mu);
-    free(w->pending); /* superseded: the newer snapshot has everything */
-    w->pending = text;
+    if (routes) {
+        free(w->routes); /* superseded: the newer routes have everything */
+        w->routes = routes;
+    }
+    if (pin_changes && pin_changes->len && !w->changes.data) {
+        w->changes = *pin_changes; /* the usual case: no copy */
+        memset(pin_changes, 0, sizeof *pin_changes);
+    } else if (pin_changes) {
+        sw_buf_append(&w->changes, pin_changes->data, pin_changes->len);
+        sw_buf_free(pin_changes);
+    }
+    w->pending = 1;
     w->pending_seq = ++w->next_seq;
     uint64_t seq = w->pending_seq;
     pthread_cond_broadcast(&w->cv);
@@ -96,9 +132,9 @@ uint64_t sw_state_save(sw_state_writer *w, char *text)
     return seq;
 }
 
-int sw_state_save_wait(sw_state_writer *w, char *text, sw_err *err)
+int sw_state_save_wait(sw_state_writer *w, char *routes, sw_buf *pin_changes, sw_err *err)
 {
-    uint64_t seq = sw_state_save(w, text);
+    uint64_t seq = sw_state_save(w, routes, pin_changes);
     pthread_mutex_lock(&w->mu);
     while (w->written_seq < seq)
         pthread_cond_wait(&w->cv, &w->mu);
@@ -118,7 +154,10 @@ void sw_state_writer_stop(sw_state_writer *w)
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
     pthread_join(w->thread, NULL);
-    free(w->pending);
+    free(w->routes);
+    sw_buf_free(&w->changes);
+    free(w->routes_saved);
+    sw_pin_rows_free(&w->rows);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w->path);
