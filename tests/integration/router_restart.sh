@@ -48,6 +48,27 @@ start_router "$T/router.yaml"
 admin GET /admin/agents/support-agent/route
 expect_eq "$(jget 'd["weight"]')" 10.0 "a route change is durable before it is acknowledged"
 
+# New pins and a removal reach the file within a second (through the state writer's copy of
+# the pin table, from the loop's change log) and survive a kill -9.
+for i in 1 2 3; do chat "k$i" "hi"; done
+admin DELETE /admin/agents/support-agent/pins/p1
+expect_eq "$status" 200 "a pin removed"
+sleep 2.5
+disown "$ROUTER_PID"
+kill -9 "$ROUTER_PID"
+for i in $(seq 1 100); do kill -0 "$ROUTER_PID" 2>/dev/null || break; sleep 0.05; done
+start_router "$T/router.yaml"
+for i in 1 2 3; do
+    admin GET "/admin/agents/support-agent/pins/k$i"
+    expect_eq "$status/$(jget 'd["reason"]')" 200/split "new session k$i kept its pin"
+done
+admin GET /admin/agents/support-agent/pins/p1
+expect_eq "$status" 404 "the removed pin stayed removed"
+admin GET /admin/agents/support-agent/pins/vip
+expect_eq "$status/$(jget 'd["version"]')" 200/v2 "the override pin is still there"
+admin GET /admin/agents/support-agent/pins
+expect_eq "$(jget 'd["summary"]["total"]')" 44 "every other pin too (p1..p40 less p1, vip, new-session, k1..k3)"
+
 # A damaged state file stops the router with a clear message.
 stop_router
 echo '{"format": 1, "routes": {"support-agent": {"stable": "v7"}}}' >"$T/state/router.json"
