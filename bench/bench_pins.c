@@ -9,7 +9,9 @@
      - sweep_us: an idle sweep that removes nothing (it used to visit every pin);
      - summary_us: the per-version summary behind /metrics and /admin/stats;
      - writer_ms: the state writer replaying those changes into its copy and writing the
-       copy out (off the loop: the time a save now takes to reach the disk, less the disk).
+       copy out (off the loop: the time a save now takes to reach the disk, less the disk);
+     - table_mb, copy_mb: resident memory of the table (with its change log until taken) and
+       of the writer's copy.
    Prints one line per size; asserts nothing.
      bench_pins [N...] */
 #include <stdio.h>
@@ -25,6 +27,19 @@ static int64_t ttl_30min(void *ud, const char *agent)
     (void)ud;
     (void)agent;
     return 1800 * 1000;
+}
+
+/* Resident memory now, in MB (0 where /proc is not there). */
+static double rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (double)resident * 4096 / 1e6;
 }
 
 static void add(sw_pins *p, size_t from, size_t to, int64_t now)
@@ -45,11 +60,15 @@ static void run(size_t n)
     sw_pins_track(&p, 30000);
     sw_pin_rows rows;
     sw_pin_rows_init(&rows);
+    double rss0 = rss_mb();
     add(&p, 0, n, t0);
     sw_buf log = {0};
     sw_pins_take_changes(&p, &log);
+    double table_mb = rss_mb() - rss0 - (double)log.len / 1e6;
+    double rss1 = rss_mb();
     sw_err err = {{0}};
     sw_pin_rows_apply(&rows, log.data, log.len, &err); /* the copy as of the last save */
+    double copy_mb = rss_mb() - rss1;
     sw_buf_free(&log);
 
     double t = sw_now_ms();
@@ -81,9 +100,9 @@ static void run(size_t n)
     double writer = sw_now_ms() - t;
 
     printf("pins %zu  full_dump_ms %.2f  new_sessions_ms %.3f  save_us %.1f  sweep_us %.1f (%zu "
-           "gone)  summary_us %.1f  writer_ms %.1f  file_mb %.1f\n",
+           "gone)  summary_us %.1f  writer_ms %.1f  file_mb %.1f  table_mb %.0f  copy_mb %.0f\n",
            n, full_dump, sessions, save * 1000, sweep * 1000, gone, summary * 1000, writer,
-           (double)out.len / 1e6);
+           (double)out.len / 1e6, table_mb, copy_mb);
     sw_buf_free(&all);
     sw_buf_free(&out);
     sw_buf_free(&log);
