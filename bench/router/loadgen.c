@@ -112,7 +112,7 @@ static void usage(FILE *f)
             "  -c CONNS    most keep-alive connections to open (default 256)\n"
             "  -b FILE     POST this file as the body (default: a small chat completion)\n"
             "  -s N        header x-slipway-session: s<k>, k uniform in 1..N (default 10000;\n"
-            "              0: no header)\n"
+            "              0: no header; a -H x-slipway-session header replaces it)\n"
             "  -H 'Name: value'  an extra header (repeatable)\n"
             "  -h          this help\n"
             "Prints one key=value line on stdout and a summary on stderr. Exit 0 on success,\n"
@@ -817,6 +817,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    /* A session header given with -H is the one sent: a second would be a different request. */
+    for (int i = 0; i < n_headers; i++)
+        if (strncasecmp(headers[i], "x-slipway-session:", 18) == 0)
+            g.sessions = 0;
     if (optind != argc - 1) {
         fprintf(stderr, "bench_loadgen: %s (-h for help)\n",
                 optind == argc ? "no URL given" : "one URL only");
