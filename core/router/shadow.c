@@ -1,9 +1,11 @@
-/* shadow.c - the shadow worker: a bounded queue and a libcurl multi of its own. */
+/* shadow.c - the shadow worker: a bounded queue, and its own HTTP clients (sw_up and libcurl). */
 #include "shadow.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -34,20 +36,88 @@ void sw_shadow_job_free(sw_shadow_job *job)
     free(job->request); /* only a job abandoned at sw_shadow_stop still has it */
     sw_buf_free(&job->response);
     curl_slist_free_all(job->headers);
+    free(job->up_hdrs);
     free(job);
 }
 
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
+/* The header lines of every copy (curl's slist takes them one by one, sw_up as a block). */
+#define HDR_CTYPE  "Content-Type: application/json"
+#define HDR_SHADOW "x-slipway-shadow: 1"
+#define UP_HDRS    HDR_CTYPE "\r\n" HDR_SHADOW "\r\n"
+
+/* The only kind in the worker's epoll set: every event there is an sw_up connection's. */
+#define TAG_UP 1
+
+/* Answer bytes, either client's: len when kept, 0 (abort the transfer) over the cap. */
+static size_t keep_bytes(sw_shadow_job *job, const char *p, size_t len)
 {
-    sw_shadow_job *job = ud;
-    size_t len = size * n;
     if (job->response.len + len > job->cap) {
         job->too_big = 1;
-        return 0; /* over the cap: abort the transfer */
+        return 0;
     }
     sw_buf_append(&job->response, p, len);
     return len;
 }
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    return keep_bytes(ud, p, size * n);
+}
+
+/* A transfer ended, whichever client made it (job->curl_code and job->status are set): what
+   it took, its error text, and the job onto the turn's finished list. */
+static void transfer_end(sw_shadow *s, sw_shadow_job *job)
+{
+    job->latency_ms = sw_now_ms() - job->t_start;
+    if (job->curl_code != CURLE_OK && !job->error[0])
+        snprintf(job->error, sizeof job->error, "%s", curl_easy_strerror((CURLcode)job->curl_code));
+    free(job->request);
+    job->request = NULL;
+    sw_shadow_job **pp = &s->running;
+    while (*pp && *pp != job)
+        pp = &(*pp)->running_next;
+    if (*pp)
+        *pp = job->running_next;
+    job->next = s->fin;
+    s->fin = job;
+}
+
+static void up_head(void *ud, int status, const char *ctype)
+{
+    (void)ctype;
+    sw_shadow_job *job = ud;
+    job->status = status;
+}
+
+static size_t up_body(void *ud, const char *p, size_t n)
+{
+    return keep_bytes(ud, p, n);
+}
+
+static void up_done(void *ud, sw_up_result res, const char *msg)
+{
+    /* libcurl's codes for the same failures, so a pair reads the same whichever client sent
+       the copy (the loop maps them alike, in server.c). */
+    static const CURLcode codes[] = {
+        [SW_UP_OK] = CURLE_OK,
+        [SW_UP_CONNECT] = CURLE_COULDNT_CONNECT,
+        [SW_UP_SEND] = CURLE_SEND_ERROR,
+        [SW_UP_NOTHING] = CURLE_GOT_NOTHING,
+        [SW_UP_RECV] = CURLE_RECV_ERROR,
+        [SW_UP_TIMEOUT] = CURLE_OPERATION_TIMEDOUT,
+        [SW_UP_ABORTED] = CURLE_WRITE_ERROR,
+    };
+    sw_shadow_job *job = ud;
+    job->upc = NULL;
+    job->curl_code = (int)codes[res];
+    if (msg)
+        snprintf(job->error, sizeof job->error, "%s", msg);
+    free(job->up_hdrs);
+    job->up_hdrs = NULL;
+    transfer_end(job->shadow, job);
+}
+
+static const sw_up_fns up_fns = {up_head, up_body, up_done};
 
 /* Idle easy handles of the worker, kept like the loop's: creating one per copy cost
    more CPU than the copy's transfer (every option is set again for each job). */
@@ -67,20 +137,30 @@ static int start_job(sw_shadow *s, sw_shadow_job *job)
         job->curl_code = -1;
         return -1;
     }
-    CURL *e = s->n_idle ? s->idle[--s->n_idle] : curl_easy_init();
-    job->easy = e;
-    job->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    job->headers = curl_slist_append(job->headers, "x-slipway-shadow: 1");
-    job->headers = curl_slist_append(job->headers, "Expect:");
-    if (job->auth)
-        job->headers = curl_slist_append(job->headers, job->auth);
+    job->shadow = s;
     job->cap = s->max_response;
     job->running_next = s->running;
     s->running = job;
+    const char *body = job->request ? job->request : job->body;
+    size_t len = job->request ? job->request_len : job->len;
+    if (sw_up_handles(s->up, job->url)) {
+        /* Its failures, even at once, come through up_done at the worker's next sw_up_run. */
+        if (job->auth)
+            job->up_hdrs = sw_xasprintf("%s%s\r\n", UP_HDRS, job->auth);
+        const char *h = job->up_hdrs ? job->up_hdrs : UP_HDRS;
+        job->upc = sw_up_start(s->up, job->url, h, strlen(h), body, len, &up_fns, job);
+        return 0;
+    }
+    CURL *e = s->n_idle ? s->idle[--s->n_idle] : curl_easy_init();
+    job->easy = e;
+    job->headers = curl_slist_append(NULL, HDR_CTYPE);
+    job->headers = curl_slist_append(job->headers, HDR_SHADOW);
+    job->headers = curl_slist_append(job->headers, "Expect:");
+    if (job->auth)
+        job->headers = curl_slist_append(job->headers, job->auth);
     curl_easy_setopt(e, CURLOPT_URL, job->url);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, job->request ? job->request : job->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                     (curl_off_t)(job->request ? job->request_len : job->len));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, job->headers);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, job);
@@ -92,6 +172,18 @@ static int start_job(sw_shadow *s, sw_shadow_job *job)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_multi_add_handle(s->multi, e);
     return 0;
+}
+
+/* The sw_up connections' events since the last turn, and its deferred work and deadlines.
+   Returns ms until sw_up wants to run again (-1: no deadline). */
+static double up_turn(sw_shadow *s)
+{
+    struct epoll_event evs[64];
+    sw_up_reap(s->up); /* no event of the last batch is looked at any more */
+    int n = epoll_wait(s->epfd, evs, 64, 0);
+    for (int i = 0; i < n; i++)
+        sw_up_event(s->up, evs[i].data.ptr, evs[i].events);
+    return sw_up_run(s->up, sw_now_ms());
 }
 
 static void notify(sw_shadow *s)
@@ -139,14 +231,13 @@ static void *worker(void *arg)
         while (n_trash)
             json_decref(trash[--n_trash]);
         /* Transfers are set up outside the lock: the loop takes it for every copy. */
-        sw_shadow_job *fin = NULL;
         while (starting) {
             sw_shadow_job *job = starting;
             starting = job->next;
             job->next = NULL;
             if (start_job(s, job) < 0) {
-                job->next = fin;
-                fin = job;
+                job->next = s->fin;
+                s->fin = job;
             }
         }
         int running = 0;
@@ -160,25 +251,16 @@ static void *worker(void *arg)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&job);
             job->curl_code = (int)msg->data.result;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &job->status);
-            job->latency_ms = sw_now_ms() - job->t_start;
-            if (job->curl_code != CURLE_OK && !job->error[0])
-                snprintf(job->error, sizeof job->error, "%s",
-                         curl_easy_strerror((CURLcode)job->curl_code));
             curl_multi_remove_handle(s->multi, msg->easy_handle);
             easy_release(s, msg->easy_handle);
             job->easy = NULL;
-            free(job->request);
-            job->request = NULL;
             curl_slist_free_all(job->headers);
             job->headers = NULL;
-            sw_shadow_job **pp = &s->running;
-            while (*pp && *pp != job)
-                pp = &(*pp)->running_next;
-            if (*pp)
-                *pp = job->running_next;
-            job->next = fin;
-            fin = job;
+            transfer_end(s, job);
         }
+        double up_wait = up_turn(s);
+        sw_shadow_job *fin = s->fin;
+        s->fin = NULL;
         if (fin) {
             /* One lock for every transfer this round finished (the loop takes the same lock). */
             pthread_mutex_lock(&s->mu);
@@ -224,7 +306,11 @@ static void *worker(void *arg)
         pthread_mutex_lock(&s->mu);
         int more = (s->queue && s->inflight < s->concurrency) || s->ready;
         pthread_mutex_unlock(&s->mu);
-        curl_multi_poll(s->multi, NULL, 0, more ? 0 : 1000, NULL);
+        double ms = more ? 0 : 1000;
+        if (up_wait >= 0 && up_wait < ms)
+            ms = up_wait;
+        struct curl_waitfd up_fd = {.fd = s->epfd, .events = CURL_WAIT_POLLIN};
+        curl_multi_poll(s->multi, &up_fd, 1, (int)ceil(ms), NULL);
     }
     while (s->n_idle)
         curl_easy_cleanup(s->idle[--s->n_idle]);
@@ -241,15 +327,23 @@ int sw_shadow_start(sw_shadow *s, size_t queue_cap, size_t concurrency, long tim
     s->connect_timeout_ms = connect_timeout_ms;
     s->max_response = max_response;
     s->notify_fd = notify_fd;
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->epfd < 0)
+        return sw_err_errno(err, "shadow: epoll_create1");
     s->multi = curl_multi_init();
-    if (!s->multi)
+    if (!s->multi) {
+        close(s->epfd);
         return sw_err_set(err, "shadow: cannot create a libcurl multi handle");
+    }
     curl_multi_setopt(s->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)s->concurrency);
+    s->up = sw_up_new(s->epfd, TAG_UP, connect_timeout_ms, timeout_ms);
     pthread_mutex_init(&s->mu, NULL);
     int rc = pthread_create(&s->thread, NULL, worker, s);
     if (rc != 0) {
         errno = rc;
+        sw_up_free(s->up);
         curl_multi_cleanup(s->multi);
+        close(s->epfd);
         pthread_mutex_destroy(&s->mu);
         return sw_err_errno(err, "shadow worker thread");
     }
@@ -369,13 +463,20 @@ void sw_shadow_stop(sw_shadow *s)
     pthread_mutex_unlock(&s->mu);
     curl_multi_wakeup(s->multi);
     pthread_join(s->thread, NULL);
-    /* Running transfers are abandoned. */
+    /* Running transfers are abandoned: sw_up_free closes its connections and makes no
+       callback, so its jobs are freed here with libcurl's. */
+    sw_up_free(s->up);
+    s->up = NULL;
+    close(s->epfd);
+    s->epfd = -1;
     sw_shadow_job *job = s->running;
     while (job) {
         sw_shadow_job *next = job->running_next;
-        curl_multi_remove_handle(s->multi, job->easy);
-        curl_easy_cleanup(job->easy);
-        job->easy = NULL;
+        if (job->easy) {
+            curl_multi_remove_handle(s->multi, job->easy);
+            curl_easy_cleanup(job->easy);
+            job->easy = NULL;
+        }
         sw_shadow_job_free(job);
         job = next;
     }

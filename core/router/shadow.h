@@ -1,11 +1,17 @@
 /*
  * shadow.h - copies of requests sent to a shadow version, off the primary path.
  *
- * A worker thread with its own libcurl multi handle (so its own connections
- * and timeouts) takes jobs from a bounded queue; a job that does not fit is
+ * A worker thread takes jobs from a bounded queue; a job that does not fit is
  * refused at once (the router counts it as dropped), so the primary request
  * never waits for anything shadow. Finished jobs are handed back through a
  * list and an eventfd the router's event loop watches.
+ *
+ * The worker sends its copies with the same two clients as the loop, instances
+ * of its own (so its own connections and timeouts): the router's HTTP/1.1 client
+ * (upstream.h, on an epoll set of the worker's) for every URL sw_up_handles
+ * takes, libcurl's multi interface for the rest (https, host names, proxies).
+ * It waits in curl_multi_poll, with its epoll descriptor as an extra descriptor,
+ * so curl_multi_wakeup is how the other threads wake it.
  *
  * A job is also one shadow pair: the loop hands the primary's side over with
  * sw_shadow_primary (passed on at the loop's next sw_shadow_flush, one lock
@@ -34,6 +40,7 @@
 #include <stdint.h>
 
 #include "base/util.h"
+#include "upstream.h"
 
 /* What one version answered, in brief. */
 typedef struct sw_pair_side {
@@ -87,8 +94,11 @@ struct sw_shadow_job {
     /* the worker's */
     size_t cap;
     double t_start;
-    CURL *easy;
+    struct sw_shadow *shadow;
+    CURL *easy; /* a libcurl transfer, or */
     struct curl_slist *headers;
+    sw_up_call *upc; /* a call of the router's own client */
+    char *up_hdrs;   /* its header lines, when they are not the constant ones (job->auth) */
     struct sw_shadow_job *running_next;
     struct sw_shadow_job *handoff_next; /* the loop's */
     /* under the mutex */
@@ -103,10 +113,13 @@ typedef struct sw_shadow {
     pthread_t thread;
     pthread_mutex_t mu;
     CURLM *multi;
+    int epfd;  /* the worker's epoll set: its sw_up connections only */
+    sw_up *up; /* the worker's */
     sw_shadow_job *queue, *queue_tail, *done, *done_tail;
     sw_shadow_job *waiting;            /* answered, the primary's side still to come */
     sw_shadow_job *ready, *ready_tail; /* both sides in, to complete */
     sw_shadow_job *running;            /* the worker thread's only */
+    sw_shadow_job *fin;                /* the worker's: transfers ended this turn */
     sw_shadow_job *handoff;            /* the loop's only: primaries not yet handed over */
     CURL *idle[SW_SHADOW_IDLE_MAX];    /* the worker's idle easy handles, reused */
     /* Values the worker made, handed back to it to release: the loop's (trash_out) until its
