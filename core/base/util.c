@@ -143,7 +143,8 @@ static void buf_reserve(sw_buf *b, size_t extra)
 void sw_buf_append(sw_buf *b, const char *s, size_t n)
 {
     buf_reserve(b, n);
-    memcpy(b->data + b->len, s, n);
+    if (n) /* s may be NULL then (an empty buffer's data), which memcpy must not see */
+        memcpy(b->data + b->len, s, n);
     b->len += n;
     b->data[b->len] = '\0';
 }
