@@ -737,20 +737,11 @@ static size_t up_body(void *ud, const char *p, size_t n)
 static void up_done(void *ud, sw_up_result res, const char *msg)
 {
     rreq *q = ud;
-    static const CURLcode codes[] = {
-        [SW_UP_OK] = CURLE_OK,
-        [SW_UP_CONNECT] = CURLE_COULDNT_CONNECT,
-        [SW_UP_SEND] = CURLE_SEND_ERROR,
-        [SW_UP_NOTHING] = CURLE_GOT_NOTHING,
-        [SW_UP_RECV] = CURLE_RECV_ERROR,
-        [SW_UP_TIMEOUT] = CURLE_OPERATION_TIMEDOUT,
-        [SW_UP_ABORTED] = CURLE_WRITE_ERROR,
-    };
     q->upc = NULL;
     q->r->inflight--;
     if (msg)
         snprintf(q->curl_err, sizeof q->curl_err, "%s", msg);
-    upstream_end(q, codes[res]);
+    upstream_end(q, (CURLcode)sw_up_curl_code(res));
 }
 
 static const sw_up_fns up_fns = {up_head, up_body, up_done};

@@ -96,20 +96,9 @@ static size_t up_body(void *ud, const char *p, size_t n)
 
 static void up_done(void *ud, sw_up_result res, const char *msg)
 {
-    /* libcurl's codes for the same failures, so a pair reads the same whichever client sent
-       the copy (the loop maps them alike, in server.c). */
-    static const CURLcode codes[] = {
-        [SW_UP_OK] = CURLE_OK,
-        [SW_UP_CONNECT] = CURLE_COULDNT_CONNECT,
-        [SW_UP_SEND] = CURLE_SEND_ERROR,
-        [SW_UP_NOTHING] = CURLE_GOT_NOTHING,
-        [SW_UP_RECV] = CURLE_RECV_ERROR,
-        [SW_UP_TIMEOUT] = CURLE_OPERATION_TIMEDOUT,
-        [SW_UP_ABORTED] = CURLE_WRITE_ERROR,
-    };
     sw_shadow_job *job = ud;
     job->upc = NULL;
-    job->curl_code = (int)codes[res];
+    job->curl_code = sw_up_curl_code(res); /* a pair reads the same from either client */
     if (msg)
         snprintf(job->error, sizeof job->error, "%s", msg);
     free(job->up_hdrs);

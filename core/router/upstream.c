@@ -2,6 +2,7 @@
 #include "upstream.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -946,4 +947,18 @@ double sw_up_run(sw_up *up, double now)
     if (up->timers)
         return up->timers->deadline > now ? up->timers->deadline - now : 0;
     return -1;
+}
+
+int sw_up_curl_code(sw_up_result res)
+{
+    static const CURLcode codes[] = {
+        [SW_UP_OK] = CURLE_OK,
+        [SW_UP_CONNECT] = CURLE_COULDNT_CONNECT,
+        [SW_UP_SEND] = CURLE_SEND_ERROR,
+        [SW_UP_NOTHING] = CURLE_GOT_NOTHING,
+        [SW_UP_RECV] = CURLE_RECV_ERROR,
+        [SW_UP_TIMEOUT] = CURLE_OPERATION_TIMEDOUT,
+        [SW_UP_ABORTED] = CURLE_WRITE_ERROR,
+    };
+    return (int)codes[res];
 }

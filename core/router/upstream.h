@@ -78,5 +78,8 @@ double sw_up_run(sw_up *up, double now);
 /* Free connections closed since the last call: call it when no epoll event of the
    last batch can still point at one (right before epoll_wait). */
 void sw_up_reap(sw_up *up);
+/* libcurl's code (a CURLcode) for the same failure, so a call's outcome is told and
+   retried alike whichever client made it. */
+int sw_up_curl_code(sw_up_result res);
 
 #endif
