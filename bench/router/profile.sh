@@ -8,7 +8,8 @@
 # Same upstream and router configuration as run.sh. Needs wrk, nginx, valgrind, strace.
 # SLIPWAY=path overrides the binary (e.g. an older build, with LD_LIBRARY_PATH for its library).
 # SHADOW=1 shadows every request to a third version (run.sh's shadow setup) and counts the
-# instructions of the event loop's thread only: the shadow worker's work is off the primary path.
+# instructions of the event loop's thread apart (the shadow worker's work is off the primary
+# path), then the shadow worker's own.
 set -uo pipefail
 BUILD=${1:-$(dirname "$0")/../../build}
 SLIPWAY=${SLIPWAY:-$BUILD/bin/slipway}
@@ -78,7 +79,10 @@ local n, limit = 0, tonumber(os.getenv("NREQ"))
 response = function() n = n + 1; if n >= limit then wrk.thread:stop() end end
 LUA
 
-# callgrind N: prints "instructions requests" (instructions without sw_router_tick).
+# total FILE: the instructions callgrind counted in one output file.
+total() { grep -E "^(summary|totals):" "$1" | head -1 | awk '{print $2}'; }
+# callgrind N: prints "instructions worker_instructions requests" (instructions of the event
+# loop without sw_router_tick; the shadow worker's, with SHADOW=1, else 0).
 callgrind() {
     rm -f "$D/router-state.json"
     valgrind --tool=callgrind $CG_THREADS --callgrind-out-file="$D/cg.$1" "$SLIPWAY" serve --config "$D/router.yaml" -q >"$D/vg.log" 2>&1 &
@@ -88,18 +92,26 @@ callgrind() {
     # serves a few hundred requests a second).
     NREQ=$1 wrk -t1 -c16 -d$(($1 / 100 + 10))s -s "$D/count.lua" "http://127.0.0.1:$RP/v1/chat/completions" >"$D/wrk.$1" 2>&1
     kill -INT "$RPID"; wait "$RPID"; RPID=
-    local tot tick req out=$D/cg.$1
+    local tot tick req out=$D/cg.$1 worker=0 f
     [ -n "$CG_THREADS" ] && out=$D/cg.$1-01 # the event loop: the main thread
-    tot=$(grep -E "^(summary|totals):" "$out" | head -1 | awk '{print $2}')
+    tot=$(total "$out")
     tick=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null | grep -E "sw_router_tick( |$)" | head -1 | awk '{gsub(",", "", $1); print $1}')
+    # The shadow worker: the thread whose file has shadow.c's worker().
+    for f in "$D"/cg.$1-*; do
+        [ -n "$CG_THREADS" ] && [ "$f" != "$out" ] || continue
+        # (a here-string: grep -q closing the pipe early would fail it under pipefail)
+        grep -qE "shadow.c:worker( |$)" <<<"$(callgrind_annotate --inclusive=yes "$f" 2>/dev/null)" &&
+            worker=$(total "$f")
+    done
     req=$(awk '/requests in/ {print $1}' "$D/wrk.$1")
-    echo "$((tot - ${tick:-0})) $req"
+    echo "$((tot - ${tick:-0})) $worker $req"
 }
-read -r i1 n1 < <(callgrind "$N_SMALL")
-read -r i2 n2 < <(callgrind "$N_BIG")
+read -r i1 w1 n1 < <(callgrind "$N_SMALL")
+read -r i2 w2 n2 < <(callgrind "$N_BIG")
 echo "# slipway serve: cost per proxied request ($(date -u +%Y-%m-%dT%H:%MZ))"
 echo
 echo "User-space instructions per request (callgrind, $n2 - $n1 requests): $(( (i2 - i1) / (n2 - n1) ))"
+[ "$SHADOW" = 1 ] && echo "Of the shadow worker thread, per shadowed request: $(( (w2 - w1) / (n2 - n1) ))"
 
 "$SLIPWAY" serve --config "$D/router.yaml" -q >"$D/router.log" 2>&1 &
 RPID=$!
