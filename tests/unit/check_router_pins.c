@@ -266,7 +266,7 @@ START_TEST(change_log_keeps_a_copy_and_counts_in_step)
     const char *agents[] = {"a", "b", "short"}, *versions[] = {"v1", "v2", "v3"};
     uint32_t x = 12345;
     char key[32];
-    for (int step = 0; step < 3000; step++) {
+    for (int step = 0; step < 2000; step++) {
         x = x * 1103515245u + 12345u;
         const char *agent = agents[(x >> 8) % 3];
         snprintf(key, sizeof key, "s%u", (x >> 12) % 60);
@@ -297,7 +297,8 @@ START_TEST(change_log_keeps_a_copy_and_counts_in_step)
         default:
             sw_pins_expire(&p, now, ttl_by_agent, NULL);
         }
-        for (size_t i = 0; i < 3; i++)
+        /* A count gone wrong stays wrong: checking every few steps finds it. */
+        for (size_t i = 0; step % 7 == 0 && i < 3; i++)
             check_summary(&p, agents[i]);
         if (step % 97 == 0)
             check_copy(&p, &rows);
