@@ -62,8 +62,7 @@ static void run(size_t n)
     sw_pin_rows_init(&rows);
     double rss0 = rss_mb();
     add(&p, 0, n, t0);
-    sw_buf log = {0};
-    sw_pins_take_changes(&p, &log);
+    sw_buf log = sw_pins_take_changes(&p);
     double table_mb = rss_mb() - rss0 - (double)log.len / 1e6;
     double rss1 = rss_mb();
     sw_err err = {{0}};
@@ -80,7 +79,7 @@ static void run(size_t n)
     add(&p, n, n + NEW_PER_SAVE, t0 + (int64_t)n);
     double sessions = sw_now_ms() - t;
     t = sw_now_ms();
-    sw_pins_take_changes(&p, &log);
+    log = sw_pins_take_changes(&p);
     double save = sw_now_ms() - t;
 
     t = sw_now_ms();

@@ -410,10 +410,16 @@ void sw_pins_dump(const sw_pins *p, sw_buf *b)
     sw_buf_append(b, "]", 1);
 }
 
+/* A saved pin, read once: qsort compares many times. */
+typedef struct saved_pin {
+    int64_t last_ms;
+    sw_reason reason;
+    const json_t *j;
+} saved_pin;
+
 static int by_last_use(const void *a, const void *b)
 {
-    json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "last_ms"));
-    json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "last_ms"));
+    int64_t x = ((const saved_pin *)a)->last_ms, y = ((const saved_pin *)b)->last_ms;
     return (x > y) - (x < y);
 }
 
@@ -422,32 +428,31 @@ int sw_pins_load_json(sw_pins *p, const json_t *arr, sw_err *err)
     if (!json_is_array(arr))
         return sw_err_set(err, "'pins' must be a list");
     size_t n = json_array_size(arr);
+    if (p->max && n > p->max)
+        return sw_err_set(err, "pin %zu: more pins than the cap of %zu", p->max + 1, p->max);
+    saved_pin *order = sw_xmalloc((n ? n : 1) * sizeof *order);
     for (size_t i = 0; i < n; i++) {
-        json_t *j = json_array_get(arr, i);
-        sw_reason reason;
+        const json_t *j = json_array_get(arr, i);
+        order[i] = (saved_pin){json_integer_value(json_object_get(j, "last_ms")), 0, j};
         if (!json_is_string(json_object_get(j, "agent")) ||
             !json_is_string(json_object_get(j, "session")) ||
             !json_is_string(json_object_get(j, "version")) ||
-            sw_reason_parse(json_string_value(json_object_get(j, "reason")), &reason) < 0)
+            sw_reason_parse(json_string_value(json_object_get(j, "reason")), &order[i].reason) <
+                0) {
+            free(order);
             return sw_err_set(err, "pin %zu: needs agent, session, version and a known reason",
                               i + 1);
+        }
     }
-    if (p->max && n > p->max)
-        return sw_err_set(err, "pin %zu: more pins than the cap of %zu", p->max + 1, p->max);
     /* Inserted in order of last use, so each agent's sweep can stop at its first pin in use. */
-    json_t **order = sw_xmalloc((n ? n : 1) * sizeof *order);
-    for (size_t i = 0; i < n; i++)
-        order[i] = json_array_get(arr, i);
     qsort(order, n, sizeof *order, by_last_use);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *j = order[i];
-        sw_reason reason;
-        sw_reason_parse(json_string_value(json_object_get(j, "reason")), &reason);
-        int64_t last = json_integer_value(json_object_get(j, "last_ms"));
+        const json_t *j = order[i].j;
         sw_pin *pin = put(p, json_string_value(json_object_get(j, "agent")),
                           json_string_value(json_object_get(j, "session")),
-                          json_string_value(json_object_get(j, "version")), reason, last);
+                          json_string_value(json_object_get(j, "version")), order[i].reason,
+                          order[i].last_ms);
         if (!pin) {
             rc = sw_err_set(err, "pins: more than the cap of %zu", p->max);
             break;
@@ -475,15 +480,11 @@ int sw_pins_changed(const sw_pins *p)
     return p->changes.len > 0;
 }
 
-void sw_pins_take_changes(sw_pins *p, sw_buf *out)
+sw_buf sw_pins_take_changes(sw_pins *p)
 {
-    if (!out->data) {
-        *out = p->changes; /* the usual case: no copy */
-        memset(&p->changes, 0, sizeof p->changes);
-        return;
-    }
-    sw_buf_append(out, p->changes.data, p->changes.len);
-    p->changes.len = 0;
+    sw_buf log = p->changes;
+    memset(&p->changes, 0, sizeof p->changes);
+    return log;
 }
 
 void sw_pin_rows_init(sw_pin_rows *rows)

@@ -100,9 +100,9 @@ int sw_pins_load_json(sw_pins *p, const json_t *arr, sw_err *err);
    logged: track before loading. */
 void sw_pins_track(sw_pins *p, int64_t touch_ms);
 int sw_pins_changed(const sw_pins *p);
-/* Append the changes logged so far to out, and forget them. The log's format is private
-   to this file and sw_pin_rows. */
-void sw_pins_take_changes(sw_pins *p, sw_buf *out);
+/* The changes logged so far (the caller's to free), forgotten here. The log's format is
+   private to this file and sw_pin_rows. */
+sw_buf sw_pins_take_changes(sw_pins *p);
 
 /* A copy of a pin table as the persisted rows, kept by replaying its change log. */
 typedef struct sw_pin_rows {

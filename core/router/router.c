@@ -148,8 +148,7 @@ static char *routes_text(const sw_router *r)
 
 int sw_router_save_sync(sw_router *r, sw_err *err)
 {
-    sw_buf changes = {0};
-    sw_pins_take_changes(&r->pins, &changes);
+    sw_buf changes = sw_pins_take_changes(&r->pins);
     return sw_state_save_wait(&r->writer, routes_text(r), &changes, err);
 }
 
@@ -201,8 +200,7 @@ void sw_router_tick(sw_router *r, double now)
     }
     if (now >= r->next_flush) {
         if (sw_pins_changed(&r->pins)) {
-            sw_buf changes = {0};
-            sw_pins_take_changes(&r->pins, &changes);
+            sw_buf changes = sw_pins_take_changes(&r->pins);
             sw_state_save(&r->writer, routes_text(r), &changes);
         }
         r->next_flush = now + (double)r->cfg->flush_ms;

@@ -235,8 +235,7 @@ static char *sorted_rows(const char *json_array_text)
 
 static void check_copy(sw_pins *p, sw_pin_rows *rows)
 {
-    sw_buf log = {0}, mine = {0}, copy = {0};
-    sw_pins_take_changes(p, &log);
+    sw_buf log = sw_pins_take_changes(p), mine = {0}, copy = {0};
     ck_assert(!sw_pins_changed(p));
     sw_err err = {{0}};
     ck_assert_int_eq(sw_pin_rows_apply(rows, log.data, log.len, &err), 0);
@@ -325,8 +324,7 @@ START_TEST(change_log_cut_is_refused)
     sw_pins_track(&p, 1000);
     sw_pins_set(&p, "a", "s1", "v1", SW_REASON_SPLIT, 1);
     sw_pins_set(&p, "a", "s2", "v1", SW_REASON_SPLIT, 1);
-    sw_buf log = {0};
-    sw_pins_take_changes(&p, &log);
+    sw_buf log = sw_pins_take_changes(&p);
     sw_pin_rows rows;
     sw_pin_rows_init(&rows);
     sw_err err = {{0}};
