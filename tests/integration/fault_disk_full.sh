@@ -4,16 +4,10 @@
 # file and ENOSPC; what was written before is intact and parses; a run stopped
 # by it resumes to the end once there is room again. Needs root (mount); runs
 # in its own mount namespace so nothing outlives it; exit 77 when it cannot mount.
-if [ -z "${SW_FAULT_NS:-}" ] && unshare -m --propagation private true 2>/dev/null; then
-    exec env SW_FAULT_NS=1 unshare -m --propagation private bash "$0" "$@"
-fi
+source "$(dirname "$0")/../fixtures/fault/lib.sh"
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
-
-S="$SLIPWAY_STATE_DIR"
-mkdir -p "$S"
-mount -t tmpfs -o size=3m tmpfs "$S" 2>/dev/null || { echo "skip: cannot mount a tmpfs"; exit 77; }
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done; umount "$S" 2>/dev/null; rm -rf "$T"' EXIT
+fault_state_tmpfs 3m
 
 fill() { dd if=/dev/zero of="$S/filler" bs=64k status=none 2>/dev/null || true; }
 parses() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1" 2>/dev/null; }

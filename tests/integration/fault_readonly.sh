@@ -4,16 +4,10 @@
 # EROFS and an exit code that says whether anything ran; nothing is
 # half-written; what only reads still works; once writable again an
 # interrupted run resumes. Needs root (mount); exit 77 when it cannot mount.
-if [ -z "${SW_FAULT_NS:-}" ] && unshare -m --propagation private true 2>/dev/null; then
-    exec env SW_FAULT_NS=1 unshare -m --propagation private bash "$0" "$@"
-fi
+source "$(dirname "$0")/../fixtures/fault/lib.sh"
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
-
-S="$SLIPWAY_STATE_DIR"
-mkdir -p "$S"
-mount -t tmpfs -o size=8m tmpfs "$S" 2>/dev/null || { echo "skip: cannot mount a tmpfs"; exit 77; }
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done; umount "$S" 2>/dev/null; rm -rf "$T"' EXIT
+fault_state_tmpfs 8m
 EROFS="Read-only file system"
 tree_sum() { (cd "$S" && find . -print0 | sort -z | xargs -0 ls -ld --time-style=+%s%N | awk '{print $1, $5, $6, $7}' | sha256sum); }
 
