@@ -45,7 +45,7 @@ int main(void)
 {
     sw_err err;
     sw_gate *gate = sw_gate_compile("golden.pass_rate >= 0.95 and golden.latency_p95_ms < 1500",
-                                    "=bench.yaml", 1, NULL, &err);
+                                    &(sw_origin){"bench.yaml", 1, 1, 0}, NULL, &err);
     if (!gate) {
         fprintf(stderr, "bench_gate: %s\n", err.msg);
         return 1;

@@ -18,11 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain.h"
+
 /* Fixed slots on the gate state's main stack. */
 enum { SLOT_FN = 1, SLOT_GLOBALS, SLOT_ENV, SLOT_ENV_META, SLOT_COUNT = SLOT_ENV_META };
 
 struct sw_gate {
     sw_sandbox *sb;
+    char *expr; /* the source when it is one expression: what a reason is made from */
     int have_view;
     const sw_context *view_ctx;
     unsigned long long view_gen;
@@ -122,14 +125,12 @@ static int blank(const char *s)
     return 1;
 }
 
-sw_gate *sw_gate_compile(const char *source, const char *chunkname, int first_line,
-                         const sw_lua_limits *limits, sw_err *err)
+sw_gate *sw_gate_compile(const char *source, const sw_origin *origin, const sw_lua_limits *limits,
+                         sw_err *err)
 {
     if (!source || blank(source)) {
-        sw_err_set(err, "%s:%d: the gate is empty",
-                   chunkname && (chunkname[0] == '=' || chunkname[0] == '@') ? chunkname + 1
-                                                                             : "gate",
-                   first_line > 0 ? first_line : 1);
+        sw_err_set(err, "%s:%d: the gate is empty", origin && origin->file ? origin->file : "gate",
+                   origin && origin->line > 0 ? origin->line : 1);
         return NULL;
     }
     sw_sandbox *sb = sw_sandbox_new(limits, err);
@@ -144,9 +145,9 @@ sw_gate *sw_gate_compile(const char *source, const char *chunkname, int first_li
     /* An expression first; a chunk with its own `return` otherwise, whose
        errors are the ones worth showing. */
     char *expr = sw_xasprintf("return %s", source);
-    int rc = sw_sandbox_load(sb, expr, strlen(expr), chunkname, first_line, NULL);
+    int rc = sw_sandbox_load(sb, expr, strlen(expr), origin, NULL);
     free(expr);
-    if (rc < 0 && sw_sandbox_load(sb, source, strlen(source), chunkname, first_line, err) < 0) {
+    if (rc < 0 && sw_sandbox_load(sb, source, strlen(source), origin, err) < 0) {
         sw_sandbox_free(sb);
         return NULL;
     }
@@ -155,7 +156,17 @@ sw_gate *sw_gate_compile(const char *source, const char *chunkname, int first_li
     lua_pushnil(L);         /* SLOT_ENV_META */
     sw_gate *g = sw_xcalloc(1, sizeof *g);
     g->sb = sb;
+    if (rc == 0)
+        g->expr = sw_xstrdup(source);
     return g;
+}
+
+sw_origin sw_gate_param_origin(const sw_host *host, sw_stage *stage, const char *name)
+{
+    sw_origin o;
+    if (SW_HAS_FIELD(host, sw_host, param_origin) && host->param_origin(stage, name, &o) == SW_OK)
+        return o;
+    return (sw_origin){name, 1, 0, 1};
 }
 
 void sw_gate_free(sw_gate *gate)
@@ -163,6 +174,7 @@ void sw_gate_free(sw_gate *gate)
     if (!gate)
         return;
     sw_sandbox_free(gate->sb);
+    free(gate->expr);
     free(gate);
 }
 
@@ -171,6 +183,39 @@ static char *error_line(const char *msg)
 {
     const char *tb = strstr(msg, "\nstack traceback:");
     return tb ? sw_xstrndup(msg, (size_t)(tb - msg)) : sw_xstrdup(msg);
+}
+
+/* sw_explain_eval: one operand of the gate, in the environment the gate ran in,
+   under the same caps. The text is the gate's own, already compiled once. */
+static int eval_operand(void *ud, const char *text, size_t len, char **shown)
+{
+    sw_gate *g = ud;
+    lua_State *L = sw_sandbox_state(g->sb);
+    if (!lua_checkstack(L, 3))
+        return -1;
+    char *code = sw_xasprintf("return %.*s", (int)len, text);
+    int rc = luaL_loadbufferx(L, code, strlen(code), "=gate", "t");
+    free(code);
+    if (rc != LUA_OK) {
+        lua_pop(L, 1);
+        return -1;
+    }
+    lua_pushvalue(L, SLOT_ENV);
+    lua_setupvalue(L, -2, 1);
+    sw_err err;
+    if (sw_sandbox_call(g->sb, 0, 1, &err) < 0)
+        return -1;
+    *shown = sw_explain_value(L, -1);
+    int truth = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return truth;
+}
+
+/* Why the gate said no without saying why: made from its expression. */
+static char *made_reason(sw_gate *g, int returned_nil)
+{
+    char *why = g->expr ? sw_explain_false(g->expr, eval_operand, g) : NULL;
+    return why ? why : sw_xstrdup(returned_nil ? "gate returned nil" : "gate returned false");
 }
 
 sw_gate_result sw_gate_eval(sw_gate *gate, const sw_context *ctx, char **reason)
@@ -200,7 +245,7 @@ sw_gate_result sw_gate_eval(sw_gate *gate, const sw_context *ctx, char **reason)
         if (lua_type(L, -1) == LUA_TSTRING)
             *reason = sw_xstrdup(lua_tostring(L, -1));
         else
-            *reason = sw_xstrdup(t == LUA_TNIL ? "gate returned nil" : "gate returned false");
+            *reason = made_reason(gate, t == LUA_TNIL);
     } else {
         result = SW_GATE_ERROR;
         *reason = sw_xasprintf("gate must return a boolean, got %s", lua_typename(L, t));

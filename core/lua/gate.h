@@ -14,11 +14,15 @@
 
 typedef struct sw_gate sw_gate;
 
-/* Compile. chunkname and first_line as for sw_sandbox_load, so errors read
-   "pipeline.yaml:12: attempt to compare nil with number". */
-sw_gate *sw_gate_compile(const char *source, const char *chunkname, int first_line,
-                         const sw_lua_limits *limits, sw_err *err);
+/* Compile. origin as for sw_sandbox_load, so errors read
+   "pipeline.yaml:12:7: attempt to compare nil with number". */
+sw_gate *sw_gate_compile(const char *source, const sw_origin *origin, const sw_lua_limits *limits,
+                         sw_err *err);
 void sw_gate_free(sw_gate *gate);
+/* Where a stage's `with:` parameter holding Lua was written (host->param_origin),
+   or, when it was not written in the pipeline file, an origin that names the
+   parameter ("rollback_when:1"). */
+sw_origin sw_gate_param_origin(const sw_host *host, sw_stage *stage, const char *name);
 
 typedef enum sw_gate_result { SW_GATE_PASS = 0, SW_GATE_FAIL, SW_GATE_ERROR } sw_gate_result;
 

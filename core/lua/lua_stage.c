@@ -362,13 +362,18 @@ static int prepare_call(lua_State *L)
 
 /* The script as the pipeline names it: the host resolved it against the
    pipeline's folder, which is taken off again for messages. */
-static const char *shown_path(sw_stage *stage, const char *path)
+/* A path the pipeline resolved, as the user would name it: under the pipeline
+   file's folder as they named that file. Caller frees. */
+static char *shown_path(sw_stage *stage, const char *path)
 {
-    const char *dir = sw_stage_pipeline_dir(stage);
+    const char *dir = sw_stage_pipeline_dir(stage), *file = sw_stage_pipeline_file(stage);
     size_t n = dir ? strlen(dir) : 0;
-    if (n && strncmp(path, dir, n) == 0 && path[n] == '/')
-        return path + n + 1;
-    return path;
+    if (!n || strncmp(path, dir, n) != 0 || path[n] != '/')
+        return sw_xstrdup(path);
+    const char *slash = file ? strrchr(file, '/') : NULL;
+    if (!slash)
+        return sw_xstrdup(path + n + 1);
+    return sw_xasprintf("%.*s/%s", (int)(slash - file), file, path + n + 1);
 }
 
 /* The returned table's fields, matched against the declared outputs. Reads
@@ -454,7 +459,7 @@ static sw_status lua_run(sw_stage *stage, const void *config)
         return host->error(stage, "%s", err.msg);
 
     sw_status status = SW_ERROR;
-    char *text = NULL, *chunkname = NULL;
+    char *text = NULL, *shown = NULL;
     sw_lua_limits limits = {.memory_bytes = (size_t)cfg->memory_mb * 1024u * 1024u,
                             .max_steps = UINT64_MAX,
                             .timeout_ms = cfg->timeout_ms};
@@ -467,17 +472,20 @@ static sw_status lua_run(sw_stage *stage, const void *config)
     lua_State *L = sw_sandbox_state(sb);
 
     size_t len;
+    sw_origin origin;
     if (cfg->script) {
         text = sw_read_file(cfg->script, MAX_SCRIPT_BYTES, &len, &err);
         if (!text) {
             status = host->error(stage, "script: %s", err.msg);
             goto done;
         }
-        chunkname = sw_xasprintf("=%s", shown_path(stage, cfg->script));
+        shown = shown_path(stage, cfg->script);
+        origin = (sw_origin){shown, 1, 1, 1};
     } else {
         text = sw_xstrdup(cfg->code);
         len = strlen(text);
-        chunkname = sw_xasprintf("=%s", host->stage_id(stage));
+        if (host->param_origin(stage, "code", &origin) != SW_OK)
+            origin = (sw_origin){host->stage_id(stage), 1, 0, 1};
     }
 
     lua_pushcfunction(L, install_slipway);
@@ -488,8 +496,7 @@ static sw_status lua_run(sw_stage *stage, const void *config)
                              (long long)cfg->memory_mb);
         goto done;
     }
-    if (sw_sandbox_load(sb, text, len, chunkname, 1, &err) < 0 ||
-        sw_sandbox_call(sb, 0, 0, &err) < 0) {
+    if (sw_sandbox_load(sb, text, len, &origin, &err) < 0 || sw_sandbox_call(sb, 0, 0, &err) < 0) {
         status = host->error(stage, "%s", err.msg);
         goto done;
     }
@@ -511,7 +518,8 @@ static sw_status lua_run(sw_stage *stage, const void *config)
         goto done;
     }
     if (lua_type(L, -3) != LUA_TFUNCTION) {
-        status = host->error(stage, "%s does not define a function run(ctx, cfg)", chunkname + 1);
+        status = host->error(stage, "%s:%d: the code does not define a function run(ctx, cfg)",
+                             origin.file, origin.line);
         goto done;
     }
 
@@ -524,7 +532,7 @@ static sw_status lua_run(sw_stage *stage, const void *config)
 done:
     sw_sandbox_free(sb);
     free(text);
-    free(chunkname);
+    free(shown);
     free_outputs(outs_doc, outs, n_outs);
     return status;
 }

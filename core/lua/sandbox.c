@@ -14,13 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "source_map.h"
+
 #define DEFAULT_MEMORY     (32u * 1024u * 1024u)
 #define DEFAULT_STEPS      50000000ull
 #define DEFAULT_TIMEOUT_MS 1000
 #define HOOK_EVERY         1000
 #define MAX_DEPTH          64
-#define NL8                "\n\n\n\n\n\n\n\n"
-#define NL64               NL8 NL8 NL8 NL8 NL8 NL8 NL8 NL8
 
 enum breach { BREACH_NONE = 0, BREACH_STEPS, BREACH_TIME, BREACH_INTERRUPT };
 
@@ -36,6 +36,7 @@ struct sw_sandbox {
     char limit_msg[96];
     int (*interrupt)(void *ud);
     void *interrupt_ud;
+    sw_source_map *map; /* of the chunk loaded last */
 };
 
 static void *counting_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -299,6 +300,7 @@ void sw_sandbox_free(sw_sandbox *sb)
     if (!sb)
         return;
     lua_close(sb->L);
+    sw_source_map_free(sb->map);
     free(sb);
 }
 
@@ -318,10 +320,7 @@ void sw_sandbox_set_timeout(sw_sandbox *sb, int64_t timeout_ms)
     sb->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
 }
 
-/* Feeds first_line-1 newlines before the code, so Lua's line numbers are the
-   file's, without copying the code. */
 typedef struct reader {
-    int newlines;
     const char *code;
     size_t len;
     int done;
@@ -329,15 +328,8 @@ typedef struct reader {
 
 static const char *read_chunk(lua_State *L, void *ud, size_t *size)
 {
-    static const char nl[] = NL64 NL64 NL64 NL64;
     reader *r = ud;
     (void)L;
-    if (r->newlines > 0) {
-        size_t n = (size_t)r->newlines < sizeof nl - 1 ? (size_t)r->newlines : sizeof nl - 1;
-        r->newlines -= (int)n;
-        *size = n;
-        return nl;
-    }
     if (!r->done) {
         r->done = 1;
         *size = r->len;
@@ -347,31 +339,46 @@ static const char *read_chunk(lua_State *L, void *ud, size_t *size)
     return NULL;
 }
 
+/* err = msg with Lua's positions as the user's file's. */
+static int set_mapped(const sw_sandbox *sb, sw_err *err, const char *msg)
+{
+    char *mapped = sw_source_map_rewrite(sb->map, msg);
+    sw_err_set(err, "%s", mapped);
+    free(mapped);
+    return -1;
+}
+
 static void memory_message(sw_sandbox *sb, sw_err *err)
 {
     sw_err_set(err, "memory limit of %zu bytes exceeded", sb->mem_cap);
 }
 
-int sw_sandbox_load(sw_sandbox *sb, const char *code, size_t len, const char *chunkname,
-                    int first_line, sw_err *err)
+int sw_sandbox_load(sw_sandbox *sb, const char *code, size_t len, const sw_origin *origin,
+                    sw_err *err)
 {
-    const char *name = chunkname ? chunkname : "=lua";
+    sw_source_map_free(sb->map);
+    sb->map = sw_source_map_new(code, len, origin);
     if (len > 0 && code[0] == LUA_SIGNATURE[0])
         return sw_err_set(err, "%s: refusing a binary (precompiled) chunk: only text is loaded",
-                          name[0] == '=' || name[0] == '@' ? name + 1 : name);
+                          sw_source_map_file(sb->map));
     if (!lua_checkstack(sb->L, 2))
         return sw_err_set(err, "lua: stack overflow");
-    reader r = {.newlines = first_line > 1 ? first_line - 1 : 0, .code = code, .len = len};
+    reader r = {.code = code, .len = len};
     sb->mem_refused = 0;
-    int status = lua_load(sb->L, read_chunk, &r, name, "t");
+    int status = lua_load(sb->L, read_chunk, &r, SW_SOURCE_MAP_CHUNKNAME, "t");
     if (status == LUA_OK)
         return 0;
     if (status == LUA_ERRMEM)
         memory_message(sb, err);
     else
-        sw_err_set(err, "%s", lua_tostring(sb->L, -1) ? lua_tostring(sb->L, -1) : "load failed");
+        set_mapped(sb, err, lua_tostring(sb->L, -1) ? lua_tostring(sb->L, -1) : "load failed");
     lua_pop(sb->L, 1);
     return -1;
+}
+
+const char *sw_sandbox_file(const sw_sandbox *sb)
+{
+    return sw_source_map_file(sb->map);
 }
 
 /* Message handler: the error text first, the traceback after a newline. It
@@ -421,7 +428,7 @@ int sw_sandbox_call(sw_sandbox *sb, int nargs, int nresults, sw_err *err)
         /* Caught by a pcall in the script and raised again as a plain error. */
         memory_message(sb, err);
     } else {
-        sw_err_set(err, "%s", msg ? msg : "unknown Lua error");
+        set_mapped(sb, err, msg ? msg : "unknown Lua error");
     }
     lua_pop(L, 2);
     return -1;

@@ -36,11 +36,15 @@ void sw_sandbox_set_interrupt(sw_sandbox *sb, int (*interrupt)(void *ud), void *
 /* Replace the time limit (e.g. a Lua stage's own timeout). */
 void sw_sandbox_set_timeout(sw_sandbox *sb, int64_t timeout_ms);
 
-/* Compile text (never bytecode) and push the function. chunkname follows Lua's
-   convention ("=pipeline.yaml" shows as "pipeline.yaml:LINE:"). first_line is
-   the file line of the code's first line, so Lua's line numbers are the file's. */
-int sw_sandbox_load(sw_sandbox *sb, const char *code, size_t len, const char *chunkname,
-                    int first_line, sw_err *err);
+/* Compile text (never bytecode) and push the function. origin says where the
+   code was written (NULL: nowhere in particular), and every message of the
+   sandbox's names positions in that file as "file:line:col" (source_map.h),
+   whatever the file name's length. A sandbox maps the positions of the chunk it
+   loaded last: one chunk per sandbox. */
+int sw_sandbox_load(sw_sandbox *sb, const char *code, size_t len, const sw_origin *origin,
+                    sw_err *err);
+/* The file positions are shown in ("lua" before any load). */
+const char *sw_sandbox_file(const sw_sandbox *sb);
 /* lua_pcall with the limits armed and a traceback on error. The message says
    "memory limit of N bytes exceeded", "instruction limit ... exceeded" or
    "time limit of N ms exceeded" when a cap stopped the code. */

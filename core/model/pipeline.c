@@ -272,8 +272,7 @@ static void parse_stage(chk *c, sw_pipeline *p, const sw_ynode *n, int on_failur
     const sw_ynode *gate = sw_ynode_get(n, "gate");
     if (gate && (s->gate = string_of(c, gate, prefix, "gate")) != NULL) {
         s->gate_pos = sw_ynode_pos(c->doc, gate);
-        /* A block scalar's text starts on the line after its "|" or ">". */
-        s->gate_line = gate->block ? gate->line + 1 : gate->line;
+        s->gate_origin = sw_ynode_origin(c->doc, gate);
     }
 
     const sw_ynode *bg = sw_ynode_get(n, "background");

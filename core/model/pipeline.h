@@ -17,10 +17,10 @@
 typedef struct sw_stage_spec {
     char *id;
     char *uses;
-    const sw_ynode *node; /* the stage's mapping */
-    const sw_ynode *with; /* a MAP, or NULL when absent */
-    char *gate;           /* Lua source, or NULL */
-    int gate_line;        /* the line where gate's source text starts (for Lua line numbers) */
+    const sw_ynode *node;  /* the stage's mapping */
+    const sw_ynode *with;  /* a MAP, or NULL when absent */
+    char *gate;            /* Lua source, or NULL */
+    sw_origin gate_origin; /* where gate's text starts (for Lua's positions) */
     sw_pos gate_pos;
     int background;
     int64_t timeout_ms; /* 0: none */

@@ -210,6 +210,31 @@ static int check_weight(parser *ps, size_t weight, yaml_mark_t mark)
     return -1;
 }
 
+/* A block scalar's text starts on the line after its indicator (header_line,
+   0-based), at the indentation of its first line that is not blank. */
+static void block_text_start(const parser *ps, size_t header_line, sw_ynode *n)
+{
+    const char *p = ps->text, *end = ps->text + ps->len;
+    for (size_t line = 0; line <= header_line && p < end; p++)
+        if (*p == '\n')
+            line++;
+    n->text_line = (int)header_line + 2;
+    n->text_col = 1;
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q == ' ')
+            q++;
+        if (q < end && *q != '\n' && *q != '\r') {
+            n->text_col = (int)(q - p) + 1;
+            return;
+        }
+        p = memchr(q, '\n', (size_t)(end - q));
+        if (!p)
+            return;
+        p++;
+    }
+}
+
 static int on_scalar(parser *ps, const yaml_event_t *ev)
 {
     const char *value = (const char *)ev->data.scalar.value;
@@ -223,7 +248,12 @@ static int on_scalar(parser *ps, const yaml_event_t *ev)
     n->text = sw_xstrndup(value, length);
     yaml_scalar_style_t st = ev->data.scalar.style;
     n->block = st == YAML_LITERAL_SCALAR_STYLE || st == YAML_FOLDED_SCALAR_STYLE;
+    n->literal = st == YAML_LITERAL_SCALAR_STYLE;
     n->quoted = st != YAML_PLAIN_SCALAR_STYLE;
+    n->text_line = n->line;
+    n->text_col = n->quoted ? n->col + 1 : n->col;
+    if (n->block)
+        block_text_start(ps, ev->start_mark.line, n);
     /* "!!str 5" and the non-specific "! 5" both ask for a string. */
     const char *tag = (const char *)ev->data.scalar.tag;
     if (tag && (strcmp(tag, YAML_STR_TAG) == 0 || strcmp(tag, "!") == 0))
@@ -444,6 +474,13 @@ sw_ydoc *sw_yaml_parse_file(const char *path, size_t max_bytes, sw_diags *d)
 sw_pos sw_ynode_pos(const sw_ydoc *doc, const sw_ynode *node)
 {
     return (sw_pos){doc ? doc->file : NULL, node ? node->line : 0, node ? node->col : 0};
+}
+
+sw_origin sw_ynode_origin(const sw_ydoc *doc, const sw_ynode *node)
+{
+    if (!node || node->kind != SW_YAML_SCALAR)
+        return (sw_origin){doc ? doc->file : NULL, node ? node->line : 0, node ? node->col : 0, 0};
+    return (sw_origin){doc ? doc->file : NULL, node->text_line, node->text_col, node->literal};
 }
 
 const sw_ynode *sw_ynode_key(const sw_ynode *map, const char *key)

@@ -21,8 +21,12 @@ struct sw_ynode {
     int line, col;
     /* SCALAR */
     char *text;
-    int quoted; /* single- or double-quoted, or a block scalar: always a string */
-    int block;  /* a literal (|) or folded (>) block scalar */
+    int quoted;  /* single- or double-quoted, or a block scalar: always a string */
+    int block;   /* a literal (|) or folded (>) block scalar */
+    int literal; /* a literal (|) block scalar: its text's lines are the file's */
+    /* Where the text itself starts: a block scalar's on the line after its
+       indicator, at its indentation; a quoted one after the quote. */
+    int text_line, text_col;
     /* SEQ: items; MAP: keys[i] -> items[i] (keys are scalar nodes) */
     sw_ynode **items;
     sw_ynode **keys;
@@ -44,6 +48,9 @@ sw_ydoc *sw_yaml_parse_string(const char *text, size_t len, const char *filename
 void sw_ydoc_free(sw_ydoc *doc);
 
 sw_pos sw_ynode_pos(const sw_ydoc *doc, const sw_ynode *node);
+/* Where a scalar's text was written, for messages about positions inside it
+   (Lua snippets). The file string is the document's. */
+sw_origin sw_ynode_origin(const sw_ydoc *doc, const sw_ynode *node);
 /* The value of key in a MAP node, or NULL. */
 const sw_ynode *sw_ynode_get(const sw_ynode *map, const char *key);
 /* The key node for key in a MAP (for positions of key errors), or NULL. */

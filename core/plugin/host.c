@@ -310,6 +310,19 @@ static const char *host_stage_id(sw_stage *st)
     return st->spec->id;
 }
 
+static sw_status host_param_origin(sw_stage *st, const char *name, sw_origin *out)
+{
+    const sw_ynode *v = name ? sw_ynode_get(st->spec->with, name) : NULL;
+    const sw_ydoc *doc = st->run->pipeline ? st->run->pipeline->doc : NULL;
+    if (!v || !doc)
+        return call_failed(st, "with.%s: not written in the pipeline file", name ? name : "");
+    /* A value built from references is not the text at this position. */
+    if (v->kind == SW_YAML_SCALAR && strstr(v->text, "${"))
+        return call_failed(st, "with.%s: built from ${...} references", name);
+    *out = sw_ynode_origin(doc, v);
+    return SW_OK;
+}
+
 static const char *host_run_id(sw_stage *st)
 {
     return st->run->id;
@@ -611,6 +624,11 @@ const char *sw_stage_pipeline_dir(sw_stage *st)
     return st->run->pipeline->dir;
 }
 
+const char *sw_stage_pipeline_file(sw_stage *st)
+{
+    return st->run->pipeline->doc ? st->run->pipeline->doc->file : NULL;
+}
+
 static const sw_host host_table = {
     SW_ABI_INIT(sw_host),
     .host_version = SLIPWAY_VERSION,
@@ -643,6 +661,7 @@ static const sw_host host_table = {
     .add_artifact = host_add_artifact,
     .http = host_http,
     .http_response_free = host_http_response_free,
+    .param_origin = host_param_origin,
 };
 
 const sw_host *sw_host_table(void)

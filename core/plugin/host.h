@@ -18,5 +18,7 @@ void sw_stage_unlock_context(sw_stage *stage);
 sw_status sw_stage_set_value(sw_stage *stage, const char *name, const sw_value *value);
 /* The folder of the pipeline file (relative paths resolve here). */
 const char *sw_stage_pipeline_dir(sw_stage *stage);
+/* The pipeline file as the user named it (NULL in a harness). */
+const char *sw_stage_pipeline_file(sw_stage *stage);
 
 #endif

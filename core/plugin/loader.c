@@ -243,7 +243,7 @@ static entry *add_entry(sw_loader *L, const sw_stage_desc *desc, const char *pat
  * sw_param and sw_port have no ABI header of their own: their layout is
  * frozen for ABI major 1, and were a later minor ever to need a per-entry
  * field, the host would know each entry's size from the descriptor's
- * abi_minor (there is only minor 0 so far). Unknown flag bits are ignored
+ * abi_minor (minor 1 changed neither). Unknown flag bits are ignored
  * rather than refused, for the same forward-compatibility reason.
  */
 static int check_params(const sw_stage_desc *d, const char *who, sw_err *err)

@@ -242,9 +242,7 @@ static void check_gate(const sw_pipeline *p, const sw_stage_spec *s, sw_diags *d
     if (!s->gate)
         return;
     sw_err err;
-    char *chunk = sw_xasprintf("=%s", p->doc->file);
-    sw_gate *g = sw_gate_compile(s->gate, chunk, s->gate_line, NULL, &err);
-    free(chunk);
+    sw_gate *g = sw_gate_compile(s->gate, &s->gate_origin, NULL, &err);
     if (!g)
         sw_diag_error(d, s->gate_pos, "stage '%s': gate does not compile: %s", s->id, err.msg);
     sw_gate_free(g);

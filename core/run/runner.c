@@ -260,9 +260,7 @@ static int run_gate(sw_run *run, const sw_stage_spec *s, char **reason)
     if (!s->gate)
         return 1;
     sw_err err;
-    char *chunk = sw_xasprintf("=%s", run->pipeline->doc->file);
-    sw_gate *gate = sw_gate_compile(s->gate, chunk, s->gate_line, NULL, &err);
-    free(chunk);
+    sw_gate *gate = sw_gate_compile(s->gate, &s->gate_origin, NULL, &err);
     if (!gate) {
         *reason = sw_xasprintf("gate does not compile: %s", err.msg);
         return 0;

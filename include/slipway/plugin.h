@@ -14,6 +14,7 @@
  *     only when struct_size says it is there (SW_HAS_FIELD), so a plugin built
  *     against an older minor keeps loading, and a newer plugin learns from
  *     host->abi_minor which host functions exist.
+ *   - Minor 1 appended sw_host.param_origin.
  *
  * Ownership
  *   - Strings passed to the host are copied by it; the plugin keeps its own.
@@ -41,7 +42,7 @@ extern "C" {
 #endif
 
 #define SW_ABI_MAJOR 1
-#define SW_ABI_MINOR 0
+#define SW_ABI_MINOR 1
 
 /* First fields of every boundary struct. */
 #define SW_ABI_HEADER                                                                              \
@@ -122,6 +123,20 @@ typedef struct sw_port {
     unsigned flags;
     const char *description;
 } sw_port;
+
+/*
+ * Where a piece of text was written, so that a message about it can point into
+ * the user's file. Its layout is final for ABI major 1 (it never grows), which
+ * is why it carries no header.
+ */
+typedef struct sw_origin {
+    const char *file; /* as the user named it (relative to where the command ran); NULL: unknown */
+    int line;         /* 1-based line of the text's first character; 0: unknown */
+    int col;          /* 1-based column of the text's first character; 0: unknown */
+    int literal;      /* nonzero when the text's lines are the file's lines, each starting at
+                         column col (a YAML literal block, a whole file); zero when the text's
+                         line breaks are not the file's (a quoted or folded YAML string) */
+} sw_origin;
 
 typedef struct sw_stage sw_stage; /* one stage instance in one run; opaque */
 struct sw_http_request;
@@ -212,6 +227,12 @@ typedef struct sw_host {
     sw_status (*http)(sw_stage *stage, const struct sw_http_request *request,
                       struct sw_http_response *response);
     void (*http_response_free)(sw_stage *stage, struct sw_http_response *response);
+
+    /* ABI minor 1. Where the `with:` parameter `name` was written in the pipeline
+       file, for messages about its text (a Lua snippet's errors, say). SW_ERROR
+       when it was not written there as it is now: absent (a default), or built
+       from ${...} references. The file string is owned by the host, as above. */
+    sw_status (*param_origin)(sw_stage *stage, const char *name, sw_origin *out);
 } sw_host;
 
 /* An HTTP request for host->http. Zeroed fields take their defaults. */

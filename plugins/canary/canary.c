@@ -140,7 +140,8 @@ static sw_status init(sw_stage *stage, const void *config)
     if (sw_canary_plan_parse(c->steps, c->hold_ms, c->min_sessions, &k->plan, &e) < 0)
         return h->error(stage, "%s", e.msg);
     if (c->approve && *c->approve) {
-        k->approve = sw_gate_compile(c->approve, "approve", 1, NULL, &e);
+        sw_origin at = sw_gate_param_origin(h, stage, "approve");
+        k->approve = sw_gate_compile(c->approve, &at, NULL, &e);
         if (!k->approve)
             return h->error(stage, "approve: %s", e.msg);
     }

@@ -22,7 +22,8 @@
 #define LUA_ASSERT_TIME_MS 1000
 
 typedef struct lua_code {
-    char *code; /* what is loaded: "return <expr>" or the chunk */
+    char *code;   /* what is loaded: "return <expr>" or the chunk */
+    sw_origin at; /* where it was written; at.file is owned */
 } lua_code;
 
 static const sw_lua_limits limits = {LUA_ASSERT_MEMORY, LUA_ASSERT_STEPS, LUA_ASSERT_TIME_MS};
@@ -35,13 +36,16 @@ static int prepare_lua(ev_assert *a, sw_err *err)
     sw_sandbox *sb = sw_sandbox_new(&limits, err);
     if (!sb)
         return -1;
+    sw_origin at = a->value_origin;
+    if (!at.file)
+        at = (sw_origin){"lua assertion", 1, 0, 1};
     char *expr = sw_xasprintf("return %s", src);
     char *code = NULL;
-    if (sw_sandbox_load(sb, expr, strlen(expr), "=lua assertion", 1, NULL) == 0) {
+    if (sw_sandbox_load(sb, expr, strlen(expr), &at, NULL) == 0) {
         code = expr;
     } else {
         free(expr);
-        if (sw_sandbox_load(sb, src, strlen(src), "=lua assertion", 1, err) == 0)
+        if (sw_sandbox_load(sb, src, strlen(src), &at, err) == 0)
             code = sw_xstrdup(src);
     }
     sw_sandbox_free(sb);
@@ -49,6 +53,8 @@ static int prepare_lua(ev_assert *a, sw_err *err)
         return -1;
     lua_code *lc = sw_xmalloc(sizeof *lc);
     lc->code = code;
+    lc->at = at;
+    lc->at.file = sw_xstrdup(at.file);
     a->priv = lc;
     return 0;
 }
@@ -56,8 +62,10 @@ static int prepare_lua(ev_assert *a, sw_err *err)
 static void release_lua(ev_assert *a)
 {
     lua_code *lc = a->priv;
-    if (lc)
+    if (lc) {
         free(lc->code);
+        free((char *)lc->at.file);
+    }
     free(lc);
     a->priv = NULL;
 }
@@ -154,7 +162,7 @@ static void eval_lua(const ev_assert *a, const ev_subject *s, ev_aresult *r)
         sw_sandbox_free(sb);
         return;
     }
-    if (sw_sandbox_load(sb, lc->code, strlen(lc->code), "=lua assertion", 1, &err) < 0 ||
+    if (sw_sandbox_load(sb, lc->code, strlen(lc->code), &lc->at, &err) < 0 ||
         sw_sandbox_call(sb, 0, 2, &err) < 0) {
         ev_result_set(r, EV_ERROR, 0, "lua: %s", err.msg);
         sw_sandbox_free(sb);

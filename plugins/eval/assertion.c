@@ -215,11 +215,13 @@ static json_t *tool_shorthand(const ev_kind *k, const json_t *spec, const json_t
     return v;
 }
 
-int ev_assert_parse(const json_t *spec, const json_t *vars, const json_t *expected, ev_assert *a,
-                    sw_err *err)
+int ev_assert_parse(const json_t *spec, const json_t *vars, const json_t *expected,
+                    const sw_origin *value_at, ev_assert *a, sw_err *err)
 {
     memset(a, 0, sizeof *a);
     a->weight = 1;
+    if (value_at)
+        a->value_origin = *value_at;
     if (!json_is_object(spec))
         return sw_err_set(err, "an assertion must be a mapping with a type");
     const char *key;

@@ -81,6 +81,9 @@ struct ev_assert {
     char *metric;   /* a name to group results by; may be NULL */
     void *priv;     /* what prepare compiled */
     int line;       /* where it was written (0: unknown), for messages */
+    /* Where its value's text was written, during ev_assert_parse only (the file
+       is borrowed): a kind that keeps it for messages copies it in prepare. */
+    sw_origin value_origin;
 };
 
 /* The kind named name (without not-), or NULL. */
@@ -93,11 +96,12 @@ const char *const *ev_kind_names(void);
  * config, metric}: check it and compile it. A string value gets the case's
  * {{var}} placeholders replaced (vars may be NULL). For the kinds that
  * compare the answer with something, an absent value is the case's
- * `expected` (which may be NULL). -1 with err naming the
- * problem (the caller adds the position).
+ * `expected` (which may be NULL). value_at is where the value's text was
+ * written (NULL: unknown), for positions inside it (Lua's). -1 with err
+ * naming the problem (the caller adds the position).
  */
-int ev_assert_parse(const json_t *spec, const json_t *vars, const json_t *expected, ev_assert *a,
-                    sw_err *err);
+int ev_assert_parse(const json_t *spec, const json_t *vars, const json_t *expected,
+                    const sw_origin *value_at, ev_assert *a, sw_err *err);
 void ev_assert_clear(ev_assert *a);
 
 /* Grade a non-judge assertion, negation applied. */

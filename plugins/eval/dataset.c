@@ -244,7 +244,11 @@ static int add_asserts(bctx *b, ev_case *c, const json_t *list, const sw_ynode *
         const sw_ynode *yi = yitem(y, i);
         sw_err err;
         ev_assert *a = &c->asserts[c->n_asserts];
-        if (ev_assert_parse(json_array_get(list, i), c->vars, c->expected, a, &err) < 0) {
+        /* JSON lines have no positions inside a line: the case's line stands for all. */
+        const sw_ynode *yv = yi ? sw_ynode_get(yi, "value") : NULL;
+        sw_origin at = yv ? sw_ynode_origin(NULL, yv) : (sw_origin){.line = b->line};
+        at.file = b->file;
+        if (ev_assert_parse(json_array_get(list, i), c->vars, c->expected, &at, a, &err) < 0) {
             bad(b, yi ? yi : y, "%s[%zu]: %s", what, i, err.msg);
             rc = -1;
             continue;

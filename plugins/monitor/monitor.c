@@ -193,7 +193,8 @@ static sw_status init(sw_stage *stage, const void *config)
     }
     if (has_text(c->rollback_when)) {
         sw_err e = {{0}};
-        k->when = sw_gate_compile(c->rollback_when, "rollback_when", 1, NULL, &e);
+        sw_origin at = sw_gate_param_origin(h, stage, "rollback_when");
+        k->when = sw_gate_compile(c->rollback_when, &at, NULL, &e);
         if (!k->when)
             return h->error(stage, "rollback_when: %s", e.msg);
     }

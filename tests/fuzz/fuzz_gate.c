@@ -38,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *src = fz_cstr(data, size);
     sw_lua_limits limits = {.memory_bytes = 1024 * 1024, .max_steps = 200000, .timeout_ms = 100};
     sw_err err = {{0}};
-    sw_gate *g = sw_gate_compile(src, "=fuzz.yaml", 1, &limits, &err);
+    sw_gate *g = sw_gate_compile(src, &(sw_origin){"fuzz.yaml", 1, 0, 1}, &limits, &err);
     if (g) {
         /* Twice: the second evaluation reuses the cached view of the context. */
         for (int i = 0; i < 2; i++) {

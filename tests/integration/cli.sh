@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 
 sw --version
 expect_rc 0 "--version"
-expect_out "plugin ABI 1.0" "--version shows the ABI"
+expect_out "plugin ABI 1.1" "--version shows the ABI"
 for cmd in run check resume runs plugins; do
     out=$("$SLIPWAY" $cmd --help 2>&1); rc=$?
     expect_rc 0 "$cmd --help"

@@ -44,6 +44,6 @@ expect_rc 0 "a Lua stage from a script file"
 expect_eq "$(json "$(run_dir)/report.json" 'd["outputs"]["score.score"]["value"]')" "0.5" "the script's output"
 sw run "$PIPES/lua_script.yaml" --set vars.explode=true
 expect_rc 1 "a Lua error fails the stage"
-expect_out "scripts/score.lua:4: exploded on purpose" "the error names the script's file and line"
+expect_out "scripts/score.lua:4:5: exploded on purpose" "the error names the script's file and line"
 
 finish

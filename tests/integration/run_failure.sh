@@ -31,7 +31,7 @@ expect_out "missing credentials: set INIT_FAIL_TOKEN" "init's message is shown"
 
 sw run "$PIPES/gate_error.yaml"
 expect_rc 1 "an erroring gate fails"
-expect_out "gate_error.yaml:8:" "the gate error names the file line"
+expect_out "gate_error.yaml:8:7:" "the gate error names the file, line and column"
 
 sw run "$PIPES/sandbox.yaml"
 expect_rc 1 "os.execute is not there"

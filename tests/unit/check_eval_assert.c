@@ -55,7 +55,7 @@ static int parse(const char *spec, const char *vars, const char *expected, ev_as
     ck_assert_msg(s != NULL, "bad test spec: %s", spec);
     json_t *v = vars ? json_loads(vars, 0, NULL) : json_object();
     json_t *e = expected ? json_loads(expected, JSON_DECODE_ANY, NULL) : NULL;
-    int rc = ev_assert_parse(s, v, e, a, err);
+    int rc = ev_assert_parse(s, v, e, NULL, a, err);
     json_decref(s);
     json_decref(v);
     json_decref(e);

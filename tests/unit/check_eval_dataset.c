@@ -207,6 +207,10 @@ START_TEST(test_yaml_errors)
     ck_assert_msg(strstr(text, "errors.yaml:11:5: error: case 'second': case: unknown key 'tagz' "
                                "(did you mean 'tags'?)") != NULL,
                   "%s", text);
+    /* Lua's own position, in the file: the block's last line, at its indentation. */
+    ck_assert_msg(strstr(text, "errors.yaml:15:9: error: case 'third': assert[0]: lua: ") != NULL &&
+                      strstr(text, "errors.yaml:18:11: unexpected symbol near <eof>") != NULL,
+                  "%s", text);
     free(text);
     sw_diags_free(d);
 

@@ -30,7 +30,7 @@ static sw_context *golden_context(double pass_rate, double latency)
 static sw_gate *compile(const char *src)
 {
     sw_err err;
-    sw_gate *g = sw_gate_compile(src, "=pipelines/x.yaml", 14, NULL, &err);
+    sw_gate *g = sw_gate_compile(src, &(sw_origin){"pipelines/x.yaml", 14, 0, 1}, NULL, &err);
     ck_assert_msg(g != NULL, "%s: %s", src, err.msg);
     return g;
 }
@@ -58,7 +58,7 @@ START_TEST(test_pass_and_fail)
     sw_context *good = golden_context(0.97, 1200);
     sw_context *slow = golden_context(0.97, 2000);
     expect(g, good, SW_GATE_PASS, NULL);
-    expect(g, slow, SW_GATE_FAIL, "gate returned false");
+    expect(g, slow, SW_GATE_FAIL, "golden.latency_p95_ms (2000.0) < 1500");
     expect(g, good, SW_GATE_PASS, NULL);
     sw_context_free(good);
     sw_context_free(slow);
@@ -89,9 +89,54 @@ START_TEST(test_reason_from_chunk)
     sw_gate_free(g);
     g = compile("golden and golden.absent");
     sw_context *ctx = golden_context(1, 1);
-    expect(g, ctx, SW_GATE_FAIL, "gate returned nil");
+    expect(g, ctx, SW_GATE_FAIL, "golden.absent (nil)");
     sw_context_free(ctx);
     sw_gate_free(g);
+}
+END_TEST
+
+/* Exactly the reason made for a gate that said no without one. */
+static void expect_made(const char *src, const sw_context *ctx, const char *reason)
+{
+    sw_gate *g = compile(src);
+    char *why = NULL;
+    sw_gate_result r = sw_gate_eval(g, ctx, &why);
+    ck_assert_msg(r == SW_GATE_FAIL, "%s: result %d (%s)", src, r, why ? why : "");
+    ck_assert_msg(why && strcmp(why, reason) == 0, "%s: reason '%s', want '%s'", src, why, reason);
+    free(why);
+    sw_gate_free(g);
+}
+
+START_TEST(test_made_reasons)
+{
+    sw_context *ctx = golden_context(0.5, 2000);
+    set_double(ctx, "vars.min_pass_rate", 0.95);
+    sw_value v = sw_value_string("gpt-4o");
+    sw_context_set(ctx, "release.model", &v, "release", 0);
+    sw_value_free(&v);
+
+    expect_made("golden.pass_rate >= vars.min_pass_rate", ctx,
+                "golden.pass_rate (0.5) >= vars.min_pass_rate (0.95)");
+    /* and: the clause that failed; or: every alternative. */
+    expect_made("vars.retries == 3 and golden.pass_rate > 0.9", ctx,
+                "golden.pass_rate (0.5) > 0.9");
+    expect_made("golden.pass_rate > 0.9 or golden.latency_p95_ms < 1500", ctx,
+                "golden.pass_rate (0.5) > 0.9 or golden.latency_p95_ms (2000.0) < 1500");
+    expect_made("not (vars.retries > 1)", ctx, "not (vars.retries > 1) (true)");
+    expect_made("(golden.pass_rate >= 0.95)", ctx, "golden.pass_rate (0.5) >= 0.95");
+    expect_made("release.model == 'gpt-4.1' -- pinned", ctx,
+                "release.model ('gpt-4o') == 'gpt-4.1'");
+    expect_made("math.max(golden.pass_rate, 0.1) > 0.6", ctx,
+                "math.max(golden.pass_rate, 0.1) (0.5) > 0.6");
+    expect_made("string.find(release.model, 'claude', 1, true)", ctx,
+                "string.find(release.model ('gpt-4o'), 'claude', 1, true) returned nil");
+    expect_made("golden.missing", ctx, "golden.missing (nil)");
+    expect_made("vars.retries > #'abc'", ctx, "vars.retries (3) > #'abc' (3)");
+    expect_made("-golden.pass_rate > -0.1", ctx, "-golden.pass_rate (-0.5) > -0.1");
+    /* What is not one expression keeps the plain reason. */
+    expect_made("false, 42", ctx, "gate returned false");
+    expect_made("if vars.retries then return false end return true", ctx, "gate returned false");
+    sw_context_free(ctx);
 }
 END_TEST
 
@@ -140,16 +185,18 @@ END_TEST
 START_TEST(test_compile_errors)
 {
     sw_err err;
-    sw_gate *g = sw_gate_compile("golden.pass_rate >=", "=pipelines/x.yaml", 14, NULL, &err);
+    sw_gate *g = sw_gate_compile("golden.pass_rate >=", &(sw_origin){"pipelines/x.yaml", 14, 0, 1},
+                                 NULL, &err);
     ck_assert_ptr_null(g);
     ck_assert_msg(strncmp(err.msg, "pipelines/x.yaml:14:", 20) == 0, "%s", err.msg);
-    g = sw_gate_compile("local x = 1\nreturn x +", "=pipelines/x.yaml", 20, NULL, &err);
+    g = sw_gate_compile("local x = 1\nreturn x +", &(sw_origin){"pipelines/x.yaml", 20, 0, 1}, NULL,
+                        &err);
     ck_assert_ptr_null(g);
     ck_assert_msg(strncmp(err.msg, "pipelines/x.yaml:21:", 20) == 0, "%s", err.msg);
-    g = sw_gate_compile("  \n ", "=pipelines/x.yaml", 3, NULL, &err);
+    g = sw_gate_compile("  \n ", &(sw_origin){"pipelines/x.yaml", 3, 0, 1}, NULL, &err);
     ck_assert_ptr_null(g);
     ck_assert_msg(strstr(err.msg, "empty") != NULL, "%s", err.msg);
-    g = sw_gate_compile("\x1bLua", "=pipelines/x.yaml", 3, NULL, &err);
+    g = sw_gate_compile("\x1bLua", &(sw_origin){"pipelines/x.yaml", 3, 0, 1}, NULL, &err);
     ck_assert_ptr_null(g);
 }
 END_TEST
@@ -162,7 +209,7 @@ START_TEST(test_view_follows_context)
     for (int i = 0; i < 3; i++)
         expect(g, ctx, SW_GATE_PASS, NULL);
     set_double(ctx, "golden.pass_rate", 0.5);
-    expect(g, ctx, SW_GATE_FAIL, "gate returned false");
+    expect(g, ctx, SW_GATE_FAIL, "golden.pass_rate (0.5) >= 0.95");
     set_double(ctx, "golden.pass_rate", 0.99);
     expect(g, ctx, SW_GATE_PASS, NULL);
     expect(g, NULL, SW_GATE_ERROR, "attempt to index a nil value");
@@ -205,14 +252,15 @@ START_TEST(test_gate_sandboxed)
 
     sw_lua_limits lim = {.max_steps = 100000, .timeout_ms = 60000};
     sw_err err;
-    g = sw_gate_compile("(function() while true do end end)()", "=p.yaml", 5, &lim, &err);
+    g = sw_gate_compile("(function() while true do end end)()", &(sw_origin){"p.yaml", 5, 0, 1},
+                        &lim, &err);
     ck_assert_ptr_nonnull(g);
     expect(g, ctx, SW_GATE_ERROR, "instruction limit of 100000 exceeded");
     expect(g, ctx, SW_GATE_ERROR, "instruction limit of 100000 exceeded");
     sw_gate_free(g);
 
     lim = (sw_lua_limits){.memory_bytes = 4u << 20};
-    g = sw_gate_compile("#string.rep('x', 1e8) > 0", "=p.yaml", 5, &lim, &err);
+    g = sw_gate_compile("#string.rep('x', 1e8) > 0", &(sw_origin){"p.yaml", 5, 0, 1}, &lim, &err);
     ck_assert_ptr_nonnull(g);
     expect(g, ctx, SW_GATE_ERROR, "memory limit of 4194304 bytes exceeded");
     sw_gate_free(g);
@@ -227,6 +275,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_pass_and_fail);
     tcase_add_test(tc, test_reason_from_chunk);
+    tcase_add_test(tc, test_made_reasons);
     tcase_add_test(tc, test_non_boolean);
     tcase_add_test(tc, test_runtime_error_line);
     tcase_add_test(tc, test_compile_errors);

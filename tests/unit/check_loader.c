@@ -283,7 +283,7 @@ START_TEST(test_abi_major)
     sw_loader *L = loader_with_test_dir();
     expect_find_error(L, "abi_major2", NULL,
                       "plugin 'abi_major2' (" PDIR "/abi_major2.so) built for ABI 2.0, host "
-                      "speaks 1.0");
+                      "speaks 1.1");
     sw_loader_free(L);
 }
 END_TEST
@@ -668,7 +668,7 @@ START_TEST(test_describe)
                      "Writes one output of each type from its parameters");
     ck_assert_str_eq(json_string_value(json_object_get(j, "file")), PDIR "/emit.so");
     ck_assert(json_is_false(json_object_get(j, "builtin")));
-    ck_assert_str_eq(json_string_value(json_object_get(j, "abi")), "1.0");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "abi")), "1.1");
 
     json_t *params = json_object_get(j, "params");
     ck_assert_uint_eq(json_array_size(params), 10);
@@ -775,7 +775,7 @@ START_TEST(test_builtin)
     json_t *j = sw_plugin_describe(p);
     ck_assert(json_is_true(json_object_get(j, "builtin")));
     ck_assert_str_eq(json_string_value(json_object_get(j, "file")), "(built-in)");
-    ck_assert_str_eq(json_string_value(json_object_get(j, "abi")), "1.0");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "abi")), "1.1");
     ck_assert_uint_eq(json_array_size(json_object_get(j, "outputs")), 1);
     json_decref(j);
     sw_loader_free(L);

@@ -86,7 +86,9 @@ START_TEST(test_valid_fixture)
     ck_assert_ptr_nonnull(golden->with);
     ck_assert_str_eq(sw_ynode_get(golden->with, "release")->text, "${release.manifest}");
     ck_assert_str_eq(golden->gate, "golden.pass_rate >= 0.95 and golden.latency_p95_ms < 1500");
-    ck_assert_int_eq(golden->gate_line, 25);
+    ck_assert_int_eq(golden->gate_origin.line, 25);
+    ck_assert_int_eq(golden->gate_origin.col, 11);
+    ck_assert_int_eq(golden->gate_origin.literal, 0);
     ck_assert_int_eq(golden->gate_pos.line, 25);
     ck_assert_int_eq(golden->gate_pos.col, 11);
     ck_assert_int_eq(golden->timeout_ms, 5 * 60 * 1000);
@@ -102,7 +104,10 @@ START_TEST(test_valid_fixture)
                      "-- the canary must not regress\nreturn canary.error_rate < 0.01\n");
     /* `gate: |` is on line 35; the Lua text starts on 36. */
     ck_assert_int_eq(canary->gate_pos.line, 35);
-    ck_assert_int_eq(canary->gate_line, 36);
+    ck_assert_int_eq(canary->gate_origin.line, 36);
+    ck_assert_int_eq(canary->gate_origin.col, 7);
+    ck_assert_int_eq(canary->gate_origin.literal, 1);
+    ck_assert_str_eq(canary->gate_origin.file, canary->gate_pos.file);
 
     ck_assert_uint_eq(p->n_on_failure, 1);
     const sw_stage_spec *rb = sw_pipeline_find_stage(p, "rollback");
@@ -294,10 +299,15 @@ START_TEST(test_gate_lines)
         dump(d);
     ck_assert_ptr_nonnull(p);
     ck_assert_str_eq(p->stages[0].gate, "a.x > 1 and a.y");
-    ck_assert_int_eq(p->stages[0].gate_line, 7);
+    /* Folded and quoted text: Lua's line breaks are not the file's. */
+    ck_assert_int_eq(p->stages[0].gate_origin.line, 7);
+    ck_assert_int_eq(p->stages[0].gate_origin.col, 7);
+    ck_assert_int_eq(p->stages[0].gate_origin.literal, 0);
     ck_assert_str_eq(p->stages[1].gate, "c.ok == true");
-    ck_assert_int_eq(p->stages[1].gate_line, 11);
+    ck_assert_int_eq(p->stages[1].gate_origin.line, 11);
     ck_assert_int_eq(p->stages[1].gate_pos.col, 11);
+    ck_assert_int_eq(p->stages[1].gate_origin.col, 12);
+    ck_assert_int_eq(p->stages[1].gate_origin.literal, 0);
     sw_pipeline_destroy(p);
     sw_diags_free(d);
 }

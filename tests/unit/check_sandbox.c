@@ -8,7 +8,7 @@
 /* Load and call code; on success one result stays on the stack. */
 static int run(sw_sandbox *sb, const char *code, sw_err *err)
 {
-    if (sw_sandbox_load(sb, code, strlen(code), "=test", 1, err) < 0)
+    if (sw_sandbox_load(sb, code, strlen(code), &(sw_origin){"test", 1, 0, 1}, err) < 0)
         return -1;
     return sw_sandbox_call(sb, 0, 1, err);
 }
@@ -118,10 +118,12 @@ START_TEST(test_bytecode_refused)
     sw_sandbox *sb = small_sandbox();
     static const char chunk[] = "\x1bLua\x54\x00\x19\x93\r\n\x1a\n";
     sw_err err;
-    ck_assert_int_eq(sw_sandbox_load(sb, chunk, sizeof chunk - 1, "=evil", 1, &err), -1);
+    ck_assert_int_eq(
+        sw_sandbox_load(sb, chunk, sizeof chunk - 1, &(sw_origin){"evil", 1, 0, 1}, &err), -1);
     ck_assert_msg(strstr(err.msg, "binary") && strstr(err.msg, "text"), "%s", err.msg);
     /* Leading newlines for first_line must not smuggle it past the check. */
-    ck_assert_int_eq(sw_sandbox_load(sb, chunk, sizeof chunk - 1, "=evil", 40, &err), -1);
+    ck_assert_int_eq(
+        sw_sandbox_load(sb, chunk, sizeof chunk - 1, &(sw_origin){"evil", 40, 0, 1}, &err), -1);
     ck_assert_msg(strstr(err.msg, "binary") != NULL, "%s", err.msg);
     ck_assert_int_eq(lua_gettop(sw_sandbox_state(sb)), 0);
     sw_sandbox_free(sb);
@@ -265,7 +267,9 @@ START_TEST(test_error_lines_and_traceback)
     sw_sandbox *sb = small_sandbox();
     sw_err err;
     const char *code = "local x = 1\nlocal y = nil\nreturn x < y\n";
-    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=pipelines/x.yaml", 12, &err), 0);
+    ck_assert_int_eq(
+        sw_sandbox_load(sb, code, strlen(code), &(sw_origin){"pipelines/x.yaml", 12, 0, 1}, &err),
+        0);
     ck_assert_int_eq(sw_sandbox_call(sb, 0, 1, &err), -1);
     const char *want = "pipelines/x.yaml:14: attempt to compare number with nil";
     ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
@@ -273,20 +277,77 @@ START_TEST(test_error_lines_and_traceback)
 
     /* Far down a file: more newlines than one reader block. */
     code = "return nil + 1";
-    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=big.yaml", 1000, &err), 0);
+    ck_assert_int_eq(
+        sw_sandbox_load(sb, code, strlen(code), &(sw_origin){"big.yaml", 1000, 0, 1}, &err), 0);
     ck_assert_int_eq(sw_sandbox_call(sb, 0, 1, &err), -1);
     ck_assert_msg(strncmp(err.msg, "big.yaml:1000: attempt to perform arithmetic", 44) == 0, "%s",
                   err.msg);
 
     code = "local a = 1\nlocal b = = 2";
-    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=p.yaml", 7, &err), -1);
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), &(sw_origin){"p.yaml", 7, 0, 1}, &err),
+                     -1);
     ck_assert_msg(strncmp(err.msg, "p.yaml:8:", 9) == 0, "%s", err.msg);
 
     code = "error({})";
-    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), "=p.yaml", 1, &err), 0);
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), &(sw_origin){"p.yaml", 1, 0, 1}, &err),
+                     0);
     ck_assert_int_eq(sw_sandbox_call(sb, 0, 0, &err), -1);
     ck_assert_msg(strstr(err.msg, "error object is a table value") != NULL, "%s", err.msg);
     ck_assert_int_eq(lua_gettop(sw_sandbox_state(sb)), 0);
+    sw_sandbox_free(sb);
+}
+END_TEST
+
+/* Lua cuts chunk names at LUA_IDSIZE bytes; positions must name the whole file
+   at any length, with the file's line and column. */
+START_TEST(test_error_positions_long_path)
+{
+    char file[400];
+    memset(file, 'd', sizeof file);
+    for (size_t i = 10; i < 380; i += 10)
+        file[i] = '/';
+    strcpy(file + 380, "/pipe_name.yaml");
+    sw_sandbox *sb = small_sandbox();
+    sw_err err;
+    /* A literal block at column 7, its second line indented two more. */
+    const char *code = "local t = {}\n  return t.x.y\n";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), &(sw_origin){file, 20, 7, 1}, &err),
+                     0);
+    ck_assert_int_eq(sw_sandbox_call(sb, 0, 1, &err), -1);
+    char want[512];
+    snprintf(want, sizeof want, "%s:21:9: attempt to index a nil value", file);
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
+    /* The traceback's frames name the file too, and no chunk tag leaks. */
+    snprintf(want, sizeof want, "%s:21:9: in main chunk", file);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "%s", err.msg);
+    ck_assert_msg(strchr(err.msg, '\x01') == NULL, "%s", err.msg);
+
+    /* A syntax error, and a function defined in the code ("in function <file:L:C>"). */
+    code = "local a = 1\nlocal b = = 2";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), &(sw_origin){file, 3, 5, 1}, &err),
+                     -1);
+    snprintf(want, sizeof want, "%s:4:5:", file);
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
+    code = "(function()\n  error('boom')\nend)()";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), &(sw_origin){"f.yaml", 1, 1, 1}, &err),
+                     0);
+    ck_assert_int_eq(sw_sandbox_call(sb, 0, 0, &err), -1);
+    ck_assert_msg(strncmp(err.msg, "f.yaml:2:3: boom", 16) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "in function <f.yaml:1:1>") != NULL, "%s", err.msg);
+
+    /* Text whose line breaks are not the file's (a quoted string): its line and column. */
+    code = "return 1 +\n nil";
+    ck_assert_int_eq(
+        sw_sandbox_load(sb, code, strlen(code), &(sw_origin){"p.yaml", 9, 12, 0}, &err), 0);
+    ck_assert_int_eq(sw_sandbox_call(sb, 0, 1, &err), -1);
+    ck_assert_msg(strncmp(err.msg, "p.yaml:9:12: attempt to perform arithmetic", 42) == 0, "%s",
+                  err.msg);
+
+    /* No origin: "lua:LINE". */
+    code = "return nil .. 'x'";
+    ck_assert_int_eq(sw_sandbox_load(sb, code, strlen(code), NULL, &err), 0);
+    ck_assert_int_eq(sw_sandbox_call(sb, 0, 1, &err), -1);
+    ck_assert_msg(strncmp(err.msg, "lua:1: attempt to concatenate", 29) == 0, "%s", err.msg);
     sw_sandbox_free(sb);
 }
 END_TEST
@@ -658,6 +719,7 @@ int main(void)
     tcase_add_test(tc, test_memory_cap_too_small_for_state);
     tcase_add_test(tc, test_deep_recursion);
     tcase_add_test(tc, test_error_lines_and_traceback);
+    tcase_add_test(tc, test_error_positions_long_path);
     tcase_add_test(tc, test_call_with_args_and_results);
     tcase_add_test(tc, test_value_round_trips);
     tcase_add_test(tc, test_lua_to_value);

@@ -1,0 +1,4 @@
+-- broken.lua: fails on line 3, inside run.
+function run(ctx, cfg)
+  return {x = ctx.nothing.here}
+end
