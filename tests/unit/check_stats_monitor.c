@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "stats/power.h"
 #include "stats/proptest.h"
 #include "stats/ranktest.h"
 #include "stats/sequential.h"
@@ -118,6 +119,61 @@ START_TEST(test_spending)
 }
 END_TEST
 
+/* Sample sizes against the textbook: Fleiss' formula as R's power.prop.test, and the
+   two-sample z test's 2 ((z_a + z_b) sigma / delta)^2. */
+START_TEST(test_power)
+{
+    /* 2% vs 5%, 0.05 two-sided (0.025 one-sided), 80%: 587.9 per arm; one-sided 0.05: 463.0 */
+    ck_assert_double_eq(sw_power_two_prop_n(0.02, 0.03, 0, 0.025, 0.8), 588);
+    ck_assert_double_eq(sw_power_two_prop_n(0.02, 0.03, 0, 0.05, 0.8), 463);
+    ck_assert(sw_power_two_prop(0.02, 0.03, 0, 588, 588, 0.025) >= 0.8);
+    ck_assert(sw_power_two_prop(0.02, 0.03, 0, 587, 587, 0.025) < 0.8);
+    /* the detectable effect at 588 per arm is the 3 points the size was computed for */
+    double mde = sw_power_two_prop_mde(0.02, 0, 588, 588, 0.025, 0.8);
+    ck_assert(mde > 0.0299 && mde <= 0.03);
+    ck_assert_double_eq_tol(sw_power_two_prop(0.02, mde, 0, 588, 588, 0.025), 0.8, 1e-9);
+    /* fewer samples, a larger detectable effect; more, smaller */
+    ck_assert(sw_power_two_prop_mde(0.02, 0, 100, 100, 0.025, 0.8) > 0.05);
+    ck_assert(sw_power_two_prop_mde(0.02, 0, 10000, 10000, 0.025, 0.8) < 0.01);
+    /* a large baseline arm lowers what the candidate needs: with the baseline known
+       exactly, (1.96 sqrt(0.02 0.98) + 0.8416 sqrt(0.05 0.95))^2 / 0.03^2 = 232.9 */
+    double given = sw_power_two_prop_n_given(0.02, 0.03, 0, 1e7, 0.025, 0.8);
+    ck_assert_double_eq(given, 233);
+    ck_assert(sw_power_two_prop(0.02, 0.03, 0, 1e7, given, 0.025) >= 0.8);
+    ck_assert(sw_power_two_prop(0.02, 0.03, 0, 1e7, given - 1, 0.025) < 0.8);
+    /* ten baseline samples are too few for any number of candidate samples */
+    ck_assert(isinf(sw_power_two_prop_n_given(0.02, 0.03, 0, 10, 0.025, 0.8)));
+    /* no effect, a rate past 1, an empty arm */
+    ck_assert(isinf(sw_power_two_prop_n(0.02, 0, 0, 0.025, 0.8)));
+    ck_assert(isinf(sw_power_two_prop_n(0.99, 0.03, 0, 0.025, 0.8)));
+    ck_assert_double_eq(sw_power_two_prop(0.02, 0.03, 0, 0, 100, 0.025), 0);
+    ck_assert(sw_power_two_prop_mde(0.02, 0, 5, 5, 0.025, 0.8) > 0.3);
+    ck_assert(isinf(sw_power_two_prop_mde(0.02, 0, 0, 5, 0.025, 0.8)));
+    /* a margin (max_increase) the observed difference must also clear: one point is under
+       the z test's own bar at 588 (1.96 x 1.07 points), two and a half points are not */
+    ck_assert_double_eq(sw_power_two_prop_n(0.02, 0.03, 0.01, 0.025, 0.8), 588);
+    ck_assert(sw_power_two_prop_n(0.02, 0.03, 0.025, 0.025, 0.8) > 588);
+    ck_assert(isinf(sw_power_two_prop_n(0.02, 0.03, 0.03, 0.025, 0.8)));
+    ck_assert(sw_power_two_prop_mde(0.02, 0.025, 588, 588, 0.025, 0.8) > 0.03);
+
+    /* sigma 1, delta 0.5, 0.025 one-sided, 80%: 62.79 per arm */
+    ck_assert_double_eq(sw_power_shift_n(0.5, 0, 1, 0.025, 0.8), 63);
+    ck_assert_double_eq_tol(sw_power_shift(0.5, 0, 1, 62.79104, 62.79104, 0.025), 0.8, 1e-6);
+    ck_assert_double_eq_tol(sw_power_shift_mde(0, 1, 63, 63, 0.025, 0.8),
+                            2.8015852 * sqrt(2.0 / 63), 1e-6);
+    /* a margin counts against the effect: 0.5 over a margin of 0.25 is 0.25 to see */
+    ck_assert_double_eq(sw_power_shift_n(0.5, 0.25, 1, 0.025, 0.8),
+                        sw_power_shift_n(0.25, 0, 1, 0.025, 0.8));
+    ck_assert(isinf(sw_power_shift_n(0.2, 0.2, 1, 0.025, 0.8)));
+    /* 1000 baseline samples: (0.5 / 2.8016)^2 - 1/1000 = 1 / 32.4 */
+    ck_assert_double_eq(sw_power_shift_n_given(0.5, 0, 1, 1000, 0.025, 0.8), 33);
+    ck_assert(isinf(sw_power_shift_n_given(0.5, 0, 1, 20, 0.025, 0.8)));
+    /* power at the detectable effect is the power asked for */
+    double d = sw_power_shift_mde(0.1, 2, 40, 400, 0.01, 0.9);
+    ck_assert_double_eq_tol(sw_power_shift(d, 0.1, 2, 40, 400, 0.01), 0.9, 1e-9);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("stats_monitor");
@@ -127,6 +183,7 @@ int main(void)
     tcase_add_test(tc, test_mann_whitney);
     tcase_add_test(tc, test_hodges_lehmann);
     tcase_add_test(tc, test_spending);
+    tcase_add_test(tc, test_power);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
