@@ -42,3 +42,5 @@ print(f"process slipway check        cpu {chk_cpu:6.2f} ms  wall {chk_wall:6.2f}
 print(f"process slipway run (checks) cpu {run_cpu:6.2f} ms  wall {run_wall:6.2f} ms")
 print(f"ratio run/true cpu {run_cpu / max(base_cpu, 1e-9):.1f}x; run cpu / 20 ms target = {run_cpu / 20:.2f}")
 PY
+echo "== the monitor's false alarms and power on simulated canaries (rates, not times)"
+"$build/bin/bench_monitor_power" 2000

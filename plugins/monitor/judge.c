@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "evidence.h"
 #include "stats/proptest.h"
 #include "stats/quantile.h"
 #include "stats/ranktest.h"
@@ -172,7 +173,8 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
     int only = candidate_only(m);
     double level = sw_look_alpha(o->spending, o->alpha, o->look, o->max_looks);
     const char *test = "none";
-    double p = NAN, shift = NAN, lo = NAN, hi = NAN, allowed = NAN, threshold = NAN;
+    double p = NAN, shift = NAN, lo = NAN, hi = NAN, allowed = NAN, threshold = NAN, med = NAN;
+    double xc = NAN, xb = NAN; /* a rate's events, once tested */
     sw_verdict v = SW_VERDICT_PASS;
     char *why = NULL;
     double min = (double)o->min_samples;
@@ -219,8 +221,8 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
                                m, vc, nc, inc);
         }
     } else if (is_rate) {
-        double xc = isnan(cand->x) ? round(vc * nc) : cand->x;
-        double xb = isnan(base->x) ? round(vb * nb) : base->x;
+        xc = isnan(cand->x) ? round(vc * nc) : cand->x;
+        xb = isnan(base->x) ? round(vb * nb) : base->x;
         double tc = nc, tb = nb;
         uint64_t ixa = (uint64_t)xb, ina = (uint64_t)tb, ixb = (uint64_t)xc, inb = (uint64_t)tc;
         /* Fisher's exact test when the z test's normal approximation is poor. */
@@ -263,7 +265,7 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
             why = sw_xasprintf("%s: too many samples for the Hodges-Lehmann estimate (%zu x %zu)",
                                m, base->n_samples, cand->n_samples);
         } else {
-            double med = sw_quantile(base->samples, base->n_samples, 0.5);
+            med = sw_quantile(base->samples, base->n_samples, 0.5);
             allowed = rel * med;
             threshold = vb + allowed;
             if (p < level && lo > allowed) {
@@ -319,6 +321,24 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
         json_object_set_new(s, "ci_high", json_real(hi));
         json_object_set_new(s, "allowed_shift", json_real(allowed));
     }
+    if (r->min_effect > 0) {
+        sw_evidence e;
+        if (!isnan(xc))
+            sw_evidence_rate(r->min_effect, o->power, level, inc, xb, nb, xc, nc, &e);
+        else if (!isnan(shift))
+            sw_evidence_shift(r->min_effect, o->power, level, shift, lo, hi, med, allowed,
+                              (double)base->n_samples, (double)cand->n_samples, &e);
+        else
+            sw_evidence_none(r->min_effect, o->power, !is_rate,
+                             no_cand || no_base                     ? "no data yet"
+                             : nc < min || nb < min                 ? "too few samples"
+                             : is_rate                              ? "not tested yet"
+                             : strcmp(test, "relative change") == 0 ? "judged by relative change"
+                                                                    : "no rank test yet",
+                             &e);
+        json_object_set_new(s, "evidence", sw_evidence_json(m, &e));
+        sw_evidence_free(&e);
+    }
     *snapshot = s;
     *reason = why;
     return v;
@@ -354,7 +374,8 @@ static sw_metric_rule *add_rule(sw_metric_rule **rules, size_t *n, const char *m
     *r = (sw_metric_rule){.metric = sw_xstrdup(metric),
                           .max = NAN,
                           .max_increase = NAN,
-                          .max_relative_increase = NAN};
+                          .max_relative_increase = NAN,
+                          .min_effect = NAN};
     return r;
 }
 
@@ -438,4 +459,69 @@ void sw_monitor_rules_free(sw_metric_rule *rules, size_t n)
     for (size_t i = 0; i < n; i++)
         free((char *)rules[i].metric);
     free(rules);
+}
+
+int sw_metric_has_power(const char *m)
+{
+    if (candidate_only(m))
+        return 0;
+    return sw_metric_is_rate(m) || strncmp(m, "latency_", 8) == 0 || strncmp(m, "ttft_", 5) == 0;
+}
+
+int sw_monitor_min_effect_parse(const char *min_effect_json, sw_metric_rule *rules, size_t n,
+                                int strict, char **err)
+{
+    *err = NULL;
+    json_t *me = json_loads(min_effect_json ? min_effect_json : "{}", 0, NULL);
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    if (!json_is_object(me)) {
+        *err = sw_xstrdup("min_effect must be a map of metric to the smallest regression to "
+                          "detect");
+        rc = -1;
+    }
+    json_object_foreach(me, key, v)
+    {
+        if (rc)
+            break;
+        if (!sw_monitor_metric_known(key) || !(json_is_number(v) || json_is_null(v))) {
+            *err = sw_xasprintf("min_effect: unknown metric '%s' or not a number", key);
+            rc = -1;
+            break;
+        }
+        sw_metric_rule *r = NULL;
+        for (size_t i = 0; i < n && !r; i++)
+            if (strcmp(rules[i].metric, key) == 0)
+                r = &rules[i];
+        if (!r || json_is_null(v))
+            continue; /* not judged, or not guarded */
+        double e = json_number_value(v);
+        int rate = sw_metric_is_rate(key);
+        double margin = rate ? (isnan(r->max_increase) ? 0 : r->max_increase)
+                             : (isnan(r->max_relative_increase) ? 0.2 : r->max_relative_increase);
+        char *bad = NULL;
+        if (!sw_metric_has_power(key))
+            bad = sw_xasprintf("min_effect.%s: %s is judged by a test without a sample-size "
+                               "computation (only rates with a baseline, latency and TTFT)",
+                               key, key);
+        else if (!(e > margin) || (rate && !(e < 1)))
+            bad = sw_xasprintf("min_effect.%s: %g must be above the allowed increase %g (%s)%s",
+                               key, e, margin, rate ? "max_increase" : "max_relative_increase",
+                               rate ? " and below 1" : "");
+        else
+            r->min_effect = e;
+        if (bad && strict) {
+            free(*err);
+            *err = bad;
+            rc = -1;
+        } else if (bad) { /* noted, and the metric is judged unguarded */
+            char *all = *err ? sw_xasprintf("%s; %s", *err, bad) : sw_xstrdup(bad);
+            free(*err);
+            free(bad);
+            *err = all;
+        }
+    }
+    json_decref(me);
+    return rc;
 }

@@ -54,6 +54,7 @@ typedef struct sw_metric_rule {
     double max_relative_increase; /* allowed relative increase (summaries); default 0.2 */
     int dry_run;                  /* judged and reported, never acted on */
     sw_mon_policy on_fail, on_inconclusive;
+    double min_effect; /* the smallest regression to detect (evidence.h); NaN or 0: not guarded */
 } sw_metric_rule;
 
 typedef struct sw_judge_opts {
@@ -62,6 +63,7 @@ typedef struct sw_judge_opts {
     int look;      /* this look, 1-based (looks with enough samples only) */
     int max_looks; /* planned looks */
     int64_t min_samples;
+    double power; /* for a guarded metric's evidence, e.g. 0.8 */
 } sw_judge_opts;
 
 /* One side of one metric, as a source measured it. */
@@ -95,7 +97,8 @@ void sw_obs_from_stats(const char *metric, const json_t *version, sw_obs *o, dou
  * "allowed_shift" (a new reference); *reason a malloc'd sentence naming the
  * metric, both values, the test with its p-value (or interval) and level, and
  * the threshold. "threshold" is the value the candidate must stay under
- * (null when there is none), for charts.
+ * (null when there is none), for charts. A guarded rule (min_effect set) adds
+ * "evidence" (evidence.h's sw_evidence_json).
  */
 sw_verdict sw_judge_obs(const sw_metric_rule *rule, const sw_obs *cand, const sw_obs *base,
                         const sw_judge_opts *o, json_t **snapshot, char **reason);
@@ -111,5 +114,20 @@ sw_verdict sw_judge_metric(const sw_metric_rule *rule, const json_t *cand, const
 int sw_monitor_rules_parse(const char *metrics_json, const char *thresholds_json,
                            sw_metric_rule **rules, size_t *n, char **err);
 void sw_monitor_rules_free(sw_metric_rule *rules, size_t n);
+
+/* The metrics whose test has a power computation (evidence.h): the rates with a
+   baseline, and latency and TTFT when judged by the rank test. */
+int sw_metric_has_power(const char *metric);
+
+/* Parse `min_effect:` (a JSON object metric -> number, or null: not guarded) onto the
+   rules of the metrics judged; entries of metrics not judged are left out. A rate's
+   effect is absolute and must be in (max_increase, 1); a latency's relative, above
+   max_relative_increase. -1 with err text (malloc'd) for an unknown metric or a
+   value that is not a number; also, when strict, for an effect that cannot apply (at
+   or under the allowed increase, or a metric judged by a test without a power
+   computation). Not strict (the stage's defaults), such an entry is left out and
+   *err (malloc'd, else NULL) notes it while 0 is returned. */
+int sw_monitor_min_effect_parse(const char *min_effect_json, sw_metric_rule *rules, size_t n,
+                                int strict, char **err);
 
 #endif

@@ -26,12 +26,28 @@
 #include "model/context.h"
 #include "model/value.h"
 #include "policy.h"
+#include "prom.h"
 #include "report.h"
 #include "slipway/plugin.h"
 #include "source.h"
 
 /* Pairs read per look: the router keeps 10,000 by default (shadow.keep). */
 #define PAIRS_LIMIT 10000
+
+/* What a pipeline that says nothing watches: what a release must not make worse. */
+#define DEFAULT_METRICS                                                                            \
+    "[\"task_failure_rate\", \"tool_error_rate\", \"error_rate\", \"cost_per_session\", "          \
+    "\"latency_p95\", \"ttft_p95\"]"
+/* And the regressions it must have had the samples to see (evidence.h). TTFT exists only
+   for streamed answers, so it is judged but not required; cost per session has no test
+   with a sample size (the router's stats give no spread of it). */
+#define DEFAULT_MIN_EFFECT                                                                         \
+    "{\"task_failure_rate\": 0.03, \"tool_error_rate\": 0.03, \"error_rate\": 0.02, "              \
+    "\"latency_p95\": 0.5}"
+
+/* The evidence_detail output is journaled when it changes, but not more often than this
+   (unless the overall evidence changes): one event per look would flood the journal. */
+#define EVIDENCE_SET_EVERY_MS 5000
 
 typedef struct monitor_cfg {
     const char *router;
@@ -47,6 +63,8 @@ typedef struct monitor_cfg {
     int64_t min_samples;
     int64_t latency_samples;
     double alpha;
+    double power;
+    const char *min_effect;
     const char *spending;
     int64_t max_looks;
     const char *metrics;
@@ -85,11 +103,17 @@ static const sw_param params[] = {
      "most 2000)"},
     {"alpha", SW_TYPE_DOUBLE, 0, "0.05", offsetof(monitor_cfg, alpha),
      "the false-alarm rate over all looks of a metric"},
+    {"power", SW_TYPE_DOUBLE, 0, "0.8", offsetof(monitor_cfg, power),
+     "the chance a guarded metric's test must have to see its min_effect before there is "
+     "enough evidence"},
+    {"min_effect", SW_TYPE_JSON, 0, DEFAULT_MIN_EFFECT, offsetof(monitor_cfg, min_effect),
+     "metric -> the smallest regression not to miss (rates: absolute, 0.03 = +3 points; latency "
+     "and TTFT: relative, 0.5 = +50%); the judged metrics named are guarded (null: not)"},
     {"spending", SW_TYPE_STRING, 0, "obrien-fleming", offsetof(monitor_cfg, spending),
      "how alpha is spent over the looks: obrien-fleming or bonferroni"},
     {"max_looks", SW_TYPE_INT, 0, "20", offsetof(monitor_cfg, max_looks),
      "planned looks with enough samples; later ones judge by thresholds only"},
-    {"metrics", SW_TYPE_JSON, 0, "[\"error_rate\"]", offsetof(monitor_cfg, metrics),
+    {"metrics", SW_TYPE_JSON, 0, DEFAULT_METRICS, offsetof(monitor_cfg, metrics),
      "metrics judged by their test"},
     {"thresholds", SW_TYPE_JSON, 0, "{}", offsetof(monitor_cfg, thresholds),
      "metric -> {max, max_increase, max_relative_increase, dry_run, on_fail, on_inconclusive}"},
@@ -116,6 +140,11 @@ static const sw_port outputs[] = {
      "true while a metric with policy hold fails or is inconclusive (set from the start)"},
     {"extend_ms", SW_TYPE_INT, 0,
      "extra observation time asked by extend policies so far (set from the start)"},
+    {"evidence", SW_TYPE_STRING, 0,
+     "enough (every guarded metric could have seen its min_effect), insufficient, or none (no "
+     "guarded metric); set from the start"},
+    {"evidence_detail", SW_TYPE_JSON, 0,
+     "per guarded metric: enough, detectable, observed, required, required_candidate, line"},
     {NULL, 0, 0, NULL}};
 
 typedef struct monitor {
@@ -126,12 +155,46 @@ typedef struct monitor {
     sw_mon_policy on_fail, on_inconclusive;
     int *main_mine, *pairs_mine;
     int any_main, any_pairs;
+    int n_guarded;       /* rules with a min_effect, not dry runs */
     sw_mon_source *prom; /* built at init: its queries are checked there */
 } monitor;
 
 static int has_text(const char *s)
 {
     return s && *s;
+}
+
+/* Whether a JSON parameter is left at its default. The defaults adapt to the source and the
+   thresholds (what cannot apply is left out, with a note); what a pipeline wrote is held to. */
+static int json_is_default(const char *text, const char *default_text)
+{
+    json_t *a = json_loads(text ? text : "null", JSON_DECODE_ANY, NULL);
+    json_t *b = json_loads(default_text, 0, NULL);
+    int same = a && b && json_equal(a, b);
+    json_decref(a);
+    json_decref(b);
+    return same;
+}
+
+/* With source prometheus, the default metrics that have neither a built-in query (the
+   router exports no session counter) nor one in `queries` are left out. */
+static void drop_unqueried(sw_stage *stage, monitor *k, const char *queries)
+{
+    json_t *q = json_loads(queries ? queries : "{}", 0, NULL);
+    size_t kept = 0;
+    for (size_t i = 0; i < k->n_rules; i++) {
+        const char *m = k->rules[i].metric;
+        if (!sw_metric_is_shadow_pairs(m) && !sw_prom_default_query(m, 0) &&
+            !json_object_get(q, m)) {
+            sw_host_api->log(stage, SW_LOG_INFO,
+                             "default metric %s is not judged: Prometheus has no query for it", m);
+            free((char *)m);
+            continue;
+        }
+        k->rules[kept++] = k->rules[i];
+    }
+    k->n_rules = kept;
+    json_decref(q);
 }
 
 static sw_status init(sw_stage *stage, const void *config)
@@ -151,6 +214,20 @@ static sw_status init(sw_stage *stage, const void *config)
                         c->spending);
     if (!(c->alpha > 0 && c->alpha < 1))
         return h->error(stage, "alpha must be in (0, 1), not %g", c->alpha);
+    if (!(c->power > 0.5 && c->power < 1))
+        return h->error(stage, "power must be in (0.5, 1), not %g", c->power);
+    int prom = strcmp(c->source, "prometheus") == 0;
+    if (prom && json_is_default(c->metrics, DEFAULT_METRICS))
+        drop_unqueried(stage, k, c->queries);
+    int strict = !json_is_default(c->min_effect, DEFAULT_MIN_EFFECT);
+    if (sw_monitor_min_effect_parse(c->min_effect, k->rules, k->n_rules, strict, &err) < 0) {
+        sw_status st = h->error(stage, "%s", err);
+        free(err);
+        return st;
+    }
+    if (err) /* a default that cannot apply here */
+        h->log(stage, SW_LOG_INFO, "%s: judged, not guarded", err);
+    free(err);
     if (c->interval_ms <= 0 || c->max_looks < 1 || c->min_samples < 0 || c->max_extend_ms < 0)
         return h->error(stage, "interval and max_looks must be positive, min_samples and "
                                "max_extend not negative");
@@ -172,12 +249,23 @@ static sw_status init(sw_stage *stage, const void *config)
         k->any_pairs |= pairs;
         k->any_main |= !pairs;
     }
-    int prom = strcmp(c->source, "prometheus") == 0;
     if (!prom && strcmp(c->source, "router") != 0)
         return h->error(stage, "source must be router or prometheus, not '%s'", c->source);
     if (!has_text(c->router) && (!prom || k->any_pairs || !has_text(c->baseline)))
         return h->error(stage, "router is needed (source router, a shadow pair metric, or no "
                                "baseline given)");
+    for (size_t i = 0; i < k->n_rules; i++) {
+        sw_metric_rule *r = &k->rules[i];
+        /* Prometheus keeps histograms, not samples: its latency is judged by relative change. */
+        if (prom && r->min_effect > 0 && !sw_metric_is_rate(r->metric)) {
+            h->log(stage, SW_LOG_WARN,
+                   "min_effect.%s: not guarded with source prometheus (no raw samples, so no rank "
+                   "test and no sample size)",
+                   r->metric);
+            r->min_effect = NAN;
+        }
+        k->n_guarded += r->min_effect > 0 && !r->dry_run;
+    }
     if (prom) {
         json_t *q = json_loads(c->queries ? c->queries : "{}", 0, NULL);
         sw_err e = {{0}};
@@ -263,7 +351,8 @@ static sw_status judge(sw_stage *stage, const monitor_cfg *c, monitor *k, const 
                        .spending = k->spending,
                        .look = look,
                        .max_looks = (int)c->max_looks,
-                       .min_samples = c->min_samples};
+                       .min_samples = c->min_samples,
+                       .power = c->power};
     for (size_t i = 0; i < k->n_rules; i++) {
         json_t *snap;
         sw_verdict v = sw_judge_obs(&k->rules[i], &d->cand[i], &d->base[i], &o, &snap, &l->why[i]);
@@ -359,6 +448,94 @@ typedef struct section {
     const char *title;
 } section;
 
+/* The evidence outputs (evidence.h), for the canary: `evidence` is set from the start and
+   when it changes; `evidence_detail` when it changes, but at most every EVIDENCE_SET_EVERY_MS
+   unless `evidence` changed with it. */
+typedef struct evidence_state {
+    const char *overall; /* enough, insufficient or none */
+    json_t *detail;      /* metric -> its evidence at the last look */
+    json_t **kept;       /* per rule: its evidence at the last planned look */
+    char *detail_set;    /* the detail text last set */
+    int64_t set_at;
+} evidence_state;
+
+static void evidence_state_free(evidence_state *ev, size_t n)
+{
+    json_decref(ev->detail);
+    for (size_t i = 0; ev->kept && i < n; i++)
+        json_decref(ev->kept[i]);
+    free(ev->kept);
+    free(ev->detail_set);
+}
+
+static sw_status evidence_detail_set(sw_stage *stage, evidence_state *ev, int64_t now)
+{
+    const sw_host *h = sw_host_api;
+    char *text = json_dumps(ev->detail, JSON_COMPACT | JSON_SORT_KEYS);
+    if (ev->detail_set && strcmp(text, ev->detail_set) == 0) {
+        free(text);
+        return SW_OK;
+    }
+    if (h->set_json(stage, "evidence_detail", text) != SW_OK) {
+        free(text);
+        return h->error(stage, "setting evidence_detail: %s", h->last_error(stage));
+    }
+    free(ev->detail_set);
+    ev->detail_set = text;
+    ev->set_at = now;
+    return SW_OK;
+}
+
+/* A look's evidence: past the planned looks no test runs, so each metric keeps what it
+   could detect at the last planned one. The overall value changing is logged with every
+   guarded metric's sentence and becomes an event of the report. */
+static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_state *ev,
+                                 look_result *l, int look, int max_looks, section *sec, int64_t now)
+{
+    const sw_host *h = sw_host_api;
+    int enough = 1;
+    json_decref(ev->detail);
+    ev->detail = json_object();
+    for (size_t i = 0; i < k->n_rules; i++) {
+        const sw_metric_rule *r = &k->rules[i];
+        json_t *snap = json_object_get(l->snapshot, r->metric);
+        json_t *e = json_object_get(snap, "evidence");
+        if (!e)
+            continue;
+        if (look <= max_looks) {
+            json_decref(ev->kept[i]);
+            ev->kept[i] = json_incref(e);
+        } else if (ev->kept[i]) {
+            e = ev->kept[i];
+            json_object_set(snap, "evidence", e);
+        }
+        json_object_set(ev->detail, r->metric, e);
+        if (!r->dry_run && !json_is_true(json_object_get(e, "enough")))
+            enough = 0;
+    }
+    const char *overall = !k->n_guarded ? "none" : enough ? "enough" : "insufficient";
+    if (strcmp(overall, ev->overall) != 0) {
+        if (h->set_string(stage, "evidence", overall) != SW_OK)
+            return h->error(stage, "setting evidence: %s", h->last_error(stage));
+        ev->overall = overall;
+        sec->rep.evidence = overall;
+        const char *key;
+        json_t *e;
+        json_object_foreach(ev->detail, key, e)
+        {
+            const char *line = json_string_value(json_object_get(e, "line"));
+            h->log(stage, SW_LOG_INFO, "evidence %s: %s", overall, line);
+            char *label = sw_xasprintf("evidence %s: %s", overall, line);
+            sw_mon_report_event(&sec->rep, now, enough ? "pass" : "warn", label);
+            free(label);
+        }
+        return evidence_detail_set(stage, ev, now);
+    }
+    if (now - ev->set_at >= EVIDENCE_SET_EVERY_MS)
+        return evidence_detail_set(stage, ev, now);
+    return SW_OK;
+}
+
 /* Rewritten after every look, atomically: a run that dies mid-way still has it. */
 static void section_write(sw_stage *stage, section *sec, const char *verdict, int looks, double nc,
                           double nb, const signals *sig)
@@ -436,6 +613,14 @@ static sw_status run(sw_stage *stage, const void *config)
     sw_policy_decide(k->rules, none, k->n_rules, k->on_fail, k->on_inconclusive, 0, 0, 0, 0, &dec);
     free(none);
     st = signals_set(stage, &sig, dec.hold, 0);
+    evidence_state ev = {.overall = k->n_guarded ? "insufficient" : "none",
+                         .detail = json_object(),
+                         .kept = sw_xcalloc(k->n_rules ? k->n_rules : 1, sizeof *ev.kept)};
+    sec.rep.evidence = ev.overall;
+    if (st == SW_OK && h->set_string(stage, "evidence", ev.overall) != SW_OK)
+        st = h->error(stage, "setting evidence: %s", h->last_error(stage));
+    if (st == SW_OK)
+        st = evidence_detail_set(stage, &ev, start);
     if (st == SW_OK)
         section_write(stage, &sec, verdict, 0, 0, 0, &sig);
 
@@ -531,6 +716,8 @@ static sw_status run(sw_stage *stage, const void *config)
             free(label);
         }
         st = signals_set(stage, &sig, dec.hold, dec.extend_ms);
+        if (st == SW_OK)
+            st = evidence_update(stage, k, &ev, &last, look, (int)c->max_looks, &sec, now);
         if (st != SW_OK)
             break;
         char note[160];
@@ -568,11 +755,14 @@ static sw_status run(sw_stage *stage, const void *config)
         if (at_end)
             break;
     }
+    if (st == SW_OK && ev.detail)
+        evidence_detail_set(stage, &ev, sw_wall_ms()); /* the last look's, whatever the throttle */
     if (st == SW_OK && verdict) {
         h->log(stage, SW_LOG_INFO, "verdict %s after %d looks (%d polls)", verdict, looks, polls);
         st = outputs_set(stage, verdict, &last, samples, 0, -1, looks);
         section_write(stage, &sec, verdict, looks, last_nc, last_nb, &sig);
     }
+    evidence_state_free(&ev, k->n_rules);
     sw_mon_report_free(&sec.rep);
     free(sec.path);
     free(title);

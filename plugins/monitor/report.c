@@ -154,6 +154,13 @@ json_t *sw_mon_report_json(const sw_mon_report *r, const char *title, const char
         "candidate samples", "value", nc, "label", "baseline samples", "value", nb, "label", "hold",
         "value", hold ? "yes" : "no", "status", hold ? "warn" : "info", "label", "extension",
         "value", ext);
+    if (r->evidence)
+        json_array_append_new(summary,
+                              json_pack("{s:s, s:s, s:s}", "label", "evidence", "value",
+                                        r->evidence, "status",
+                                        strcmp(r->evidence, "enough") == 0         ? "pass"
+                                        : strcmp(r->evidence, "insufficient") == 0 ? "warn"
+                                                                                   : "info"));
     json_t *charts = json_array();
     for (size_t i = 0; i < r->n; i++) {
         const sw_mon_series *s = &r->s[i];

@@ -2,8 +2,9 @@
  * report.h - the monitor's report section (the contract: docs/pipelines.md's
  * report sections): per metric a line chart of candidate and baseline over
  * time with the threshold as a series and a mark at a breach; a summary
- * (verdict, looks, samples per side, hold, extension); events for each change
- * of a metric's verdict to fail or inconclusive, hold and extend signals, and
+ * (verdict, looks, samples per side, hold, extension, evidence); events for each change
+ * of a metric's verdict to fail or inconclusive, hold and extend signals, the
+ * evidence (evidence.h) turning enough or insufficient, and
  * the breach with its reason. Pure (the stage writes the JSON atomically after
  * every look); bounded: at most SW_MON_REPORT_POINTS points per series (looks
  * are thinned evenly past that) and SW_MON_REPORT_EVENTS events.
@@ -40,6 +41,7 @@ typedef struct sw_mon_report {
     size_t stride;
     json_t *events;
     int64_t t0;
+    const char *evidence; /* enough, insufficient or none (a static string); NULL: not shown */
 } sw_mon_report;
 
 void sw_mon_report_init(sw_mon_report *r, const char *const *metrics, size_t n, int64_t t0);

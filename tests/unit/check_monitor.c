@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../plugins/monitor/evidence.c"
 #include "../../plugins/monitor/judge.c"
 #include "../../plugins/monitor/policy.c"
 #include "../../plugins/monitor/prom_parse.c"
@@ -322,6 +323,138 @@ START_TEST(rules_with_policies)
 }
 END_TEST
 
+/* A guarded metric's evidence: what its samples could detect, in the judge's snapshot. */
+START_TEST(judge_evidence)
+{
+    sw_judge_opts o = {.alpha = 0.05,
+                       .spending = SW_SPEND_BONFERRONI,
+                       .look = 1,
+                       .max_looks = 1,
+                       .min_samples = 10,
+                       .power = 0.8};
+    sw_metric_rule r = rule("task_failure_rate");
+    r.min_effect = 0.03;
+    /* 2% vs 2.4% on 2000 and 500: the 3 points would have been seen; +0.4 observed */
+    sw_obs b = {.value = 0.02, .n = 2000, .x = 40}, c = {.value = 0.024, .n = 500, .x = 12};
+    json_t *snap;
+    char *why;
+    ck_assert_int_eq(sw_judge_obs(&r, &c, &b, &o, &snap, &why), SW_VERDICT_PASS);
+    json_t *e = json_object_get(snap, "evidence");
+    ck_assert(json_is_true(json_object_get(e, "enough")));
+    double det = json_real_value(json_object_get(e, "detectable"));
+    ck_assert(det > 0.015 && det <= 0.03);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "test")), "two-proportion z test");
+    char expect[160];
+    snprintf(expect, sizeof expect,
+             "task failure rate: could detect %+.1f points with 80%% power; observed +0.4 points",
+             det * 100);
+    ck_assert_str_eq(json_string_value(json_object_get(e, "line")), expect);
+    json_decref(snap);
+    free(why);
+    /* 50 candidate samples are too few: what is missing is said */
+    c = (sw_obs){.value = 0.02, .n = 50, .x = 1};
+    sw_judge_obs(&r, &c, &b, &o, &snap, &why);
+    e = json_object_get(snap, "evidence");
+    ck_assert(json_is_false(json_object_get(e, "enough")));
+    double need = json_real_value(json_object_get(e, "required_candidate"));
+    ck_assert(need > 50 && need < 2000);
+    const char *line = json_string_value(json_object_get(e, "line"));
+    ck_assert_ptr_nonnull(strstr(line, "not yet +3.0 points; about "));
+    ck_assert_ptr_nonnull(strstr(line, "candidate samples needed, 50 seen"));
+    json_decref(snap);
+    free(why);
+    /* too few samples to judge at all: no detectable effect */
+    c.n = 5;
+    c.x = 0;
+    sw_judge_obs(&r, &c, &b, &o, &snap, &why);
+    e = json_object_get(snap, "evidence");
+    ck_assert(json_is_null(json_object_get(e, "detectable")));
+    ck_assert_str_eq(json_string_value(json_object_get(e, "why")), "too few samples");
+    json_decref(snap);
+    free(why);
+    /* past the planned looks there is no level left: nothing is detectable */
+    o.look = 2;
+    c = (sw_obs){.value = 0.024, .n = 500, .x = 12};
+    sw_judge_obs(&r, &c, &b, &o, &snap, &why);
+    e = json_object_get(snap, "evidence");
+    ck_assert(json_is_false(json_object_get(e, "enough")));
+    json_decref(snap);
+    free(why);
+    /* an unguarded rule has none */
+    r.min_effect = NAN;
+    sw_judge_obs(&r, &c, &b, &o, &snap, &why);
+    ck_assert_ptr_null(json_object_get(snap, "evidence"));
+    json_decref(snap);
+    free(why);
+
+    /* latency through the rank test: relative to the baseline's median */
+    double base[40], cand[40];
+    for (int i = 0; i < 40; i++) {
+        base[i] = 100 + i;
+        cand[i] = 102 + i;
+    }
+    sw_metric_rule l = rule("latency_p95");
+    l.min_effect = 0.5;
+    o.look = 1;
+    sw_obs lb = {.value = 138, .n = 40, .x = NAN, .samples = base, .n_samples = 40};
+    sw_obs lc = {.value = 140, .n = 40, .x = NAN, .samples = cand, .n_samples = 40};
+    ck_assert_int_eq(sw_judge_obs(&l, &lc, &lb, &o, &snap, &why), SW_VERDICT_PASS);
+    e = json_object_get(snap, "evidence");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "unit")), "relative");
+    ck_assert(json_is_true(json_object_get(e, "enough")));
+    /* allowed +20% of the median 119.5 plus a few standard errors of a 2 ms shift */
+    det = json_real_value(json_object_get(e, "detectable"));
+    ck_assert(det > 0.2 && det < 0.5);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(e, "observed")), 2 / 119.5, 1e-9);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(e, "line")), "latency p95: could detect +"));
+    json_decref(snap);
+    free(why);
+}
+END_TEST
+
+START_TEST(min_effect_rules)
+{
+    sw_metric_rule *rules;
+    size_t n;
+    char *err = NULL;
+    ck_assert_int_eq(sw_monitor_rules_parse("[\"error_rate\", \"latency_p95\", \"ttft_p95\"]", "{}",
+                                            &rules, &n, &err),
+                     0);
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"error_rate\": 0.02, \"latency_p95\": 0.5, "
+                                                 "\"ttft_p95\": null, \"task_failure_rate\": 0.03}",
+                                                 rules, n, 1, &err),
+                     0);
+    ck_assert_double_eq(rules[0].min_effect, 0.02);
+    ck_assert_double_eq(rules[1].min_effect, 0.5);
+    ck_assert(isnan(rules[2].min_effect)); /* null: judged, not guarded */
+    /* latency's effect must be above the allowed +20% */
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"latency_p95\": 0.2}", rules, n, 1, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "min_effect.latency_p95: 0.2 must be above the allowed "
+                                      "increase 0.2 (max_relative_increase)"));
+    free(err);
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"error_rate\": 1.5}", rules, n, 1, &err), -1);
+    free(err);
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"eror_rate\": 0.1}", rules, n, 1, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "unknown metric 'eror_rate'"));
+    free(err);
+    sw_monitor_rules_free(rules, n);
+    /* cost per session is judged by relative change: no sample size to guard it by */
+    ck_assert_int_eq(sw_monitor_rules_parse("[\"cost_per_session\"]", "{}", &rules, &n, &err), 0);
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_session\": 0.1}", rules, n, 1, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err, "without a sample-size computation"));
+    free(err);
+    /* the stage's defaults are not strict: the entry is left out, with a note */
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_session\": 0.1}", rules, n, 0, &err),
+                     0);
+    ck_assert(isnan(rules[0].min_effect));
+    ck_assert_ptr_nonnull(strstr(err, "min_effect.cost_per_session: "));
+    free(err);
+    sw_monitor_rules_free(rules, n);
+}
+END_TEST
+
 START_TEST(policy_decisions)
 {
     sw_metric_rule r[4] = {rule("error_rate"), rule("latency_p95"), rule("tool_error_rate"),
@@ -522,6 +655,8 @@ int main(void)
     tcase_add_test(tc, judge_rank_test);
     tcase_add_test(tc, judge_no_data_and_shadow);
     tcase_add_test(tc, rules_with_policies);
+    tcase_add_test(tc, judge_evidence);
+    tcase_add_test(tc, min_effect_rules);
     tcase_add_test(tc, policy_decisions);
     tcase_add_test(tc, report_section);
     tcase_add_test(tc, router_latency_sample_is_bounded);

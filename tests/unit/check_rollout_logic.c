@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../plugins/canary/steps.c"
+#include "../../plugins/monitor/evidence.c"
 #include "../../plugins/monitor/judge.c"
 
 START_TEST(test_durations)
