@@ -658,6 +658,121 @@ static void check_schema(const sctx *s, const json_t *j, const sw_ynode *y, cons
                      "'dependentRequired' must be an object of property-name lists");
 }
 
+/*
+ * The three ways a tool may be written: Chat Completions' nested function, the
+ * Responses API's flat function, and Anthropic's client tool with input_schema.
+ * Each is read into one canonical definition (Chat Completions'), so the same tool
+ * gets the same release id and the same schema diff in any of them, and the
+ * router renders it in whatever protocol the release's provider speaks.
+ */
+typedef enum tool_format { TOOL_CHAT, TOOL_RESPONSES, TOOL_ANTHROPIC } tool_format;
+
+static const char *const chat_keys[] = {"type", "function", "side_effect"};
+static const char *const chat_function_keys[] = {"name", "description", "parameters", "strict"};
+static const char *const responses_keys[] = {"type",       "name",   "description",
+                                             "parameters", "strict", "side_effect"};
+static const char *const anthropic_keys[] = {"type", "name", "description", "input_schema",
+                                             "side_effect"};
+
+static tool_format tool_format_of(const json_t *j)
+{
+    const char *type = json_string_value(json_object_get(j, "type"));
+    if (json_object_get(j, "function"))
+        return TOOL_CHAT;
+    if (json_object_get(j, "input_schema") || (type && strcmp(type, "custom") == 0))
+        return TOOL_ANTHROPIC;
+    return json_object_get(j, "name") ? TOOL_RESPONSES : TOOL_CHAT;
+}
+
+/* Each key of obj (at y) that is not among keys, with a did-you-mean. */
+static void check_tool_keys(sctx *s, const json_t *obj, const sw_ynode *y, const char *const *keys,
+                            size_t n, const char *where)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v)
+    {
+        size_t i = 0;
+        while (i < n && strcmp(keys[i], k) != 0)
+            i++;
+        if (i < n)
+            continue;
+        const char *hint = sw_did_you_mean(k, keys, n);
+        sw_diag_error(s->L->d, spos(s, ykey(y, k)), "tool '%s': unknown key '%s'%s%s%s%s", s->tool,
+                      k, where, hint ? " (did you mean '" : "", hint ? hint : "",
+                      hint ? "'?)" : "");
+    }
+}
+
+static void check_side_effect(sctx *s, const json_t *j, const sw_ynode *root)
+{
+    const json_t *se = json_object_get(j, "side_effect");
+    if (!se)
+        sw_diag_error(s->L->d, spos(s, root),
+                      "tool '%s': missing \"side_effect\" (read_only, idempotent, mutating or "
+                      "irreversible)",
+                      s->tool);
+    else if (!json_is_string(se) || !(strcmp(json_string_value(se), "read_only") == 0 ||
+                                      strcmp(json_string_value(se), "idempotent") == 0 ||
+                                      strcmp(json_string_value(se), "mutating") == 0 ||
+                                      strcmp(json_string_value(se), "irreversible") == 0))
+        sw_diag_error(s->L->d, spos(s, ychild(root, "side_effect")),
+                      "tool '%s': \"side_effect\" must be read_only, idempotent, mutating or "
+                      "irreversible",
+                      s->tool);
+}
+
+/* name, description, strict and the parameters' schema of the function object fn
+   (at yfn), whose schema is under schema_key. */
+static void check_function(sctx *s, const json_t *fn, const sw_ynode *yfn, const char *schema_key)
+{
+    const char *name = s->tool;
+    const json_t *fname = json_object_get(fn, "name");
+    if (!json_is_string(fname))
+        sw_diag_error(s->L->d, spos(s, fname ? ychild(yfn, "name") : yfn),
+                      "tool '%s': needs a \"name\" string", name);
+    else if (strcmp(json_string_value(fname), name) != 0)
+        sw_diag_error(s->L->d, spos(s, ychild(yfn, "name")),
+                      "tool '%s': the function is named '%s'; the file name and the function "
+                      "name must match",
+                      name, json_string_value(fname));
+    const json_t *desc = json_object_get(fn, "description");
+    if (desc && !json_is_string(desc))
+        sw_diag_error(s->L->d, spos(s, ychild(yfn, "description")),
+                      "tool '%s': \"description\" must be a string", name);
+    const json_t *strict = json_object_get(fn, "strict");
+    if (strict && !json_is_boolean(strict))
+        sw_diag_error(s->L->d, spos(s, ychild(yfn, "strict")),
+                      "tool '%s': \"strict\" must be true or false", name);
+    const json_t *params = json_object_get(fn, schema_key);
+    if (params) {
+        const sw_ynode *yp = ychild(yfn, schema_key);
+        check_schema(s, params, yp, schema_key, 0);
+        const json_t *pt = json_object_get(params, "type");
+        if (json_is_object(params) &&
+            (!json_is_string(pt) || strcmp(json_string_value(pt), "object") != 0))
+            sw_diag_error(s->L->d, spos(s, pt ? ychild(yp, "type") : yp),
+                          "tool '%s': \"%s\" must be a schema of \"type\": \"object\"", name,
+                          schema_key);
+    }
+}
+
+/* The Chat Completions function object of a tool written flat (Responses, Anthropic). */
+static json_t *canonical_function(const json_t *j, const char *schema_key)
+{
+    json_t *fn = json_object();
+    static const char *const copied[] = {"name", "description", "strict"};
+    for (size_t i = 0; i < sizeof copied / sizeof *copied; i++) {
+        json_t *v = json_object_get(j, copied[i]);
+        if (v)
+            json_object_set(fn, copied[i], v);
+    }
+    json_t *schema = json_object_get(j, schema_key);
+    if (schema)
+        json_object_set(fn, "parameters", schema);
+    return fn;
+}
+
 /* Validate one tools/<name>.json; returns the manifest entry or NULL. */
 static json_t *load_tool(loader *L, const char *name, const sw_bundle_file *f)
 {
@@ -679,98 +794,60 @@ static json_t *load_tool(loader *L, const char *name, const sw_bundle_file *f)
     sctx s = {L, doc, shown, name};
     const sw_ynode *root = doc ? doc->root : NULL;
     size_t errors_before = sw_diags_errors(L->d);
-    json_t *entry = NULL;
+    json_t *entry = NULL, *fn = NULL;
 
     if (!json_is_object(j)) {
         sw_diag_error(L->d, spos(&s, root), "tool '%s': the file must hold a JSON object", name);
         goto out;
     }
-    static const char *const top_keys[] = {"type", "function", "side_effect"};
-    const char *k;
-    json_t *v;
-    json_object_foreach(j, k, v)
-    {
-        size_t i = 0;
-        while (i < 3 && strcmp(top_keys[i], k) != 0)
-            i++;
-        if (i == 3) {
-            const char *hint = sw_did_you_mean(k, top_keys, 3);
-            sw_diag_error(L->d, spos(&s, ykey(root, k)), "tool '%s': unknown key '%s'%s%s%s", name,
-                          k, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-        }
-    }
+    tool_format format = tool_format_of(j);
     const json_t *type = json_object_get(j, "type");
-    if (!json_is_string(type) || strcmp(json_string_value(type), "function") != 0)
-        sw_diag_error(L->d, spos(&s, type ? ychild(root, "type") : root),
-                      "tool '%s': \"type\" must be \"function\"", name);
-    const json_t *se = json_object_get(j, "side_effect");
-    if (!se)
-        sw_diag_error(L->d, spos(&s, root),
-                      "tool '%s': missing \"side_effect\" (read_only, idempotent, mutating or "
-                      "irreversible)",
-                      name);
-    else if (!json_is_string(se) || !(strcmp(json_string_value(se), "read_only") == 0 ||
-                                      strcmp(json_string_value(se), "idempotent") == 0 ||
-                                      strcmp(json_string_value(se), "mutating") == 0 ||
-                                      strcmp(json_string_value(se), "irreversible") == 0))
-        sw_diag_error(L->d, spos(&s, ychild(root, "side_effect")),
-                      "tool '%s': \"side_effect\" must be read_only, idempotent, mutating or "
-                      "irreversible",
-                      name);
-    json_t *fn = json_object_get(j, "function");
-    const sw_ynode *yfn = ychild(root, "function");
-    if (!json_is_object(fn)) {
-        sw_diag_error(L->d, spos(&s, fn ? yfn : root), "tool '%s': missing \"function\" object",
-                      name);
-        goto out;
-    }
-    static const char *const fn_keys[] = {"name", "description", "parameters", "strict"};
-    json_object_foreach(fn, k, v)
-    {
-        size_t i = 0;
-        while (i < 4 && strcmp(fn_keys[i], k) != 0)
-            i++;
-        if (i == 4) {
-            const char *hint = sw_did_you_mean(k, fn_keys, 4);
-            sw_diag_error(L->d, spos(&s, ykey(yfn, k)),
-                          "tool '%s': unknown key '%s' in \"function\"%s%s%s", name, k,
-                          hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
-        }
-    }
-    const json_t *fname = json_object_get(fn, "name");
-    if (!json_is_string(fname))
-        sw_diag_error(L->d, spos(&s, fname ? ychild(yfn, "name") : yfn),
-                      "tool '%s': \"function\" needs a \"name\" string", name);
-    else if (strcmp(json_string_value(fname), name) != 0)
-        sw_diag_error(L->d, spos(&s, ychild(yfn, "name")),
-                      "tool '%s': the function is named '%s'; the file name and the function "
-                      "name must match",
-                      name, json_string_value(fname));
-    const json_t *desc = json_object_get(fn, "description");
-    if (desc && !json_is_string(desc))
-        sw_diag_error(L->d, spos(&s, ychild(yfn, "description")),
-                      "tool '%s': \"description\" must be a string", name);
-    const json_t *strict = json_object_get(fn, "strict");
-    if (strict && !json_is_boolean(strict))
-        sw_diag_error(L->d, spos(&s, ychild(yfn, "strict")),
-                      "tool '%s': \"strict\" must be true or false", name);
-    const json_t *params = json_object_get(fn, "parameters");
-    if (params) {
-        const sw_ynode *yp = ychild(yfn, "parameters");
-        check_schema(&s, params, yp, "parameters", 0);
-        const json_t *pt = json_object_get(params, "type");
-        if (json_is_object(params) &&
-            (!json_is_string(pt) || strcmp(json_string_value(pt), "object") != 0))
-            sw_diag_error(L->d, spos(&s, pt ? ychild(yp, "type") : yp),
-                          "tool '%s': \"parameters\" must be a schema of \"type\": \"object\"",
+    const char *type_text = json_string_value(type);
+    check_side_effect(&s, j, root);
+    if (format == TOOL_ANTHROPIC) {
+        check_tool_keys(&s, j, root, anthropic_keys, sizeof anthropic_keys / sizeof *anthropic_keys,
+                        " (an Anthropic tool has name, description and input_schema)");
+        if (type && (!type_text || strcmp(type_text, "custom") != 0))
+            sw_diag_error(L->d, spos(&s, ychild(root, "type")),
+                          "tool '%s': an Anthropic tool's \"type\" may only be \"custom\" "
+                          "(server tools are not tools of the agent's own)",
                           name);
+        check_function(&s, j, root, "input_schema");
+        fn = canonical_function(j, "input_schema");
+    } else {
+        if (!type_text || strcmp(type_text, "function") != 0)
+            sw_diag_error(L->d, spos(&s, type ? ychild(root, "type") : root),
+                          "tool '%s': \"type\" must be \"function\"", name);
+        if (format == TOOL_RESPONSES) {
+            check_tool_keys(&s, j, root, responses_keys,
+                            sizeof responses_keys / sizeof *responses_keys, "");
+            check_function(&s, j, root, "parameters");
+            fn = canonical_function(j, "parameters");
+        } else {
+            check_tool_keys(&s, j, root, chat_keys, sizeof chat_keys / sizeof *chat_keys, "");
+            json_t *nested = json_object_get(j, "function");
+            const sw_ynode *yfn = ychild(root, "function");
+            if (!json_is_object(nested)) {
+                sw_diag_error(L->d, spos(&s, nested ? yfn : root),
+                              "tool '%s': missing \"function\" object (or write the tool flat, "
+                              "as the Responses API or Anthropic do)",
+                              name);
+                goto out;
+            }
+            check_tool_keys(&s, nested, yfn, chat_function_keys,
+                            sizeof chat_function_keys / sizeof *chat_function_keys,
+                            " in \"function\"");
+            check_function(&s, nested, yfn, "parameters");
+            fn = json_incref(nested);
+        }
     }
     if (sw_diags_errors(L->d) == errors_before) {
         json_t *def = json_pack("{s:s, s:O}", "type", "function", "function", fn);
-        entry = json_pack("{s:s, s:O, s:s, s:o}", "name", name, "side_effect", se, "file", f->path,
-                          "definition", def);
+        entry = json_pack("{s:s, s:O, s:s, s:o}", "name", name, "side_effect",
+                          json_object_get(j, "side_effect"), "file", f->path, "definition", def);
     }
 out:
+    json_decref(fn);
     sw_ydoc_free(doc);
     json_decref(j);
     free(shown);

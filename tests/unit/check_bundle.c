@@ -199,6 +199,59 @@ START_TEST(test_invalid_tool_schema)
 }
 END_TEST
 
+/* The tool's definition in the manifest, as loaded from tools/lookup.json now. */
+static json_t *lookup_definition(void)
+{
+    sw_diags *d = sw_diags_new();
+    sw_bundle *b = sw_bundle_load(bundle, NULL, d);
+    ck_assert_msg(b != NULL, "the bundle did not load");
+    ck_assert_uint_eq(sw_diags_errors(d), 0);
+    json_t *def = json_incref(
+        json_object_get(json_array_get(json_object_get(b->manifest, "tools"), 0), "definition"));
+    sw_bundle_free(b);
+    sw_diags_free(d);
+    return def;
+}
+
+/* A tool written as the Responses API or Anthropic write them is the same tool. */
+START_TEST(test_tool_formats)
+{
+    json_t *chat = lookup_definition();
+    fx_write(bundle, "tools/lookup.json",
+             "{\"type\": \"function\", \"name\": \"lookup\", \"side_effect\": \"read_only\", "
+             "\"parameters\": {\"type\": \"object\", \"properties\": {\"q\": {\"type\": "
+             "\"string\"}, \"n\": {\"type\": \"integer\"}}, \"required\": [\"q\"]}}\n");
+    json_t *responses = lookup_definition();
+    ck_assert_msg(json_equal(chat, responses), "the Responses tool reads differently");
+    fx_write(bundle, "tools/lookup.json",
+             "{\"name\": \"lookup\", \"side_effect\": \"read_only\", \"input_schema\": "
+             "{\"type\": \"object\", \"properties\": {\"q\": {\"type\": \"string\"}, \"n\": "
+             "{\"type\": \"integer\"}}, \"required\": [\"q\"]}}\n");
+    json_t *anthropic = lookup_definition();
+    ck_assert_msg(json_equal(chat, anthropic), "the Anthropic tool reads differently");
+    json_decref(chat);
+    json_decref(responses);
+    json_decref(anthropic);
+
+    /* Each format's own mistakes, with positions. */
+    fx_write(bundle, "tools/lookup.json",
+             "{\"type\": \"function\", \"name\": \"lookup\", \"side_effect\": \"read_only\",\n"
+             " \"paramters\": {}}\n");
+    sw_diags *d = load_fails(NULL);
+    ASSERT_DIAG(d,
+                "tools/lookup.json:2:2:", "unknown key 'paramters' (did you mean 'parameters'?)");
+    sw_diags_free(d);
+    fx_write(bundle, "tools/lookup.json",
+             "{\"type\": \"web_search_20250305\", \"name\": \"lookup\", \"side_effect\": "
+             "\"read_only\", \"input_schema\": {\"type\": \"array\"}}\n");
+    d = load_fails(NULL);
+    ASSERT_DIAG(d, "tools/lookup.json:1:", "an Anthropic tool's \"type\" may only be \"custom\"");
+    ASSERT_DIAG(
+        d, "tools/lookup.json:1:", "\"input_schema\" must be a schema of \"type\": \"object\"");
+    sw_diags_free(d);
+}
+END_TEST
+
 START_TEST(test_tool_not_defined)
 {
     char *yaml = sw_xasprintf("%s  - refund\n", fx_agent_yaml);
@@ -412,6 +465,7 @@ int main(void)
     tcase_add_test(tc, test_bad_parameter_value);
     tcase_add_test(tc, test_invalid_tool_json);
     tcase_add_test(tc, test_invalid_tool_schema);
+    tcase_add_test(tc, test_tool_formats);
     tcase_add_test(tc, test_tool_not_defined);
     tcase_add_test(tc, test_unlisted_tool_warns);
     tcase_add_test(tc, test_template_variable_without_value);
