@@ -143,6 +143,16 @@ static const sw_port outputs[] = {
      "path of the run's report.html (written when the run ends), the eval's section in it"},
     {"pass_at_k", SW_TYPE_DOUBLE, 0, "measured cases with at least one passing sample"},
     {"pass_all_k", SW_TYPE_DOUBLE, 0, "measured cases whose every sample passed (pass^k)"},
+    {"has_baseline", SW_TYPE_BOOL, 0,
+     "production ran beside the candidate; false on a first release (the comparisons are null)"},
+    {"baseline_cost_per_case_usd", SW_TYPE_DOUBLE, 0,
+     "production's cost per case in the same run; null without baseline"},
+    {"baseline_latency_p95_ms", SW_TYPE_DOUBLE, 0,
+     "production's 95th percentile latency in the same run; null without baseline"},
+    {"cost_ratio", SW_TYPE_DOUBLE, 0,
+     "cost_per_case_usd / production's; null without baseline or when production's is 0"},
+    {"latency_p95_ratio", SW_TYPE_DOUBLE, 0,
+     "latency_p95_ms / production's; null without baseline or when production's is 0"},
     {NULL, 0, 0, NULL}};
 
 static const sw_port inputs[] = {{NULL, 0, 0, NULL}};
@@ -525,6 +535,14 @@ static sw_status prepare(sw_stage *stage, const eval_cfg *c, ev_config *cfg)
     return SW_OK;
 }
 
+/* A comparison with nothing to compare against is null, for gates to tell
+   apart from a measured value (see report.h). 1 when set. */
+static int set_double_or_null(sw_stage *stage, const char *name, double v)
+{
+    return (isfinite(v) ? sw_host_api->set_double(stage, name, v)
+                        : sw_host_api->set_null(stage, name)) == SW_OK;
+}
+
 static sw_status set_outputs(sw_stage *stage, const ev_metrics *m, const char *report)
 {
     const sw_host *h = sw_host_api;
@@ -549,7 +567,12 @@ static sw_status set_outputs(sw_stage *stage, const ev_metrics *m, const char *r
                               : h->set_null(stage, "noninferior")) == SW_OK &&
              h->set_string(stage, "report", report) == SW_OK &&
              h->set_double(stage, "pass_at_k", m->pass_at_k) == SW_OK &&
-             h->set_double(stage, "pass_all_k", m->pass_all_k) == SW_OK;
+             h->set_double(stage, "pass_all_k", m->pass_all_k) == SW_OK &&
+             h->set_bool(stage, "has_baseline", m->baseline_ran) == SW_OK &&
+             set_double_or_null(stage, "baseline_cost_per_case_usd", m->base_cost_per_case_usd) &&
+             set_double_or_null(stage, "baseline_latency_p95_ms", m->base_latency_p95_ms) &&
+             set_double_or_null(stage, "cost_ratio", m->cost_ratio) &&
+             set_double_or_null(stage, "latency_p95_ratio", m->latency_p95_ratio);
     return ok ? SW_OK : h->error(stage, "setting outputs: %s", h->last_error(stage));
 }
 
@@ -688,6 +711,13 @@ static sw_status run(sw_stage *stage, const void *config)
                m.improvements == 1 ? "" : "s", m.mcnemar_p, res.reg.diff_mean, res.reg.ci_lo,
                res.reg.ci_hi, m.noninferior ? "non-inferior" : "NOT shown non-inferior",
                res.reg.margin);
+    if (m.baseline_ran)
+        h->log(stage, SW_LOG_INFO,
+               "against %s in the same run: cost per case $%.6f vs $%.6f (ratio %.3f), latency "
+               "p95 %.0f ms vs %.0f ms (ratio %.3f)",
+               cfg.rel[1].id ? cfg.rel[1].id : "the baseline", m.cost_per_case_usd,
+               m.base_cost_per_case_usd, m.cost_ratio, m.latency_p95_ms, m.base_latency_p95_ms,
+               m.latency_p95_ratio);
 
     sw_status out;
     if (rc < 0)

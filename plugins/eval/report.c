@@ -11,6 +11,23 @@
 #include "report_rows.h"
 #include "stats/quantile.h"
 
+/* A side's 95th percentile latency; 0 when no answer was measured. */
+static double side_p95(const ev_side *s)
+{
+    return s->n_latencies ? sw_quantile_sorted(s->latencies, s->n_latencies, 0.95) : 0;
+}
+
+static double side_cost_per_case(const ev_side *s)
+{
+    return s->cases ? s->cost_usd / (double)s->cases : 0;
+}
+
+/* a / b, or NaN when b is 0: a ratio against nothing is no evidence either way. */
+static double ratio(double a, double b)
+{
+    return b > 0 ? a / b : NAN;
+}
+
 void ev_metrics_of(const ev_results *res, ev_metrics *m)
 {
     memset(m, 0, sizeof *m);
@@ -24,11 +41,11 @@ void ev_metrics_of(const ev_results *res, ev_metrics *m)
     m->error_rate = s->cases ? (double)s->errors / (double)s->cases : 0;
     m->score_mean = measured ? s->score_sum / (double)measured : 0;
     m->latency_p50_ms = s->n_latencies ? sw_quantile_sorted(s->latencies, s->n_latencies, 0.5) : 0;
-    m->latency_p95_ms = s->n_latencies ? sw_quantile_sorted(s->latencies, s->n_latencies, 0.95) : 0;
+    m->latency_p95_ms = side_p95(s);
     m->tokens_in = s->tokens_in;
     m->tokens_out = s->tokens_out;
     m->cost_usd = s->cost_usd;
-    m->cost_per_case_usd = s->cases ? s->cost_usd / (double)s->cases : 0;
+    m->cost_per_case_usd = side_cost_per_case(s);
     m->pass_at_k = measured ? (double)s->pass_any / (double)measured : 0;
     m->pass_all_k = m->pass_rate;
     m->has_baseline = res->has_reg;
@@ -37,6 +54,16 @@ void ev_metrics_of(const ev_results *res, ev_metrics *m)
         m->improvements = (int64_t)res->reg.improvements;
         m->mcnemar_p = res->reg.mcnemar_p;
         m->noninferior = res->reg.noninferior;
+    }
+    m->base_cost_per_case_usd = m->base_latency_p95_ms = NAN;
+    m->cost_ratio = m->latency_p95_ratio = NAN;
+    m->baseline_ran = res->sides > 1;
+    if (m->baseline_ran) {
+        const ev_side *b = &res->side[EV_BASE];
+        m->base_cost_per_case_usd = side_cost_per_case(b);
+        m->base_latency_p95_ms = side_p95(b);
+        m->cost_ratio = ratio(m->cost_per_case_usd, m->base_cost_per_case_usd);
+        m->latency_p95_ratio = ratio(m->latency_p95_ms, m->base_latency_p95_ms);
     }
 }
 
@@ -59,10 +86,8 @@ static json_t *side_json(const ev_results *res, int side)
                         s->n_latencies
                             ? json_real(sw_quantile_sorted(s->latencies, s->n_latencies, 0.5))
                             : json_null());
-    json_object_set_new(j, "latency_p95_ms",
-                        s->n_latencies
-                            ? json_real(sw_quantile_sorted(s->latencies, s->n_latencies, 0.95))
-                            : json_null());
+    json_object_set_new(j, "latency_p95_ms", s->n_latencies ? json_real(side_p95(s)) : json_null());
+    json_object_set_new(j, "cost_per_case_usd", json_real(side_cost_per_case(s)));
     if (s->cost_unknown)
         json_object_set_new(j, "cost_unknown", json_true());
     if (s->usage_missing)
@@ -112,6 +137,11 @@ json_t *ev_summary_json(const ev_report_in *in)
     json_object_set_new(out, "mcnemar_p", m.has_baseline ? json_real(m.mcnemar_p) : json_null());
     json_object_set_new(out, "noninferior",
                         m.has_baseline ? json_boolean(m.noninferior) : json_null());
+    json_object_set_new(out, "has_baseline", json_boolean(m.baseline_ran));
+    json_object_set_new(out, "baseline_cost_per_case_usd", real_or_null(m.base_cost_per_case_usd));
+    json_object_set_new(out, "baseline_latency_p95_ms", real_or_null(m.base_latency_p95_ms));
+    json_object_set_new(out, "cost_ratio", real_or_null(m.cost_ratio));
+    json_object_set_new(out, "latency_p95_ratio", real_or_null(m.latency_p95_ratio));
 
     json_t *j = json_object();
     json_object_set_new(j, "format", json_integer(1));

@@ -38,6 +38,14 @@ typedef struct ev_metrics {
     int64_t regressions, improvements;
     double mcnemar_p;
     int noninferior;
+    /* Production beside the candidate, measured in the same run on the same
+       cases, so load on the provider or the machine weighs on both alike.
+       NaN without a baseline; a ratio is NaN too when production's value is
+       0 (no price table, no answer measured): nothing to compare against. */
+    int baseline_ran; /* production ran beside the candidate (not so on a first release) */
+    double base_cost_per_case_usd, base_latency_p95_ms;
+    double cost_ratio;        /* cost_per_case_usd / base_cost_per_case_usd */
+    double latency_p95_ratio; /* latency_p95_ms / base_latency_p95_ms */
 } ev_metrics;
 
 void ev_metrics_of(const ev_results *res, ev_metrics *m);

@@ -96,6 +96,16 @@ static json_t *summary_of(const ev_report_in *in, const ev_metrics *m)
         item(s, "total spend", NULL, "$%.4f (judge and baseline included)", res->total_usd);
     if (res->stop_reason[0])
         item(s, "stopped", "fail", "%s", res->stop_reason);
+    /* The ratios are the pipeline's to judge: the cards show them, no verdict. */
+    if (m->baseline_ran) {
+        if (isfinite(m->cost_ratio))
+            item(s, "cost per case vs production", NULL, "x%.3f ($%.6f vs $%.6f)", m->cost_ratio,
+                 m->cost_per_case_usd, m->base_cost_per_case_usd);
+        if (isfinite(m->latency_p95_ratio))
+            item(s, "latency p95 vs production", NULL, "x%.3f (%.*f ms vs %.*f ms)",
+                 m->latency_p95_ratio, m->latency_p95_ms < 10 ? 1 : 0, m->latency_p95_ms,
+                 m->base_latency_p95_ms < 10 ? 1 : 0, m->base_latency_p95_ms);
+    }
     if (m->has_baseline) {
         const ev_regression *g = &res->reg;
         count_item(s, "regressions", m->regressions ? "fail" : "pass", (uint64_t)m->regressions);

@@ -20,6 +20,17 @@ expect_eq "$(out_of improvements)" "2" "improvements"
 expect_eq "$(out_of mcnemar_p)" "0.03857421875" "McNemar exact p for b=10, c=2"
 expect_eq "$(out_of noninferior)" "False" "not non-inferior"
 expect_eq "$(out_of pass_rate)" "0.2" "the candidate passes 4 of 20"
+# Cost and latency against production, measured in the same run: B's answers carry
+# twice A's tokens (fixed usage in the scenario) and take 60 ms against A's 5 ms.
+expect_eq "$(out_of has_baseline)" "True" "production ran beside the candidate"
+expect_eq "$(out_of cost_per_case_usd)" "0.0006" "the candidate: 200 x 2e-6 + 20 x 1e-5 per case"
+expect_eq "$(out_of baseline_cost_per_case_usd)" "0.0003" "production: 100 x 2e-6 + 10 x 1e-5"
+expect_eq "$(out_of cost_ratio)" "2.0" "cost_ratio: twice production's cost per case"
+expect_eq "$(json "$R/report.json" "abs(d['outputs']['golden.latency_p95_ratio']['value'] * d['outputs']['golden.baseline_latency_p95_ms']['value'] - d['outputs']['golden.latency_p95_ms']['value']) < 1e-9")" \
+    "True" "latency_p95_ratio: the candidate's p95 over production's"
+expect_eq "$(json "$R/report.json" "d['outputs']['golden.latency_p95_ratio']['value'] > 1")" "True" \
+    "the slower candidate's ratio is above 1 (60 ms answers against 5 ms)"
+expect_out "cost per case \$0.000600 vs \$0.000300 (ratio 2.000)" "the stage logs both costs and the ratio"
 expect_eq "$(json "$R/report.json" 'd["failure"]["stage"]')" "golden" "the gate failed the eval stage"
 
 S="$E/eval-summary.json"
@@ -34,6 +45,9 @@ expect_eq "$(reg '["regressed"]')" "['q01', 'q02', 'q03', 'q04', 'q05', 'q06', '
 expect_eq "$(reg '["improved"]')" "['q13', 'q14']" "the improved cases"
 expect_eq "$(reg '["changed_both_pass"]')" "['q11', 'q12']" "changed while both pass, for review"
 expect_eq "$(json "$S" 'd["baseline"]["passed"]')" "12" "production passes 12"
+expect_eq "$(json "$S" 'd["baseline"]["latency_p95_ms"] == d["outputs"]["baseline_latency_p95_ms"]')" "True" \
+    "the summary's baseline block holds the p95 the ratio is made of"
+expect_eq "$(json "$S" 'd["outputs"]["cost_ratio"]')" "2.0" "the summary's outputs carry the ratios"
 expect_eq "$(json "$S" 'd["provenance"]["baseline_release"] != d["provenance"]["candidate_release"]')" "True" "provenance names both releases"
 expect_eq "$(wc -l <"$E/eval-baseline.jsonl" | tr -d ' ')" "20" "the baseline's answers are kept"
 expect_eq "$(mock_stat 'd["by_rule"]["a-good"]')" "12" "production answered its 12"
@@ -44,6 +58,8 @@ s = json.load(open(sys.argv[1]))
 assert s["status"] == "fail", s["status"]  # not shown non-inferior
 summary = {i["label"]: (i["value"], i.get("status")) for i in s["summary"]}
 assert summary["regressions"] == ("10", "fail") and summary["improvements"][0] == "2", summary
+assert summary["cost per case vs production"][0] == "x2.000 ($0.000600 vs $0.000300)", summary
+assert summary["latency p95 vs production"][0].startswith("x"), summary
 assert summary["McNemar p"][0] == "0.03857" and summary["non-inferior"] == ("no (margin 0.05)", "fail"), summary
 tables = {t["title"]: t for t in s["tables"]}
 flips = tables["Flips against production"]
