@@ -35,9 +35,8 @@ int sw_mock_text_matches(const sw_mock_textmatch *m, const char *text, char **ca
     return 1;
 }
 
-static int fits(const sw_mock_rule *r, const sw_mock_req *q, char **ucaps, char **scaps)
+static int fits(const sw_mock_match *m, const sw_mock_req *q, char **ucaps, char **scaps)
 {
-    const sw_mock_match *m = &r->match;
     if (m->model && fnmatch(m->model, q->model, 0) != 0)
         return 0;
     if (m->tools >= 0 && m->tools != q->has_tools)
@@ -67,7 +66,7 @@ const sw_mock_rule *sw_mock_select(const sw_mock_scenario *sc, const sw_mock_req
         char **scp = r->match.system.kind == SW_MOCK_TEXT_REGEX
                          ? sw_xcalloc(SW_MOCK_MAX_GROUPS, sizeof(char *))
                          : NULL;
-        if (fits(r, req, uc, scp)) {
+        if (fits(&r->match, req, uc, scp)) {
             *user_caps = uc;
             *system_caps = scp;
             return r;
@@ -77,4 +76,17 @@ const sw_mock_rule *sw_mock_select(const sw_mock_scenario *sc, const sw_mock_req
     }
     *user_caps = *system_caps = NULL;
     return &sc->fallback;
+}
+
+void sw_mock_scales(const sw_mock_scenario *sc, const sw_mock_req *req, double *latency_scale,
+                    double *usage_scale)
+{
+    *latency_scale = *usage_scale = 1;
+    for (size_t i = 0; i < sc->n_modifiers; i++) {
+        const sw_mock_modifier *mod = &sc->modifiers[i];
+        if (fits(&mod->match, req, NULL, NULL)) {
+            *latency_scale *= mod->latency_scale;
+            *usage_scale *= mod->usage_scale;
+        }
+    }
 }

@@ -57,4 +57,9 @@ int sw_mock_is_judge(const sw_mock_scenario *sc, const char *model, const char *
 const sw_mock_rule *sw_mock_select(const sw_mock_scenario *sc, const sw_mock_req *req,
                                    char ***user_caps, char ***system_caps);
 
+/* The product of the scales of every modifier that matches req (1 and 1
+   when none does). */
+void sw_mock_scales(const sw_mock_scenario *sc, const sw_mock_req *req, double *latency_scale,
+                    double *usage_scale);
+
 #endif

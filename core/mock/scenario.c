@@ -17,6 +17,7 @@
 #define DEFAULT_LOGNORMAL_MAX_MS 60e3
 #define DEFAULT_STALL_MS         30000
 #define DEFAULT_CHUNK_BYTES      16
+#define MAX_SCALE                1000.0 /* of a modifier: anything larger is a typo */
 
 static const char *const judge_defaults[] = {"judge", "grader", "grading"};
 
@@ -671,13 +672,18 @@ static int parse_setting(chk *c, const char *key, const sw_ynode *v, sw_mock_rul
     return 1;
 }
 
+static void free_match(sw_mock_match *m)
+{
+    free(m->model);
+    free(m->tool_name);
+    free_textmatch(&m->system);
+    free_textmatch(&m->user);
+}
+
 static void free_rule(sw_mock_rule *r)
 {
     free(r->name);
-    free(r->match.model);
-    free(r->match.tool_name);
-    free_textmatch(&r->match.system);
-    free_textmatch(&r->match.user);
+    free_match(&r->match);
     free_respond(&r->respond);
     free_faults(r->faults, r->n_faults);
     memset(r, 0, sizeof *r);
@@ -753,6 +759,41 @@ static void parse_rule(chk *c, const sw_ynode *n, size_t index, const sw_mock_ru
         copy_respond(&r->respond, &def->respond);
 }
 
+/* latency_scale / usage_scale: a factor, more than 0 and at most MAX_SCALE. */
+static void want_scale(chk *c, const sw_ynode *n, const char *where, double *out)
+{
+    double x;
+    if (!want_number(c, n, where, &x))
+        return;
+    if (!(x > 0 && x <= MAX_SCALE))
+        bad(c, n, "%s must be more than 0 and at most %g, found %s", where, MAX_SCALE, n->text);
+    else
+        *out = x;
+}
+
+static void parse_modifier(chk *c, const sw_ynode *n, size_t index, sw_mock_modifier *mod)
+{
+    static const char *const keys[] = {"name", "match", "latency_scale", "usage_scale"};
+    mod->latency_scale = mod->usage_scale = 1;
+    mod->match.tools = mod->match.tool_result = mod->match.judge = -1;
+    mod->line = n->line;
+    mod->col = n->col;
+    const char *s = NULL;
+    if (want_map(c, n, "a modifier")) {
+        check_keys(c, n, keys, NKEYS(keys), "modifier");
+        const sw_ynode *v;
+        if ((v = sw_ynode_get(n, "name")))
+            s = want_string(c, v, "modifier name");
+        if ((v = sw_ynode_get(n, "match")) && !sw_ynode_is_null(v))
+            parse_match(c, v, &mod->match);
+        if ((v = sw_ynode_get(n, "latency_scale")))
+            want_scale(c, v, "latency_scale", &mod->latency_scale);
+        if ((v = sw_ynode_get(n, "usage_scale")))
+            want_scale(c, v, "usage_scale", &mod->usage_scale);
+    }
+    mod->name = s ? sw_xstrdup(s) : sw_xasprintf("modifier-%zu", index + 1);
+}
+
 static char **string_list(chk *c, const sw_ynode *n, const char *where, size_t *count)
 {
     if (n->kind != SW_YAML_SEQ) {
@@ -781,7 +822,8 @@ static void add_model(sw_mock_scenario *sc, const char *name)
 
 static void build(chk *c, const sw_ynode *root, sw_mock_scenario *sc)
 {
-    static const char *const keys[] = {"seed", "models", "defaults", "rules", "judge_markers"};
+    static const char *const keys[] = {"seed",  "models",        "defaults",
+                                       "rules", "judge_markers", "modifiers"};
     sw_mock_rule *def = &sc->fallback;
     def->name = sw_xstrdup("defaults");
     def->match.tools = def->match.tool_result = def->match.judge = -1;
@@ -835,6 +877,18 @@ static void build(chk *c, const sw_ynode *root, sw_mock_scenario *sc)
                 const char *m = r->match.model;
                 if (m && !strpbrk(m, "*?["))
                     add_model(sc, m);
+            }
+        }
+    }
+    if ((v = sw_ynode_get(root, "modifiers"))) {
+        if (v->kind != SW_YAML_SEQ) {
+            bad(c, v, "'modifiers' must be a sequence of modifiers, found %s",
+                sw_ynode_describe(v));
+        } else {
+            sc->modifiers = sw_xcalloc(v->n ? v->n : 1, sizeof *sc->modifiers);
+            for (size_t i = 0; i < v->n; i++) {
+                parse_modifier(c, v->items[i], i, &sc->modifiers[i]);
+                sc->n_modifiers = i + 1;
             }
         }
     }
@@ -895,6 +949,11 @@ void sw_mock_scenario_free(sw_mock_scenario *sc)
         free_rule(&sc->rules[i]);
     free(sc->rules);
     free_rule(&sc->fallback);
+    for (size_t i = 0; i < sc->n_modifiers; i++) {
+        free(sc->modifiers[i].name);
+        free_match(&sc->modifiers[i].match);
+    }
+    free(sc->modifiers);
     for (size_t i = 0; i < sc->n_models; i++)
         free(sc->models[i]);
     free(sc->models);

@@ -102,6 +102,19 @@ typedef struct sw_mock_rule {
     int chunk_bytes;                          /* streamed content per chunk */
 } sw_mock_rule;
 
+/* A modifier applies on top of whichever rule answers a request it matches
+   (rules are first-match; modifiers are all-match): that rule's latency and
+   time to first chunk, and its usage, are multiplied by the scales. Several
+   modifiers that match compose by product. So one candidate can be made
+   slower or costlier without copying every rule it goes through. */
+typedef struct sw_mock_modifier {
+    char *name;
+    int line, col;
+    sw_mock_match match;
+    double latency_scale; /* 1: unchanged */
+    double usage_scale;   /* prompt and completion tokens; 1: unchanged */
+} sw_mock_modifier;
+
 struct sw_mock_scenario {
     char *file;
     uint64_t seed;
@@ -112,6 +125,8 @@ struct sw_mock_scenario {
     sw_mock_rule *rules;
     size_t n_rules;
     sw_mock_rule fallback; /* answers what no rule matched: `defaults` */
+    sw_mock_modifier *modifiers;
+    size_t n_modifiers;
 };
 
 #define SW_MOCK_DEFAULT_MODEL "slipway-mock"

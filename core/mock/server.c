@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -267,6 +268,14 @@ static void decide_fault(req_ctx *rc, const sw_mock_fault *f, double start)
     rc->due = start;
 }
 
+/* A latency times a modifier's scale, no longer than an hour (what a scenario
+   may write itself). */
+static double scaled_ms(double ms, double scale)
+{
+    double x = ms * scale;
+    return x < 3600e3 ? x : 3600e3;
+}
+
 static void decide_chat(req_ctx *rc, struct MHD_Connection *conn)
 {
     sw_mock *m = rc->m;
@@ -293,8 +302,11 @@ static void decide_chat(req_ctx *rc, struct MHD_Connection *conn)
     uint64_t id = sw_mock_stats_next_id(m->stats);
     sw_mock_rng g = sw_mock_rng_for(m->sc->seed, rule->index, nth);
     const sw_mock_fault *f = sw_mock_fault_pick(rule, sw_mock_rng_uniform(&g));
-    double latency = sw_mock_latency_sample(&rule->latency, &g);
-    double ttft = rule->has_ttft ? sw_mock_latency_sample(&rule->ttft, &g) : latency;
+    double latency_scale, usage_scale;
+    sw_mock_scales(m->sc, &q, &latency_scale, &usage_scale);
+    double latency = scaled_ms(sw_mock_latency_sample(&rule->latency, &g), latency_scale);
+    double ttft = rule->has_ttft ? scaled_ms(sw_mock_latency_sample(&rule->ttft, &g), latency_scale)
+                                 : latency;
     if (q.stream)
         sw_mock_stats_stream(m->stats);
     if (f && !(f->kind == SW_MOCK_FAULT_STALL && q.stream)) {
@@ -302,6 +314,8 @@ static void decide_chat(req_ctx *rc, struct MHD_Connection *conn)
     } else {
         sw_mock_answer a;
         sw_mock_answer_build(rule, &q, ucaps, scaps, sw_mock_rng_next(&g), &a);
+        a.prompt_tokens = (int64_t)llround((double)a.prompt_tokens * usage_scale);
+        a.completion_tokens = (int64_t)llround((double)a.completion_tokens * usage_scale);
         char cid[40];
         snprintf(cid, sizeof cid, "chatcmpl-mock-%012llu", (unsigned long long)id);
         sw_mock_wire w = {cid, q.model, (long long)time(NULL)};

@@ -231,6 +231,13 @@ static const struct {
     {"rules:\n  - usage: {promt_tokens: 1}\n",
      "unknown key 'promt_tokens' (did you mean 'prompt_tokens'?)", 2, 13},
     {"rules:\n  - usage: lots\n", "usage must be 'auto' or a mapping", 2, 12},
+    {"modifiers:\n  - latency_scale: 0\n", "latency_scale must be more than 0 and at most 1000", 2,
+     20},
+    {"modifiers:\n  - usage_scale: lots\n", "usage_scale must be a number, found 'lots'", 2, 18},
+    {"modifiers:\n  - latency_scal: 2\n",
+     "unknown key 'latency_scal' (did you mean 'latency_scale'?)", 2, 5},
+    {"modifiers:\n  - match: {sytem: x}\n", "unknown key 'sytem' (did you mean 'system'?)", 2, 13},
+    {"modifiers: {a: 1}\n", "'modifiers' must be a sequence of modifiers", 1, 12},
     {"- a\n", "a scenario must be a mapping, found a sequence", 1, 1},
     {"rules: [\n", "", 2, 1}, /* a YAML syntax error, positioned by the YAML reader */
 };
@@ -493,6 +500,56 @@ START_TEST(test_matching)
     sw_mock_caps_free(uc);
     sw_mock_caps_free(scp);
     sw_mock_req_free(&q);
+    sw_mock_scenario_free(sc);
+}
+END_TEST
+
+/* Modifiers are all-match, on top of the first-match rules: the scales of
+   every modifier that matches multiply; one that does not match counts 1. */
+START_TEST(test_modifier_scales)
+{
+    sw_mock_scenario *sc = parse_ok("rules:\n"
+                                    "  - name: any\n"
+                                    "    respond: {text: hi}\n"
+                                    "modifiers:\n"
+                                    "  - name: slow\n"
+                                    "    match: {system: SLOW}\n"
+                                    "    latency_scale: 3\n"
+                                    "  - match: {system: '/COST(LY)?/'}\n"
+                                    "    usage_scale: 2\n"
+                                    "  - match: {system: SLOW, user: big}\n"
+                                    "    latency_scale: 1.5\n"
+                                    "    usage_scale: 4\n");
+    ck_assert_uint_eq(sc->n_modifiers, 3);
+    ck_assert_str_eq(sc->modifiers[0].name, "slow");
+    ck_assert_str_eq(sc->modifiers[1].name, "modifier-2");
+    ck_assert(sc->modifiers[0].usage_scale == 1 && sc->modifiers[1].latency_scale == 1);
+    static const struct {
+        const char *system, *user;
+        double latency, usage;
+    } cases[] = {{"plain", "x", 1, 1},
+                 {"SLOW", "x", 3, 1},
+                 {"COSTLY", "x", 1, 2},
+                 {"SLOW and COST", "x", 3, 2},
+                 {"SLOW and COST", "a big one", 4.5, 8}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *body = sw_xasprintf("{\"model\":\"m\",\"messages\":[{\"role\":\"system\",\"content\":"
+                                  "\"%s\"},{\"role\":\"user\",\"content\":\"%s\"}]}",
+                                  cases[i].system, cases[i].user);
+        sw_mock_req q;
+        req_ok(sc, body, &q);
+        double lat, use;
+        sw_mock_scales(sc, &q, &lat, &use);
+        ck_assert_msg(lat == cases[i].latency && use == cases[i].usage,
+                      "case %zu: latency x%g usage x%g, want x%g x%g", i, lat, use,
+                      cases[i].latency, cases[i].usage);
+        char **uc, **scp; /* the rule that answers is unchanged */
+        ck_assert_str_eq(sw_mock_select(sc, &q, &uc, &scp)->name, "any");
+        sw_mock_caps_free(uc);
+        sw_mock_caps_free(scp);
+        sw_mock_req_free(&q);
+        free(body);
+    }
     sw_mock_scenario_free(sc);
 }
 END_TEST
@@ -952,6 +1009,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_tokens);
     tcase_add_test(tc, test_judge_detection);
     tcase_add_loop_test(tc, test_matching, 0, (int)(sizeof matches / sizeof *matches));
+    tcase_add_test(tc, test_modifier_scales);
     tcase_add_test(tc, test_regex_translation);
     suite_add_tcase(s, tc);
     tc = tcase_create("answers");

@@ -188,6 +188,38 @@ START_TEST(test_text)
 }
 END_TEST
 
+/* A modifier scales the usage the answering rule reports, on the wire and in
+   the stats (its latency scale is covered by check_mock_scenario: no test
+   asserts a time). */
+START_TEST(test_modifier_usage)
+{
+    sw_mock *m = start_text("defaults: {respond: {text: default answer}}\n"
+                            "modifiers:\n"
+                            "  - match: {user: costly}\n"
+                            "    usage_scale: 2.5\n");
+    reply r;
+    http(m, "POST", "/v1/chat/completions", CHAT("costly"), &r);
+    ck_assert_int_eq(r.status, 200);
+    json_t *j = body_json(&r);
+    ck_assert_int_eq(jint(j, "usage.prompt_tokens"), 5);      /* 6 bytes: 2 tokens, x2.5 */
+    ck_assert_int_eq(jint(j, "usage.completion_tokens"), 10); /* 14 bytes: 4 tokens, x2.5 */
+    ck_assert_int_eq(jint(j, "usage.total_tokens"), 15);
+    ck_assert_str_eq(jstr(j, "choices.0.message.content"), "default answer");
+    json_decref(j);
+    reply_free(&r);
+    http(m, "POST", "/v1/chat/completions", CHAT("cheap"), &r);
+    j = body_json(&r);
+    ck_assert_int_eq(jint(j, "usage.prompt_tokens"), 2); /* not matched: as counted */
+    json_decref(j);
+    reply_free(&r);
+    j = stats(m);
+    ck_assert_int_eq(jint(j, "tokens.prompt"), 7);
+    ck_assert_int_eq(jint(j, "tokens.completion"), 14);
+    json_decref(j);
+    sw_mock_free(m);
+}
+END_TEST
+
 START_TEST(test_tool_calls)
 {
     sw_mock *m = start();
@@ -950,6 +982,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("http");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_text);
+    tcase_add_test(tc, test_modifier_usage);
     tcase_add_test(tc, test_tool_calls);
     tcase_add_test(tc, test_judge);
     tcase_add_test(tc, test_stream);
