@@ -56,6 +56,56 @@ double sw_mean(const double *v, size_t n)
     return s / (double)n;
 }
 
+/* Puts the k-th smallest value at v[k], smaller ones before it and larger
+   ones after (Hoare's selection, middle pivot: no quadratic case on sorted
+   input). */
+static void select_kth(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (lo < hi) {
+        double pivot = v[lo + (hi - lo) / 2];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        /* Now v[lo..j] <= pivot <= v[i..hi], and what lies between equals it. */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return;
+    }
+}
+
+double sw_quantile_select(double *v, size_t n, double q)
+{
+    if (n == 0)
+        return NAN;
+    double h = q <= 0 ? 0 : q >= 1 ? (double)(n - 1) : (double)(n - 1) * q;
+    size_t i = (size_t)floor(h);
+    select_kth(v, n, i);
+    if (i + 1 >= n || h == (double)i)
+        return v[i];
+    double next = v[i + 1]; /* the smallest of what lies above v[i] */
+    for (size_t j = i + 2; j < n; j++)
+        if (v[j] < next)
+            next = v[j];
+    return v[i] + (h - (double)i) * (next - v[i]);
+}
+
 void sw_histogram(const double *sorted, size_t n, size_t n_bins, double *edges, uint64_t *counts)
 {
     if (n_bins == 0)

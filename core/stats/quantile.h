@@ -20,6 +20,10 @@ double sw_quantile_sorted(const double *sorted, size_t n, double q);
 /* Q(q) of unsorted values: sorts a copy. NaN when n is 0. */
 double sw_quantile(const double *v, size_t n, double q);
 double sw_mean(const double *v, size_t n); /* NaN when n is 0 */
+/* The same Q(q) as sw_quantile_sorted, in O(n) on average by selection
+   (quickselect), for callers that take many quantiles of fresh samples (the
+   bootstrap). Reorders v. NaN when n is 0. */
+double sw_quantile_select(double *v, size_t n, double q);
 
 /*
  * A histogram of sorted values with n_bins equal-width bins over

@@ -153,6 +153,10 @@ static const sw_port outputs[] = {
      "cost_per_case_usd / production's; null without baseline or when production's is 0"},
     {"latency_p95_ratio", SW_TYPE_DOUBLE, 0,
      "latency_p95_ms / production's; null without baseline or when production's is 0"},
+    {"latency_p95_ratio_lo", SW_TYPE_DOUBLE, 0,
+     "lower bound of its paired bootstrap interval at confidence; null without baseline"},
+    {"latency_p95_ratio_hi", SW_TYPE_DOUBLE, 0,
+     "upper bound of that interval (null when unbounded: production's p95 can be 0)"},
     {NULL, 0, 0, NULL}};
 
 static const sw_port inputs[] = {{NULL, 0, 0, NULL}};
@@ -572,7 +576,9 @@ static sw_status set_outputs(sw_stage *stage, const ev_metrics *m, const char *r
              set_double_or_null(stage, "baseline_cost_per_case_usd", m->base_cost_per_case_usd) &&
              set_double_or_null(stage, "baseline_latency_p95_ms", m->base_latency_p95_ms) &&
              set_double_or_null(stage, "cost_ratio", m->cost_ratio) &&
-             set_double_or_null(stage, "latency_p95_ratio", m->latency_p95_ratio);
+             set_double_or_null(stage, "latency_p95_ratio", m->latency_p95_ratio) &&
+             set_double_or_null(stage, "latency_p95_ratio_lo", m->latency_p95_ratio_lo) &&
+             set_double_or_null(stage, "latency_p95_ratio_hi", m->latency_p95_ratio_hi);
     return ok ? SW_OK : h->error(stage, "setting outputs: %s", h->last_error(stage));
 }
 
@@ -714,10 +720,10 @@ static sw_status run(sw_stage *stage, const void *config)
     if (m.baseline_ran)
         h->log(stage, SW_LOG_INFO,
                "against %s in the same run: cost per case $%.6f vs $%.6f (ratio %.3f), latency "
-               "p95 %.0f ms vs %.0f ms (ratio %.3f)",
+               "p95 %.0f ms vs %.0f ms (ratio %.3f [%.3f, %.3f])",
                cfg.rel[1].id ? cfg.rel[1].id : "the baseline", m.cost_per_case_usd,
                m.base_cost_per_case_usd, m.cost_ratio, m.latency_p95_ms, m.base_latency_p95_ms,
-               m.latency_p95_ratio);
+               m.latency_p95_ratio, m.latency_p95_ratio_lo, m.latency_p95_ratio_hi);
 
     sw_status out;
     if (rc < 0)

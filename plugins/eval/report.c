@@ -57,6 +57,8 @@ void ev_metrics_of(const ev_results *res, ev_metrics *m)
     }
     m->base_cost_per_case_usd = m->base_latency_p95_ms = NAN;
     m->cost_ratio = m->latency_p95_ratio = NAN;
+    m->latency_p95_ratio_lo = res->latency_ratio_lo;
+    m->latency_p95_ratio_hi = res->latency_ratio_hi;
     m->baseline_ran = res->sides > 1;
     if (m->baseline_ran) {
         const ev_side *b = &res->side[EV_BASE];
@@ -142,6 +144,8 @@ json_t *ev_summary_json(const ev_report_in *in)
     json_object_set_new(out, "baseline_latency_p95_ms", real_or_null(m.base_latency_p95_ms));
     json_object_set_new(out, "cost_ratio", real_or_null(m.cost_ratio));
     json_object_set_new(out, "latency_p95_ratio", real_or_null(m.latency_p95_ratio));
+    json_object_set_new(out, "latency_p95_ratio_lo", real_or_null(m.latency_p95_ratio_lo));
+    json_object_set_new(out, "latency_p95_ratio_hi", real_or_null(m.latency_p95_ratio_hi));
 
     json_t *j = json_object();
     json_object_set_new(j, "format", json_integer(1));

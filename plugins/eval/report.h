@@ -46,6 +46,7 @@ typedef struct ev_metrics {
     double base_cost_per_case_usd, base_latency_p95_ms;
     double cost_ratio;        /* cost_per_case_usd / base_cost_per_case_usd */
     double latency_p95_ratio; /* latency_p95_ms / base_latency_p95_ms */
+    double latency_p95_ratio_lo, latency_p95_ratio_hi; /* its bootstrap interval (runner.h) */
 } ev_metrics;
 
 void ev_metrics_of(const ev_results *res, ev_metrics *m);

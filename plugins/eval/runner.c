@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "judge.h"
+#include "stats/bootstrap.h"
 #include "stats/quantile.h"
 #include "store/canon.h"
 
@@ -511,6 +512,46 @@ static int regression(run *r, sw_err *err)
     return rc;
 }
 
+static double p95_stat(double *v, size_t n, const void *arg)
+{
+    (void)arg;
+    return sw_quantile_select(v, n, 0.95);
+}
+
+/* Latency is noisy and a p95 over a golden set's few cases more so: the
+   interval says how far the ratio could be from what one run drew, so that a
+   gate can ask for evidence of a slowdown rather than for luck. */
+static int latency_interval(run *r, sw_err *err)
+{
+    ev_results *res = r->res;
+    size_t k = (size_t)r->k, n = 0;
+    double *a = sw_xmalloc((r->n * k + 1) * sizeof *a);
+    double *b = sw_xmalloc((r->n * k + 1) * sizeof *b);
+    for (size_t c = 0; c < r->n; c++) {
+        int ok = 1;
+        for (int s = 0; s < r->k && ok; s++) {
+            const ev_trial *tc = ev_trial_at(res, EV_CAND, c, s);
+            const ev_trial *tb = ev_trial_at(res, EV_BASE, c, s);
+            ok = tc->done && tb->done && tc->outcome != EV_ERROR && tb->outcome != EV_ERROR;
+        }
+        if (!ok)
+            continue;
+        for (int s = 0; s < r->k; s++) {
+            a[n * k + (size_t)s] = ev_trial_at(res, EV_CAND, c, s)->latency_ms;
+            b[n * k + (size_t)s] = ev_trial_at(res, EV_BASE, c, s)->latency_ms;
+        }
+        n++;
+    }
+    int rc = 0;
+    if (n)
+        rc = sw_bootstrap_ratio_ci(a, b, n, k, p95_stat, NULL, r->cfg->resamples,
+                                   r->cfg->confidence, r->cfg->seed, &res->latency_ratio_lo,
+                                   &res->latency_ratio_hi, err);
+    free(a);
+    free(b);
+    return rc;
+}
+
 void ev_worst_case(const ev_config *cfg, double *usd, int64_t *tokens)
 {
     const ev_dataset *ds = cfg->ds;
@@ -622,8 +663,11 @@ int ev_run(const ev_config *cfg, ev_results *res, sw_err *err)
     res->total_usd = r.spend_usd;
     res->total_tokens = r.spend_tokens;
     summarize(&r);
+    res->latency_ratio_lo = res->latency_ratio_hi = NAN;
     if (rc == 0 && r.sides == 2)
         rc = regression(&r, err);
+    if (rc == 0 && r.sides == 2)
+        rc = latency_interval(&r, err);
     res->elapsed_ms = sw_now_ms() - t0;
     if (rc == 0 && r.write_failed)
         rc = sw_err_set(err, "%s", r.write_err);

@@ -100,6 +100,11 @@ typedef struct ev_results {
     char stop_reason[512];
     ev_regression reg;
     int has_reg;
+    /* The paired percentile bootstrap interval (at the regression's confidence,
+       resamples and seed) of the candidate's latency p95 over the baseline's,
+       resampling the cases that no side has an ERROR sample in; NaN without a
+       baseline or such a case. */
+    double latency_ratio_lo, latency_ratio_hi;
     double elapsed_ms;
     ev_pool_stats pool[EV_POOLS];
     int64_t retry_budget_left;

@@ -31,6 +31,8 @@ expect_eq "$(json "$R/report.json" "abs(d['outputs']['golden.latency_p95_ratio']
 expect_eq "$(json "$R/report.json" "d['outputs']['golden.latency_p95_ratio']['value'] > 1")" "True" \
     "the slower candidate's ratio is above 1 (60 ms answers against 5 ms)"
 expect_out "cost per case \$0.000600 vs \$0.000300 (ratio 2.000)" "the stage logs both costs and the ratio"
+expect_eq "$(json "$R/report.json" "[d['outputs']['golden.latency_p95_ratio_lo']['value'] <= d['outputs']['golden.latency_p95_ratio']['value'] <= d['outputs']['golden.latency_p95_ratio_hi']['value'], d['outputs']['golden.latency_p95_ratio_lo']['value'] > 1]")" \
+    "[True, True]" "the ratio's bootstrap interval holds it, and its lower bound is above 1 too"
 expect_eq "$(json "$R/report.json" 'd["failure"]["stage"]')" "golden" "the gate failed the eval stage"
 
 S="$E/eval-summary.json"

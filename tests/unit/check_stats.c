@@ -8,6 +8,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "stats/binom.h"
 #include "stats/bootstrap.h"
@@ -112,6 +113,85 @@ START_TEST(test_quantiles_linear)
 }
 END_TEST
 
+/* Selection gives exactly what sorting gives, on random, sorted, reversed and
+   constant inputs (with ties), for the quantiles the eval takes. */
+START_TEST(test_quantile_select)
+{
+    static const double qs[] = {0, 0.05, 0.5, 0.9, 0.95, 0.99, 1};
+    sw_rng r;
+    sw_rng_seed(&r, 99);
+    for (size_t n = 1; n <= 60; n++) {
+        for (int shape = 0; shape < 4; shape++) {
+            double v[60], sorted[60], work[60];
+            for (size_t i = 0; i < n; i++)
+                v[i] = shape == 0   ? (double)sw_rng_below(&r, 10) /* ties */
+                       : shape == 1 ? (double)i
+                       : shape == 2 ? (double)(n - i)
+                                    : 7.0;
+            memcpy(sorted, v, n * sizeof *v);
+            sw_sort_doubles(sorted, n);
+            for (size_t k = 0; k < sizeof qs / sizeof *qs; k++) {
+                memcpy(work, v, n * sizeof *v);
+                double got = sw_quantile_select(work, n, qs[k]);
+                double want = sw_quantile_sorted(sorted, n, qs[k]);
+                ck_assert_msg(got == want, "n %zu shape %d q %g: %g, want %g", n, shape, qs[k], got,
+                              want);
+            }
+        }
+    }
+    ck_assert(isnan(sw_quantile_select(NULL, 0, 0.5)));
+}
+END_TEST
+
+static double p95_of(double *v, size_t n, const void *arg)
+{
+    (void)arg;
+    return sw_quantile_select(v, n, 0.95);
+}
+
+/* The ratio interval: exact when every pair has the same ratio, whatever is
+   drawn; pairs stay together; seeded; +infinity when the baseline's
+   statistic can be 0. */
+START_TEST(test_bootstrap_ratio)
+{
+    double a[12], b[12];
+    for (int i = 0; i < 12; i++) {
+        b[i] = 10 + i * 3;
+        a[i] = 3 * b[i];
+    }
+    double lo, hi, lo2, hi2;
+    sw_err err;
+    ck_assert_int_eq(sw_bootstrap_ratio_ci(a, b, 12, 1, p95_of, NULL, 500, 0.95, 1, &lo, &hi, &err),
+                     0);
+    ck_assert_double_eq_tol(lo, 3, 1e-12);
+    ck_assert_double_eq_tol(hi, 3, 1e-12);
+    /* Groups of 3 samples: 4 cases, still a constant ratio. */
+    ck_assert_int_eq(sw_bootstrap_ratio_ci(a, b, 4, 3, p95_of, NULL, 500, 0.95, 1, &lo, &hi, &err),
+                     0);
+    ck_assert_double_eq_tol(lo, 3, 1e-12);
+    ck_assert_double_eq_tol(hi, 3, 1e-12);
+    /* The same values on both sides, shuffled against each other: pairs do not
+       stay together, so the ratio spreads around 1 and the interval holds it. */
+    double c[12];
+    for (int i = 0; i < 12; i++)
+        c[i] = b[(i * 5) % 12];
+    ck_assert_int_eq(
+        sw_bootstrap_ratio_ci(c, b, 12, 1, p95_of, NULL, 2000, 0.95, 3, &lo, &hi, &err), 0);
+    ck_assert(lo < 1 && hi > 1);
+    sw_bootstrap_ratio_ci(c, b, 12, 1, p95_of, NULL, 2000, 0.95, 3, &lo2, &hi2, &err);
+    ck_assert(lo == lo2 && hi == hi2); /* seeded */
+    /* A baseline of zeros: every round is +infinity. */
+    double z[3] = {0, 0, 0};
+    ck_assert_int_eq(sw_bootstrap_ratio_ci(a, z, 3, 1, p95_of, NULL, 100, 0.9, 1, &lo, &hi, &err),
+                     0);
+    ck_assert(isinf(lo) && isinf(hi));
+    ck_assert_int_eq(sw_bootstrap_ratio_ci(a, b, 0, 1, p95_of, NULL, 10, 0.9, 1, &lo, &hi, &err),
+                     -1);
+    ck_assert_int_eq(sw_bootstrap_ratio_ci(a, b, 3, 0, p95_of, NULL, 10, 0.9, 1, &lo, &hi, &err),
+                     -1);
+}
+END_TEST
+
 START_TEST(test_histogram)
 {
     double v[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 10};
@@ -169,6 +249,8 @@ int main(void)
     tcase_add_test(tc, test_binom_cdf);
     tcase_add_test(tc, test_normal_quantile_and_wilson);
     tcase_add_test(tc, test_quantiles_linear);
+    tcase_add_test(tc, test_quantile_select);
+    tcase_add_test(tc, test_bootstrap_ratio);
     tcase_add_test(tc, test_histogram);
     tcase_add_test(tc, test_bootstrap);
     suite_add_tcase(s, tc);
