@@ -57,11 +57,12 @@ void ev_metrics_of(const ev_results *res, ev_metrics *m)
     }
     m->base_cost_per_case_usd = m->base_latency_p95_ms = NAN;
     m->cost_ratio = m->latency_p95_ratio = NAN;
-    m->latency_p95_ratio_lo = res->latency_ratio_lo;
-    m->latency_p95_ratio_hi = res->latency_ratio_hi;
+    m->latency_p95_ratio_lo = m->latency_p95_ratio_hi = NAN;
     m->baseline_ran = res->sides > 1;
     if (m->baseline_ran) {
         const ev_side *b = &res->side[EV_BASE];
+        m->latency_p95_ratio_lo = res->latency_ratio_lo;
+        m->latency_p95_ratio_hi = res->latency_ratio_hi;
         m->base_cost_per_case_usd = side_cost_per_case(b);
         m->base_latency_p95_ms = side_p95(b);
         m->cost_ratio = ratio(m->cost_per_case_usd, m->base_cost_per_case_usd);
