@@ -151,6 +151,10 @@ static const sw_port outputs[] = {
      "production's 95th percentile latency in the same run; null without baseline"},
     {"cost_ratio", SW_TYPE_DOUBLE, 0,
      "cost_per_case_usd / production's; null without baseline or when production's is 0"},
+    {"cost_ratio_lo", SW_TYPE_DOUBLE, 0,
+     "lower bound of the paired bootstrap interval of the cost ratio; null without baseline"},
+    {"cost_ratio_hi", SW_TYPE_DOUBLE, 0,
+     "upper bound of that interval (null when unbounded: production's cost can be 0)"},
     {"latency_p95_ratio", SW_TYPE_DOUBLE, 0,
      "latency_p95_ms / production's; null without baseline or when production's is 0"},
     {"latency_p95_ratio_lo", SW_TYPE_DOUBLE, 0,
@@ -576,6 +580,8 @@ static sw_status set_outputs(sw_stage *stage, const ev_metrics *m, const char *r
              set_double_or_null(stage, "baseline_cost_per_case_usd", m->base_cost_per_case_usd) &&
              set_double_or_null(stage, "baseline_latency_p95_ms", m->base_latency_p95_ms) &&
              set_double_or_null(stage, "cost_ratio", m->cost_ratio) &&
+             set_double_or_null(stage, "cost_ratio_lo", m->cost_ratio_lo) &&
+             set_double_or_null(stage, "cost_ratio_hi", m->cost_ratio_hi) &&
              set_double_or_null(stage, "latency_p95_ratio", m->latency_p95_ratio) &&
              set_double_or_null(stage, "latency_p95_ratio_lo", m->latency_p95_ratio_lo) &&
              set_double_or_null(stage, "latency_p95_ratio_hi", m->latency_p95_ratio_hi);
@@ -719,11 +725,12 @@ static sw_status run(sw_stage *stage, const void *config)
                res.reg.margin);
     if (m.baseline_ran)
         h->log(stage, SW_LOG_INFO,
-               "against %s in the same run: cost per case $%.6f vs $%.6f (ratio %.3f), latency "
-               "p95 %.0f ms vs %.0f ms (ratio %.3f [%.3f, %.3f])",
+               "against %s in the same run: cost per case $%.6f vs $%.6f (ratio %.3f [%.3f, "
+               "%.3f]), latency p95 %.0f ms vs %.0f ms (ratio %.3f [%.3f, %.3f])",
                cfg.rel[1].id ? cfg.rel[1].id : "the baseline", m.cost_per_case_usd,
-               m.base_cost_per_case_usd, m.cost_ratio, m.latency_p95_ms, m.base_latency_p95_ms,
-               m.latency_p95_ratio, m.latency_p95_ratio_lo, m.latency_p95_ratio_hi);
+               m.base_cost_per_case_usd, m.cost_ratio, m.cost_ratio_lo, m.cost_ratio_hi,
+               m.latency_p95_ms, m.base_latency_p95_ms, m.latency_p95_ratio, m.latency_p95_ratio_lo,
+               m.latency_p95_ratio_hi);
 
     sw_status out;
     if (rc < 0)

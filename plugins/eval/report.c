@@ -58,11 +58,14 @@ void ev_metrics_of(const ev_results *res, ev_metrics *m)
     m->base_cost_per_case_usd = m->base_latency_p95_ms = NAN;
     m->cost_ratio = m->latency_p95_ratio = NAN;
     m->latency_p95_ratio_lo = m->latency_p95_ratio_hi = NAN;
+    m->cost_ratio_lo = m->cost_ratio_hi = NAN;
     m->baseline_ran = res->sides > 1;
     if (m->baseline_ran) {
         const ev_side *b = &res->side[EV_BASE];
         m->latency_p95_ratio_lo = res->latency_ratio_lo;
         m->latency_p95_ratio_hi = res->latency_ratio_hi;
+        m->cost_ratio_lo = res->cost_ratio_lo;
+        m->cost_ratio_hi = res->cost_ratio_hi;
         m->base_cost_per_case_usd = side_cost_per_case(b);
         m->base_latency_p95_ms = side_p95(b);
         m->cost_ratio = ratio(m->cost_per_case_usd, m->base_cost_per_case_usd);
@@ -144,6 +147,8 @@ json_t *ev_summary_json(const ev_report_in *in)
     json_object_set_new(out, "baseline_cost_per_case_usd", real_or_null(m.base_cost_per_case_usd));
     json_object_set_new(out, "baseline_latency_p95_ms", real_or_null(m.base_latency_p95_ms));
     json_object_set_new(out, "cost_ratio", real_or_null(m.cost_ratio));
+    json_object_set_new(out, "cost_ratio_lo", real_or_null(m.cost_ratio_lo));
+    json_object_set_new(out, "cost_ratio_hi", real_or_null(m.cost_ratio_hi));
     json_object_set_new(out, "latency_p95_ratio", real_or_null(m.latency_p95_ratio));
     json_object_set_new(out, "latency_p95_ratio_lo", real_or_null(m.latency_p95_ratio_lo));
     json_object_set_new(out, "latency_p95_ratio_hi", real_or_null(m.latency_p95_ratio_hi));

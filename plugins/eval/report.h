@@ -44,7 +44,9 @@ typedef struct ev_metrics {
        0 (no price table, no answer measured): nothing to compare against. */
     int baseline_ran; /* production ran beside the candidate (not so on a first release) */
     double base_cost_per_case_usd, base_latency_p95_ms;
-    double cost_ratio;        /* cost_per_case_usd / base_cost_per_case_usd */
+    double cost_ratio; /* cost_per_case_usd / base_cost_per_case_usd */
+    double cost_ratio_lo,
+        cost_ratio_hi;        /* the bootstrap interval of cost per sample's (runner.h) */
     double latency_p95_ratio; /* latency_p95_ms / base_latency_p95_ms */
     double latency_p95_ratio_lo, latency_p95_ratio_hi; /* its bootstrap interval (runner.h) */
 } ev_metrics;

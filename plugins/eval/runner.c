@@ -253,6 +253,7 @@ static void finish_job(job *j)
     t->outcome = (uint8_t)o;
     t->score = score;
     t->latency_ms = j->cv.out.latency_ms;
+    t->cost_usd = j->cv.out.cost_usd;
     t->hash = ev_output_hash(&j->cv.out);
     ev_side *s = &r->res->side[j->side];
     s->trials++;
@@ -518,10 +519,29 @@ static double p95_stat(double *v, size_t n, const void *arg)
     return sw_quantile_select(v, n, 0.95);
 }
 
-/* Latency is noisy and a p95 over a golden set's few cases more so: the
-   interval says how far the ratio could be from what one run drew, so that a
-   gate can ask for evidence of a slowdown rather than for luck. */
-static int latency_interval(run *r, sw_err *err)
+static double mean_stat(double *v, size_t n, const void *arg)
+{
+    (void)arg;
+    return sw_mean(v, n);
+}
+
+static double trial_latency(const ev_trial *t)
+{
+    return t->latency_ms;
+}
+
+static double trial_cost(const ev_trial *t)
+{
+    return t->cost_usd;
+}
+
+/* Latency is noisy, a p95 over a golden set's few cases more so, and a real
+   model's answers vary in length: the interval says how far a ratio could be
+   from what one run drew, so that a gate can ask for evidence of a slowdown
+   or a costlier release rather than for luck. The pairs are the cases with
+   no ERROR sample on either side, each with its k samples. */
+static int paired_interval(run *r, double (*field)(const ev_trial *), sw_bootstrap_stat stat,
+                           double *lo, double *hi, sw_err *err)
 {
     ev_results *res = r->res;
     size_t k = (size_t)r->k, n = 0;
@@ -537,16 +557,15 @@ static int latency_interval(run *r, sw_err *err)
         if (!ok)
             continue;
         for (int s = 0; s < r->k; s++) {
-            a[n * k + (size_t)s] = ev_trial_at(res, EV_CAND, c, s)->latency_ms;
-            b[n * k + (size_t)s] = ev_trial_at(res, EV_BASE, c, s)->latency_ms;
+            a[n * k + (size_t)s] = field(ev_trial_at(res, EV_CAND, c, s));
+            b[n * k + (size_t)s] = field(ev_trial_at(res, EV_BASE, c, s));
         }
         n++;
     }
     int rc = 0;
     if (n)
-        rc = sw_bootstrap_ratio_ci(a, b, n, k, p95_stat, NULL, r->cfg->resamples,
-                                   r->cfg->confidence, r->cfg->seed, &res->latency_ratio_lo,
-                                   &res->latency_ratio_hi, err);
+        rc = sw_bootstrap_ratio_ci(a, b, n, k, stat, NULL, r->cfg->resamples, r->cfg->confidence,
+                                   r->cfg->seed, lo, hi, err);
     free(a);
     free(b);
     return rc;
@@ -664,10 +683,15 @@ int ev_run(const ev_config *cfg, ev_results *res, sw_err *err)
     res->total_tokens = r.spend_tokens;
     summarize(&r);
     res->latency_ratio_lo = res->latency_ratio_hi = NAN;
+    res->cost_ratio_lo = res->cost_ratio_hi = NAN;
     if (rc == 0 && r.sides == 2)
         rc = regression(&r, err);
     if (rc == 0 && r.sides == 2)
-        rc = latency_interval(&r, err);
+        rc = paired_interval(&r, trial_latency, p95_stat, &res->latency_ratio_lo,
+                             &res->latency_ratio_hi, err);
+    if (rc == 0 && r.sides == 2)
+        rc = paired_interval(&r, trial_cost, mean_stat, &res->cost_ratio_lo, &res->cost_ratio_hi,
+                             err);
     res->elapsed_ms = sw_now_ms() - t0;
     if (rc == 0 && r.write_failed)
         rc = sw_err_set(err, "%s", r.write_err);

@@ -64,6 +64,7 @@ typedef struct ev_trial {
     uint8_t outcome; /* ev_outcome */
     double score;
     double latency_ms;
+    double cost_usd; /* of every model call of the sample */
     uint64_t hash;   /* ev_output_hash */
     int64_t row_off; /* where its line is in the side's jsonl */
     uint32_t row_len;
@@ -100,11 +101,13 @@ typedef struct ev_results {
     char stop_reason[512];
     ev_regression reg;
     int has_reg;
-    /* The paired percentile bootstrap interval (at the regression's confidence,
-       resamples and seed) of the candidate's latency p95 over the baseline's,
-       resampling the cases that no side has an ERROR sample in; NaN without a
-       baseline or such a case. */
+    /* Paired percentile bootstrap intervals (at the regression's confidence,
+       resamples and seed) of the candidate's latency p95 over the baseline's
+       and of its mean cost per sample over the baseline's, resampling the
+       cases that no side has an ERROR sample in; NaN without a baseline or
+       such a case. */
     double latency_ratio_lo, latency_ratio_hi;
+    double cost_ratio_lo, cost_ratio_hi;
     double elapsed_ms;
     ev_pool_stats pool[EV_POOLS];
     int64_t retry_budget_left;

@@ -99,8 +99,9 @@ static json_t *summary_of(const ev_report_in *in, const ev_metrics *m)
     /* The ratios are the pipeline's to judge: the cards show them, no verdict. */
     if (m->baseline_ran) {
         if (isfinite(m->cost_ratio))
-            item(s, "cost per case vs production", NULL, "x%.3f ($%.6f vs $%.6f)", m->cost_ratio,
-                 m->cost_per_case_usd, m->base_cost_per_case_usd);
+            item(s, "cost per case vs production", NULL, "x%.3f [%.3f, %.3f] ($%.6f vs $%.6f)",
+                 m->cost_ratio, m->cost_ratio_lo, m->cost_ratio_hi, m->cost_per_case_usd,
+                 m->base_cost_per_case_usd);
         if (isfinite(m->latency_p95_ratio))
             item(s, "latency p95 vs production", NULL, "x%.3f [%.3f, %.3f] (%.*f ms vs %.*f ms)",
                  m->latency_p95_ratio, m->latency_p95_ratio_lo, m->latency_p95_ratio_hi,

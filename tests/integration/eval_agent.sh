@@ -29,7 +29,8 @@ expect_eq "$(out_of regressions)" "0" "no baseline: no regressions"
 expect_eq "$(out_of mcnemar_p)" "None" "no baseline: mcnemar_p is null"
 expect_eq "$(out_of noninferior)" "None" "no baseline: noninferior is null"
 expect_eq "$(out_of has_baseline)" "False" "no baseline: has_baseline says so"
-expect_eq "$(out_of cost_ratio) $(out_of latency_p95_ratio) $(out_of latency_p95_ratio_lo)" "None None None" \
+expect_eq "$(out_of cost_ratio) $(out_of cost_ratio_lo) $(out_of latency_p95_ratio) $(out_of latency_p95_ratio_lo)" \
+    "None None None None" \
     "no baseline: the ratios and the interval are null"
 expect_eq "$(out_of baseline_cost_per_case_usd) $(out_of baseline_latency_p95_ms)" "None None" \
     "no baseline: production's values are null"

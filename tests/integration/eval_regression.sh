@@ -30,7 +30,8 @@ expect_eq "$(json "$R/report.json" "abs(d['outputs']['golden.latency_p95_ratio']
     "True" "latency_p95_ratio: the candidate's p95 over production's"
 expect_eq "$(json "$R/report.json" "d['outputs']['golden.latency_p95_ratio']['value'] > 1")" "True" \
     "the slower candidate's ratio is above 1 (60 ms answers against 5 ms)"
-expect_out "cost per case \$0.000600 vs \$0.000300 (ratio 2.000)" "the stage logs both costs and the ratio"
+expect_out "cost per case \$0.000600 vs \$0.000300 (ratio 2.000 [2.000, 2.000])" \
+    "the stage logs both costs, the ratio and its interval (exact: every answer costs the same)"
 expect_eq "$(json "$R/report.json" "[d['outputs']['golden.latency_p95_ratio_lo']['value'] <= d['outputs']['golden.latency_p95_ratio']['value'] <= d['outputs']['golden.latency_p95_ratio_hi']['value'], d['outputs']['golden.latency_p95_ratio_lo']['value'] > 1]")" \
     "[True, True]" "the ratio's bootstrap interval holds it, and its lower bound is above 1 too"
 expect_eq "$(json "$R/report.json" 'd["failure"]["stage"]')" "golden" "the gate failed the eval stage"
@@ -60,7 +61,7 @@ s = json.load(open(sys.argv[1]))
 assert s["status"] == "fail", s["status"]  # not shown non-inferior
 summary = {i["label"]: (i["value"], i.get("status")) for i in s["summary"]}
 assert summary["regressions"] == ("10", "fail") and summary["improvements"][0] == "2", summary
-assert summary["cost per case vs production"][0] == "x2.000 ($0.000600 vs $0.000300)", summary
+assert summary["cost per case vs production"][0] == "x2.000 [2.000, 2.000] ($0.000600 vs $0.000300)", summary
 assert summary["latency p95 vs production"][0].startswith("x"), summary
 assert summary["McNemar p"][0] == "0.03857" and summary["non-inferior"] == ("no (margin 0.05)", "fail"), summary
 tables = {t["title"]: t for t in s["tables"]}

@@ -96,6 +96,7 @@ failure() { o "failure.$1"; }
 release base
 expect_eq "$(o golden.has_baseline) $(o golden.cost_ratio) $(o golden.latency_p95_ratio_lo)" \
     "False None None" "first release: the eval ran without a stable, the comparisons are null"
+expect_eq "$(o golden.cost_ratio_lo)" None "first release: so is the cost ratio's interval"
 expect_eq "$(o gate.golden)" "passed" "first release: the eval's gate passed it"
 [ "$(failure stage)" != golden ] && ok "first release: not stopped by the eval ($(failure stage))" ||
     bad "first release stopped by the eval: $(failure reason)"
@@ -109,7 +110,8 @@ start_router "$T/router.yaml" -q
 ROUTER=$URL
 "$SLIPWAY" traffic --router "$ROUTER" --agent support-agent --users 16 --rate 30 --duration 0 \
     --seed 42 --tools "$SW_SOURCE_DIR/examples/support-agent/tools" >"$T/traffic.log" 2>&1 &
-PIDS+=($!)
+TRAFFIC=$!
+PIDS+=($TRAFFIC)
 
 # stopped_at NAME STAGE REASON-REGEX: the run failed at STAGE, its reason matching.
 stopped_at() {
@@ -135,7 +137,7 @@ stopped_at alias release "gpt-4o.*(alias|pin)"
 before_users alias
 
 release cost
-stopped_at cost golden "^gate failed: cost_ratio [0-9.]+ above 1 \+ max_cost_increase 0.10"
+stopped_at cost golden "^gate failed: cost_ratio [0-9.]+ \(95% interval from [0-9.]+\) above 1 \+ max_cost_increase 0.10"
 awk -v r="$(o golden.cost_ratio)" 'BEGIN { exit !(r > 1.9 && r < 2.2) }' &&
     ok "cost: cost_ratio $(o golden.cost_ratio), twice stable's" || bad "cost_ratio $(o golden.cost_ratio)"
 expect_eq "$(o golden.pass_rate)" 1.0 "cost: its answers still pass"
@@ -169,6 +171,8 @@ expect_eq "$(o golden.has_baseline) $(o golden.regressions) $(awk -v r="$(o gold
     "aa: against stable, no flip, the same cost"
 expect_eq "$("$SLIPWAY" releases channels support-agent --json |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["stable"])')" "$(o release.id)" "aa: it is stable now"
+kill -TERM "$TRAFFIC" 2>/dev/null
+wait "$TRAFFIC" 2>/dev/null
 router_done
 echo "# the suite took $SECONDS s"
 finish
