@@ -52,6 +52,8 @@ typedef struct canary_cfg {
     int64_t approve_interval_ms;
     const char *monitor;
     int64_t hold_max_ms;
+    int64_t evidence_wait_ms;
+    const char *on_inconclusive;
     int64_t router_retry_ms;
     int promote;
 } canary_cfg;
@@ -100,6 +102,13 @@ static const sw_param params[] = {
     {"hold_max", SW_TYPE_INT, SW_PARAM_DURATION, "10m", offsetof(canary_cfg, hold_max_ms),
      "the longest the monitor may hold the ramp before a step (then the stage fails), and the "
      "most one step's hold is extended by"},
+    {"evidence_wait", SW_TYPE_INT, SW_PARAM_DURATION, "10m", offsetof(canary_cfg, evidence_wait_ms),
+     "the longest a step above 0% waits, from its start, until the monitor's <id>.evidence is "
+     "enough (every guarded metric could have seen its min_effect); then the step is "
+     "inconclusive"},
+    {"on_inconclusive", SW_TYPE_STRING, 0, "hold", offsetof(canary_cfg, on_inconclusive),
+     "an inconclusive step: hold (wait for a human through approve_file or approve_url), "
+     "rollback (the stage fails), or promote (go on, with a warning in the log and the report)"},
     {"router_retry", SW_TYPE_INT, SW_PARAM_DURATION, "30s", offsetof(canary_cfg, router_retry_ms),
      "how long router calls that get no answer (a router restarting) are tried again"},
     {"promote", SW_TYPE_BOOL, 0, "true", offsetof(canary_cfg, promote),
@@ -112,11 +121,15 @@ static const sw_port outputs[] = {
     {"final_weight", SW_TYPE_DOUBLE, 0, "the candidate's weight when the stage ended"},
     {"promoted", SW_TYPE_BOOL, 0, "the candidate is stable in the store and the router"},
     {"sessions_on_candidate", SW_TYPE_INT, 0, "sessions pinned to the candidate"},
+    {"evidence", SW_TYPE_STRING, 0,
+     "enough (the monitor had it at every step), inconclusive (some step went on without it), "
+     "or none (no monitor, or one without guarded metrics)"},
     {NULL, 0, 0, NULL}};
 
 typedef struct canary {
     sw_canary_plan plan;
     sw_gate *approve;
+    sw_canary_on_inconclusive on_inconclusive;
 } canary;
 
 static sw_status init(sw_stage *stage, const void *config)
@@ -136,6 +149,9 @@ static sw_status init(sw_stage *stage, const void *config)
         return h->error(stage, "approve_interval must be above 0");
     if (c->monitor && *c->monitor && strcmp(c->monitor, h->stage_id(stage)) == 0)
         return h->error(stage, "monitor: '%s' is this stage", c->monitor);
+    if (sw_canary_on_inconclusive_parse(c->on_inconclusive, &k->on_inconclusive) < 0)
+        return h->error(stage, "on_inconclusive must be hold, rollback or promote, not '%s'",
+                        c->on_inconclusive);
     sw_err e = {{0}};
     if (sw_canary_plan_parse(c->steps, c->hold_ms, c->min_sessions, &k->plan, &e) < 0)
         return h->error(stage, "%s", e.msg);
@@ -170,9 +186,11 @@ typedef struct run_state {
     int64_t start_ms; /* wall clock: the window of the spend cap */
     int promoted;
     sw_canary_report report;
-    char approval[160]; /* how promotion was approved, for the report */
-    int router_away;    /* a router call is being retried: logged once */
-    int report_failed;  /* a report write failed: logged once */
+    char approval[160];  /* how promotion was approved, for the report */
+    int router_away;     /* a router call is being retried: logged once */
+    int report_failed;   /* a report write failed: logged once */
+    int evidence_enough; /* the monitor said enough at some step */
+    int inconclusive;    /* steps that went on without enough evidence */
 } run_state;
 
 static int has_text(const char *s)
@@ -424,6 +442,93 @@ static sw_status hold(run_state *r, const sw_canary_step *s, int64_t extend_at_s
     }
 }
 
+/* The monitor's <id>.evidence (malloc'd), NULL when absent or not a string. */
+static char *monitor_evidence(run_state *r)
+{
+    const sw_host *h = sw_host_api;
+    if (!has_text(r->c->monitor))
+        return NULL;
+    char *key = sw_xasprintf("%s.evidence", r->c->monitor);
+    const char *v = NULL;
+    if (h->type_of(r->stage, key) != SW_TYPE_STRING || h->get_string(r->stage, key, &v) != SW_OK)
+        v = NULL;
+    free(key);
+    return v ? sw_xstrdup(v) : NULL;
+}
+
+/* The sentence of every guarded metric in <id>.evidence_detail (evidence.h's "line"): to the
+   log and, with status (enough metrics) or warn (the others), to the report. */
+static void evidence_lines(run_state *r, const char *status)
+{
+    const sw_host *h = sw_host_api;
+    char *key = sw_xasprintf("%s.evidence_detail", r->c->monitor);
+    const char *text = NULL;
+    if (h->type_of(r->stage, key) != SW_TYPE_JSON || h->get_json(r->stage, key, &text) != SW_OK)
+        text = NULL;
+    free(key);
+    json_t *d = text ? json_loads(text, 0, NULL) : NULL;
+    const char *metric;
+    json_t *e;
+    json_object_foreach(d, metric, e)
+    {
+        const char *line = json_string_value(json_object_get(e, "line"));
+        if (!line)
+            continue;
+        int enough = json_is_true(json_object_get(e, "enough"));
+        h->log(r->stage, enough ? SW_LOG_INFO : SW_LOG_WARN, "%s", line);
+        sw_canary_report_event(&r->report, sw_wall_ms(), enough ? status : "warn", "%s", line);
+    }
+    json_decref(d);
+}
+
+/* A step with no evidence after its evidence_wait, by on_inconclusive. */
+static sw_status inconclusive(run_state *r, int64_t waited);
+
+/* After a step's hold: wait, from the step's start, until the monitor has enough evidence on
+   every guarded metric, up to the step's evidence_wait. */
+static sw_status wait_evidence(run_state *r, const sw_canary_step *s, double step_start)
+{
+    const sw_host *h = sw_host_api;
+    const canary_cfg *c = r->c;
+    int64_t wait_max = s->evidence_wait_ms >= 0 ? s->evidence_wait_ms : c->evidence_wait_ms;
+    int waiting = 0;
+    for (;;) {
+        char *ev = monitor_evidence(r);
+        int64_t waited = (int64_t)(sw_now_ms() - step_start);
+        sw_canary_evidence_action a = sw_canary_evidence_decide(ev, waited, wait_max);
+        if (a == SW_CANARY_EVIDENCE_GO && ev && strcmp(ev, "enough") == 0) {
+            r->evidence_enough = 1;
+            if (waiting) {
+                h->log(r->stage, SW_LOG_INFO, "monitor '%s' has enough evidence at %g%%",
+                       c->monitor, r->weight);
+                sw_canary_report_event(&r->report, sw_wall_ms(), "pass",
+                                       "monitor '%s' has enough evidence at %g%%", c->monitor,
+                                       r->weight);
+            }
+        }
+        free(ev);
+        if (a == SW_CANARY_EVIDENCE_GO)
+            return SW_OK;
+        if (a == SW_CANARY_EVIDENCE_INCONCLUSIVE)
+            return inconclusive(r, waited);
+        if (!waiting) {
+            waiting = 1;
+            h->log(r->stage, SW_LOG_INFO,
+                   "waiting at %g%% for monitor '%s' to have enough evidence (at most %lld ms "
+                   "from the step's start)",
+                   r->weight, c->monitor, (long long)wait_max);
+            sw_canary_report_event(&r->report, sw_wall_ms(), "info",
+                                   "waiting at %g%% for the monitor's evidence (evidence_wait "
+                                   "%lld ms)",
+                                   r->weight, (long long)wait_max);
+            report(r, "info", NULL);
+        }
+        if (h->wait(r->stage, 250))
+            return h->error(r->stage, "cancelled waiting for the monitor's evidence at %g%%",
+                            r->weight);
+    }
+}
+
 static sw_status wait_sessions(run_state *r, int64_t need)
 {
     const sw_host *h = sw_host_api;
@@ -601,6 +706,8 @@ static void approval_add(run_state *r, const char *how)
     snprintf(r->approval + n, sizeof r->approval - n, "%s%s", n ? " + " : "", how);
 }
 
+static sw_status approve_human(run_state *r, int *asked);
+
 static sw_status approve(run_state *r, canary *k)
 {
     const sw_host *h = sw_host_api;
@@ -626,6 +733,22 @@ static sw_status approve(run_state *r, canary *k)
         free(reason);
         approval_add(r, "Lua condition");
     }
+    sw_status st = approve_human(r, NULL);
+    if (st != SW_OK)
+        return st;
+    if (!r->approval[0])
+        approval_add(r, "none required");
+    sw_canary_report_event(&r->report, sw_wall_ms(), "pass", "approved (%s)", r->approval);
+    return SW_OK;
+}
+
+/* A human's approval: approve_file, then approve_url, each when set. *asked (may be NULL)
+   tells whether either is. */
+static sw_status approve_human(run_state *r, int *asked)
+{
+    const sw_host *h = sw_host_api;
+    if (asked)
+        *asked = has_text(r->c->approve_file) || has_text(r->c->approve_url);
     if (has_text(r->c->approve_file)) {
         h->log(r->stage, SW_LOG_INFO, "waiting for the approval file %s", r->c->approve_file);
         sw_canary_report_event(&r->report, sw_wall_ms(), "info", "waiting for approval (file)");
@@ -647,9 +770,49 @@ static sw_status approve(run_state *r, canary *k)
             return st;
         approval_add(r, "URL");
     }
-    if (!r->approval[0])
-        approval_add(r, "none required");
-    sw_canary_report_event(&r->report, sw_wall_ms(), "pass", "approved (%s)", r->approval);
+    return SW_OK;
+}
+
+static sw_status inconclusive(run_state *r, int64_t waited)
+{
+    const sw_host *h = sw_host_api;
+    const canary_cfg *c = r->c;
+    char why[256];
+    snprintf(why, sizeof why,
+             "inconclusive at %g%%: after %lld ms monitor '%s' has not enough evidence to have "
+             "seen the regressions it guards against",
+             r->weight, (long long)waited, c->monitor);
+    h->log(r->stage, SW_LOG_WARN, "%s (on_inconclusive: %s)", why, c->on_inconclusive);
+    sw_canary_report_event(&r->report, sw_wall_ms(), "warn", "%s (on_inconclusive: %s)", why,
+                           c->on_inconclusive);
+    evidence_lines(r, "warn");
+    switch (r->k->on_inconclusive) {
+    case SW_CANARY_INCONCLUSIVE_ROLLBACK:
+        return h->fail(r->stage, "%s; on_inconclusive is rollback", why);
+    case SW_CANARY_INCONCLUSIVE_PROMOTE:
+        r->inconclusive++;
+        h->log(r->stage, SW_LOG_WARN,
+               "going on at %g%% without enough evidence (on_inconclusive: promote)", r->weight);
+        report(r, "warn", NULL);
+        return SW_OK;
+    case SW_CANARY_INCONCLUSIVE_HOLD:
+        break;
+    }
+    int asked = 0;
+    r->approval[0] = '\0';
+    sw_status st = approve_human(r, &asked);
+    if (st != SW_OK)
+        return st;
+    if (!asked)
+        return h->fail(r->stage,
+                       "%s; on_inconclusive is hold, but neither approve_file nor approve_url is "
+                       "set for a human to release it",
+                       why);
+    r->inconclusive++;
+    h->log(r->stage, SW_LOG_WARN, "released at %g%% without enough evidence by a human (%s)",
+           r->weight, r->approval);
+    sw_canary_report_event(&r->report, sw_wall_ms(), "warn",
+                           "released without enough evidence (%s)", r->approval);
     return SW_OK;
 }
 
@@ -729,7 +892,11 @@ static sw_status set_outputs(run_state *r, int is_promoted)
     if (h->set_int(r->stage, "steps_done", r->steps_done) != SW_OK ||
         h->set_double(r->stage, "final_weight", r->weight) != SW_OK ||
         h->set_bool(r->stage, "promoted", is_promoted) != SW_OK ||
-        h->set_int(r->stage, "sessions_on_candidate", r->on_candidate) != SW_OK)
+        h->set_int(r->stage, "sessions_on_candidate", r->on_candidate) != SW_OK ||
+        h->set_string(r->stage, "evidence",
+                      r->inconclusive      ? "inconclusive"
+                      : r->evidence_enough ? "enough"
+                                           : "none") != SW_OK)
         return h->error(r->stage, "setting outputs: %s", h->last_error(r->stage));
     return SW_OK;
 }
@@ -800,6 +967,7 @@ static sw_status ramp(run_state *r, canary *k)
             json_object_set_new(patch, "rules", json_loads(s->rules, 0, NULL));
         if (put_route(r, patch) != SW_OK)
             return SW_ERROR;
+        double step_start = sw_now_ms();
         int64_t extend_at_start = monitor_extend(r);
         r->weight = s->weight;
         char note[96];
@@ -819,6 +987,12 @@ static sw_status ramp(run_state *r, canary *k)
             return SW_ERROR;
         if (s->min_sessions > 0) {
             sw_status st = wait_sessions(r, s->min_sessions);
+            if (st != SW_OK)
+                return st;
+        }
+        /* The candidate's own traffic is the evidence: a shadow-only step has none. */
+        if (s->weight > 0) {
+            sw_status st = wait_evidence(r, s, step_start);
             if (st != SW_OK)
                 return st;
         }
@@ -847,6 +1021,12 @@ static sw_status ramp(run_state *r, canary *k)
         }
         is_promoted = 1;
         promoted(r);
+        if (has_text(c->monitor))
+            evidence_lines(r, "pass"); /* what the canary could have seen, and what it saw */
+        if (r->inconclusive)
+            h->log(r->stage, SW_LOG_WARN,
+                   "promoted without enough evidence at %d step(s) (on_inconclusive: %s)",
+                   r->inconclusive, c->on_inconclusive);
     } else if (!c->promote) {
         snprintf(r->approval, sizeof r->approval, "not asked (promote: false)");
     }
@@ -871,7 +1051,14 @@ static sw_status run(sw_stage *stage, const void *config)
         sw_admin_client_fini(&r.ac);
     }
     int64_t now = sw_wall_ms();
-    if (st == SW_OK) {
+    if (st == SW_OK && r.inconclusive) {
+        char *text = sw_xasprintf("The candidate %s without enough evidence at %d step(s) "
+                                  "(on_inconclusive: %s).",
+                                  r.promoted ? "was promoted" : "went on", r.inconclusive,
+                                  c->on_inconclusive);
+        report(&r, "warn", text);
+        free(text);
+    } else if (st == SW_OK) {
         report(&r, "pass", r.promoted ? "The candidate was promoted." : NULL);
     } else {
         int cancelled = h->cancelled(stage);

@@ -44,7 +44,7 @@ int sw_canary_plan_parse(const char *steps_json, int64_t default_hold_ms,
     if (!json_is_array(a) || json_array_size(a) == 0) {
         json_decref(a);
         return sw_err_set(err, "steps must be a non-empty list of weights or of "
-                               "{weight, hold, shadow, rules, min_sessions}");
+                               "{weight, hold, shadow, rules, min_sessions, evidence_wait}");
     }
     plan->steps = sw_xcalloc(json_array_size(a), sizeof *plan->steps);
     size_t i;
@@ -53,8 +53,10 @@ int sw_canary_plan_parse(const char *steps_json, int64_t default_hold_ms,
     json_array_foreach(a, i, v)
     {
         sw_canary_step *s = &plan->steps[plan->n++];
-        *s = (sw_canary_step){
-            .hold_ms = default_hold_ms, .shadow = -1, .min_sessions = default_min_sessions};
+        *s = (sw_canary_step){.hold_ms = default_hold_ms,
+                              .shadow = -1,
+                              .min_sessions = default_min_sessions,
+                              .evidence_wait_ms = -1};
         if (json_is_number(v)) {
             s->weight = json_number_value(v);
         } else if (json_is_object(v)) {
@@ -74,10 +76,12 @@ int sw_canary_plan_parse(const char *steps_json, int64_t default_hold_ms,
                 else if (strcmp(key, "min_sessions") == 0 && json_is_integer(x) &&
                          json_integer_value(x) >= 0)
                     s->min_sessions = json_integer_value(x);
+                else if (strcmp(key, "evidence_wait") == 0 && json_duration(x) >= 0)
+                    s->evidence_wait_ms = json_duration(x);
                 else {
                     sw_err_set(err,
                                "steps[%zu]: bad or unknown key '%s' (weight, hold, shadow, "
-                               "rules, min_sessions)",
+                               "rules, min_sessions, evidence_wait)",
                                i, key);
                     goto bad;
                 }
@@ -219,4 +223,24 @@ int64_t sw_canary_hold_left(int64_t hold_ms, int64_t held_ms, int64_t extension_
         extension_ms = max_extension_ms;
     int64_t left = hold_ms + extension_ms - held_ms;
     return left > 0 ? left : 0;
+}
+
+sw_canary_evidence_action sw_canary_evidence_decide(const char *evidence, int64_t waited_ms,
+                                                    int64_t wait_max_ms)
+{
+    /* Only "insufficient" waits: an absent output is no signal, as for hold. */
+    if (!evidence || strcmp(evidence, "insufficient") != 0)
+        return SW_CANARY_EVIDENCE_GO;
+    return waited_ms >= wait_max_ms ? SW_CANARY_EVIDENCE_INCONCLUSIVE : SW_CANARY_EVIDENCE_WAIT;
+}
+
+int sw_canary_on_inconclusive_parse(const char *name, sw_canary_on_inconclusive *out)
+{
+    static const char *const names[] = {"hold", "rollback", "promote"};
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, names[i]) == 0) {
+            *out = (sw_canary_on_inconclusive)i;
+            return 0;
+        }
+    return -1;
 }

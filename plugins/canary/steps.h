@@ -11,11 +11,13 @@
 #include "base/util.h"
 
 typedef struct sw_canary_step {
-    double weight;        /* percent of new sessions to the candidate, 0..100 */
-    int64_t hold_ms;      /* how long to hold it */
-    double shadow;        /* percent of sessions mirrored to the candidate; < 0: leave as is */
-    char *rules;          /* JSON array of targeting rules, or NULL */
-    int64_t min_sessions; /* sessions the candidate must have reached before the step is done */
+    double weight;            /* percent of new sessions to the candidate, 0..100 */
+    int64_t hold_ms;          /* how long to hold it */
+    double shadow;            /* percent of sessions mirrored to the candidate; < 0: leave as is */
+    char *rules;              /* JSON array of targeting rules, or NULL */
+    int64_t min_sessions;     /* sessions the candidate must have reached before the step is done */
+    int64_t evidence_wait_ms; /* the longest, from the step's start, it waits for the monitor's
+                                 evidence; < 0: the stage's evidence_wait */
 } sw_canary_step;
 
 typedef struct sw_canary_plan {
@@ -28,7 +30,8 @@ int64_t sw_canary_duration(const char *text);
 
 /*
  * Parse `steps` (JSON text): a list of weights, or of objects {weight, hold,
- * shadow, rules, min_sessions}; a number or a missing key takes the defaults.
+ * shadow, rules, min_sessions, evidence_wait}; a number or a missing key takes the
+ * defaults (evidence_wait: -1, the caller's).
  * Weights must be in [0, 100] and never go down (a ramp only adds sessions); a
  * shadow step has weight 0. -1 with the reason in err.
  */
@@ -73,5 +76,26 @@ int64_t sw_canary_extension(int64_t at_start, int64_t now);
    asked for during the step, the extension capped at max_extension_ms. 0: done. */
 int64_t sw_canary_hold_left(int64_t hold_ms, int64_t held_ms, int64_t extension_ms,
                             int64_t max_extension_ms);
+
+/* The monitor's evidence after a step's hold: does the step end? */
+typedef enum sw_canary_evidence_action {
+    SW_CANARY_EVIDENCE_GO,          /* enough, none (no guarded metric), or no signal */
+    SW_CANARY_EVIDENCE_WAIT,        /* insufficient: wait and look again */
+    SW_CANARY_EVIDENCE_INCONCLUSIVE /* still insufficient after the step's evidence_wait */
+} sw_canary_evidence_action;
+
+/* evidence: the monitor's <id>.evidence, NULL when absent. */
+sw_canary_evidence_action sw_canary_evidence_decide(const char *evidence, int64_t waited_ms,
+                                                    int64_t wait_max_ms);
+
+/* What an inconclusive step does (`on_inconclusive`). */
+typedef enum sw_canary_on_inconclusive {
+    SW_CANARY_INCONCLUSIVE_HOLD,     /* wait for a human (approve_file, approve_url) */
+    SW_CANARY_INCONCLUSIVE_ROLLBACK, /* the stage fails: on_failure rolls back */
+    SW_CANARY_INCONCLUSIVE_PROMOTE   /* go on, with a warning in the log and the report */
+} sw_canary_on_inconclusive;
+
+/* "hold", "rollback" or "promote"; -1 otherwise. */
+int sw_canary_on_inconclusive_parse(const char *name, sw_canary_on_inconclusive *out);
 
 #endif

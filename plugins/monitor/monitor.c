@@ -457,6 +457,7 @@ typedef struct evidence_state {
     json_t **kept;       /* per rule: its evidence at the last planned look */
     char *detail_set;    /* the detail text last set */
     int64_t set_at;
+    int looked; /* the detail of a look was set (the first is, whatever the throttle) */
 } evidence_state;
 
 static void evidence_state_free(evidence_state *ev, size_t n)
@@ -518,6 +519,7 @@ static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_sta
         if (h->set_string(stage, "evidence", overall) != SW_OK)
             return h->error(stage, "setting evidence: %s", h->last_error(stage));
         ev->overall = overall;
+        ev->looked = 1;
         sec->rep.evidence = overall;
         const char *key;
         json_t *e;
@@ -531,8 +533,10 @@ static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_sta
         }
         return evidence_detail_set(stage, ev, now);
     }
-    if (now - ev->set_at >= EVIDENCE_SET_EVERY_MS)
+    if (!ev->looked || now - ev->set_at >= EVIDENCE_SET_EVERY_MS) {
+        ev->looked = 1;
         return evidence_detail_set(stage, ev, now);
+    }
     return SW_OK;
 }
 

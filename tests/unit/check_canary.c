@@ -92,6 +92,37 @@ START_TEST(test_hold_decisions)
 }
 END_TEST
 
+START_TEST(test_evidence_decisions)
+{
+    /* no signal, none (nothing guarded) and enough all go on; insufficient waits, then is
+       inconclusive once the step's evidence_wait is over */
+    ck_assert_int_eq(sw_canary_evidence_decide(NULL, 0, 1000), SW_CANARY_EVIDENCE_GO);
+    ck_assert_int_eq(sw_canary_evidence_decide("none", 0, 1000), SW_CANARY_EVIDENCE_GO);
+    ck_assert_int_eq(sw_canary_evidence_decide("enough", 5000, 1000), SW_CANARY_EVIDENCE_GO);
+    ck_assert_int_eq(sw_canary_evidence_decide("insufficient", 999, 1000), SW_CANARY_EVIDENCE_WAIT);
+    ck_assert_int_eq(sw_canary_evidence_decide("insufficient", 1000, 1000),
+                     SW_CANARY_EVIDENCE_INCONCLUSIVE);
+    sw_canary_on_inconclusive p;
+    ck_assert_int_eq(sw_canary_on_inconclusive_parse("promote", &p), 0);
+    ck_assert_int_eq(p, SW_CANARY_INCONCLUSIVE_PROMOTE);
+    ck_assert_int_eq(sw_canary_on_inconclusive_parse("hold", &p), 0);
+    ck_assert_int_eq(p, SW_CANARY_INCONCLUSIVE_HOLD);
+    ck_assert_int_eq(sw_canary_on_inconclusive_parse("pass", &p), -1);
+    /* a step's own evidence_wait; without one, the stage's (-1) */
+    sw_canary_plan plan;
+    sw_err e = {{0}};
+    ck_assert_int_eq(sw_canary_plan_parse("[5, {\"weight\": 50, \"evidence_wait\": \"2m\"}]", 1000,
+                                          0, &plan, &e),
+                     0);
+    ck_assert_int_eq(plan.steps[0].evidence_wait_ms, -1);
+    ck_assert_int_eq(plan.steps[1].evidence_wait_ms, 120000);
+    sw_canary_plan_free(&plan);
+    ck_assert_int_eq(
+        sw_canary_plan_parse("[{\"weight\": 5, \"evidence_wait\": true}]", 1000, 0, &plan, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "bad or unknown key 'evidence_wait'"));
+}
+END_TEST
+
 START_TEST(test_extensions)
 {
     ck_assert_int_eq(sw_canary_extension(-1, -1), 0);
@@ -232,6 +263,7 @@ int main(void)
     tcase_add_test(tc, test_approval_waits_and_errors);
     tcase_add_test(tc, test_hold_decisions);
     tcase_add_test(tc, test_extensions);
+    tcase_add_test(tc, test_evidence_decisions);
     tcase_add_test(tc, test_report_section);
     tcase_add_test(tc, test_report_bounds_and_write);
     suite_add_tcase(s, tc);
