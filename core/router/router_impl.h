@@ -63,6 +63,8 @@ struct sw_router {
     double curl_deadline; /* monotonic ms; < 0: no curl timer */
     rreq *live;           /* every request in progress (for shutdown) */
     int resumed;          /* a connection was resumed since the last MHD_run */
+    int stopping;         /* sw_server_stop has begun: no connection is suspended anew */
+    size_t n_suspended;   /* connections suspended now */
     CURL **easy_pool;     /* idle easy handles, reset, for the next upstream calls */
     size_t n_easy_pool;
     rreq *retries; /* requests waiting to try their upstream again */

@@ -147,12 +147,33 @@ static void watch_client(rreq *q, int on)
         q->ctag->req = on ? q : NULL;
 }
 
+static void cancel_upstream(rreq *q);
+
+/* Stopping: the request will not wait for its upstream; one that has no answer yet is
+   answered 503, a stream is cut. */
+static void stop_waiting(rreq *q)
+{
+    cancel_upstream(q);
+    q->canceled = 1;
+    if (q->st == ST_UPSTREAM) {
+        q->st = ST_RESPOND;
+        q->status = 503;
+    }
+}
+
 static void suspend(rreq *q)
 {
     if (q->suspended)
         return;
+    /* MHD must not stop with a connection suspended, and a keep-alive client can send
+       another request while the router stops: that one is not suspended at all. */
+    if (q->r->stopping) {
+        stop_waiting(q);
+        return;
+    }
     MHD_suspend_connection(q->conn);
     q->suspended = 1;
+    q->r->n_suspended++;
     watch_client(q, 1);
 }
 
@@ -162,6 +183,7 @@ static void resume(rreq *q)
         return;
     watch_client(q, 0);
     q->suspended = 0;
+    q->r->n_suspended--;
     q->waiting_data = 0;
     MHD_resume_connection(q->conn);
     q->r->resumed = 1; /* the loop runs MHD before it sleeps again */
@@ -1674,18 +1696,20 @@ int sw_server_loop(sw_router *r)
 void sw_server_stop(sw_router *r)
 {
     if (r->mhd) {
+        r->stopping = 1;
         MHD_quiesce_daemon(r->mhd);
-        /* Every suspended connection must be resumed before MHD stops. */
+        /* Every suspended connection must be resumed, and seen by MHD's loop, before MHD
+           stops; with stopping set, the requests those connections still send are
+           answered without suspending them again. */
         for (rreq *q = r->live; q; q = q->live_next) {
-            cancel_upstream(q);
-            q->canceled = 1;
-            if (q->st == ST_UPSTREAM) {
-                q->st = ST_RESPOND;
-                q->status = 503;
-            }
+            stop_waiting(q);
             resume(q);
         }
         MHD_run(r->mhd);
+        for (int i = 0; i < 8 && (r->resumed || r->n_suspended); i++) {
+            r->resumed = 0;
+            MHD_run(r->mhd);
+        }
         MHD_stop_daemon(r->mhd);
         r->mhd = NULL;
     }
