@@ -1,4 +1,4 @@
-/* cmd_mock.c - `slipway mock`: serve an OpenAI-compatible mock model. */
+/* cmd_mock.c - `slipway mock`: serve a mock model (Chat Completions, Responses, Messages). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +10,10 @@
 static const char usage[] =
     "usage: slipway mock [--scenario FILE] [--listen HOST:PORT] [--port-file PATH] [--check]\n"
     "\n"
-    "Serve an OpenAI-compatible model on a loopback address, answering by the rules\n"
-    "of a scenario file (see docs/mock.md): POST /v1/chat/completions (streaming too),\n"
-    "GET /v1/models, GET /mock/stats. Without --scenario, any request gets a short text.\n"
+    "Serve a mock model on a loopback address, answering by the rules of a scenario\n"
+    "file (see docs/mock.md): POST /v1/chat/completions, /v1/responses (OpenAI) and\n"
+    "/v1/messages (Anthropic), streaming too; GET /v1/models, GET /mock/stats.\n"
+    "Without --scenario, any request gets a short text.\n"
     "Stops cleanly on SIGINT or SIGTERM (exit 0).\n"
     "\n"
     "Options:\n"

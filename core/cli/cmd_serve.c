@@ -17,8 +17,9 @@
 static const char usage[] =
     "usage: slipway serve --config ROUTER.yaml [options]\n"
     "\n"
-    "Run the router: applications send OpenAI-compatible chat requests to it, naming\n"
-    "the agent as the model; it picks a version per session (pins, targeting rules,\n"
+    "Run the router: applications send model requests to it (OpenAI Chat Completions\n"
+    "or Responses, Anthropic Messages), naming the agent as the model; it picks a version per "
+    "session (pins, targeting rules,\n"
     "sticky canary split), forwards the request, streams the answer back, shadows a\n"
     "share of sessions to another version, and counts everything per version.\n"
     "See docs/router.md.\n"

@@ -32,7 +32,7 @@ static const char usage[] =
     "  rollback AGENT        roll an agent back: router to stable, store candidate cleared\n"
     "\n"
     "Testing:\n"
-    "  mock [--scenario F]   serve an OpenAI-compatible mock model (demos, tests, benchmarks)\n"
+    "  mock [--scenario F]   serve a mock model, OpenAI or Anthropic (demos, tests, benchmarks)\n"
     "  traffic --router URL  simulated users in multi-turn sessions through the router\n"
     "\n"
     "Options:\n"

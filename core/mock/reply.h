@@ -1,7 +1,9 @@
 /*
  * reply.h - what the mock says: the answer a rule gives a request, and its
- * wire forms (a chat.completion, the chat.completion.chunk events of a
- * stream, OpenAI-style errors, the model list).
+ * wire forms in each protocol (a chat.completion and its chat.completion.chunk
+ * events; a Responses `response` and its response.* events; an Anthropic
+ * `message` and its message_start ... message_stop events), OpenAI-style
+ * errors, the model list.
  */
 #ifndef SW_MOCK_REPLY_H
 #define SW_MOCK_REPLY_H
@@ -49,6 +51,26 @@ char *sw_mock_completion_json(const sw_mock_answer *a, const sw_mock_wire *w);
 char **sw_mock_stream_events(const sw_mock_answer *a, const sw_mock_wire *w, int include_usage,
                              int chunk_bytes, size_t *n, size_t *n_body);
 void sw_mock_events_free(char **events, size_t n);
+
+/* The Responses API's `response` object. Caller frees. */
+char *sw_mock_response_json(const sw_mock_answer *a, const sw_mock_wire *w);
+/* Its stream: response.created, response.in_progress, for the text an output_item.added,
+   content_part.added, output_text.delta events of chunk_bytes, output_text.done,
+   content_part.done, output_item.done; for each tool call output_item.added,
+   function_call_arguments.delta events, function_call_arguments.done, output_item.done; and
+   response.completed (response.incomplete when cut at max_output_tokens). Each event is
+   "event: <type>\ndata: {...}\n\n" with a sequence_number. *n_head: the events before the
+   first delta; *n_body: the index of the last event. */
+char **sw_mock_response_events(const sw_mock_answer *a, const sw_mock_wire *w, int chunk_bytes,
+                               size_t *n, size_t *n_head, size_t *n_body);
+/* Anthropic's `message` object. Caller frees. */
+char *sw_mock_message_json(const sw_mock_answer *a, const sw_mock_wire *w);
+/* Its stream: message_start, for the text a content_block_start, a ping, text_delta events,
+   content_block_stop; for each tool call a content_block_start (tool_use), input_json_delta
+   events, content_block_stop; then message_delta (stop_reason, output usage) and message_stop.
+   *n_head, *n_body: as for sw_mock_response_events (n_body: message_delta). */
+char **sw_mock_message_events(const sw_mock_answer *a, const sw_mock_wire *w, int chunk_bytes,
+                              size_t *n, size_t *n_head, size_t *n_body);
 
 /* {"error": {"message", "type", "param", "code"}}; code and param may be NULL or "". */
 char *sw_mock_error_json(const char *message, const char *type, const char *code,

@@ -1,5 +1,15 @@
 /*
- * request.h - a chat completion request, reduced to what rules match on.
+ * request.h - a model request, reduced to what rules match on: a Chat
+ * Completions request, an OpenAI Responses request or an Anthropic Messages
+ * request all become the same sw_mock_req, so one scenario answers all three.
+ *
+ * Responses: `instructions` and system/developer items are the system text;
+ * `input` is a text (one user message) or items; a `function_call_output` last
+ * is a tool result (its tool found through `call_id` among the input's
+ * `function_call` items). Messages: `system` is the system text; a user
+ * message whose last block is a `tool_result` is a tool result (its tool found
+ * through `tool_use_id`); a user message of tool results only is not the
+ * "last user message" (as a `tool` message is not in chat).
  *
  * Token counts are deterministic and need no tokenizer: a text of B bytes is
  * ceil(B / 4) tokens. The prompt is every message's text (string content or
@@ -16,6 +26,7 @@
 
 typedef struct sw_mock_req {
     json_t *root; /* the parsed body; the strings below point into it unless said */
+    int proto;    /* the sw_proto_id it came in */
     const char *model;
     int stream;
     int include_usage;     /* stream_options.include_usage */
@@ -27,7 +38,7 @@ typedef struct sw_mock_req {
     char *tool_result;     /* that message's text (owned) */
     int judge;
     uint64_t prompt_bytes;
-    int64_t max_tokens; /* max_completion_tokens or max_tokens; -1: none */
+    int64_t max_tokens; /* max_completion_tokens, max_tokens or max_output_tokens; -1: none */
 } sw_mock_req;
 
 /* Why a request was refused: an OpenAI-style error. */
@@ -39,9 +50,15 @@ typedef struct sw_mock_refusal {
     char message[512];
 } sw_mock_refusal;
 
-/* Parse a request body. 0, or -1 with why (a 400) filled in. */
+/* Parse a request body. 0, or -1 with why (a 400) filled in. A chat completion: */
 int sw_mock_req_parse(const char *body, size_t len, const sw_mock_scenario *sc, sw_mock_req *out,
                       sw_mock_refusal *why);
+/* A Responses API request (POST /v1/responses). */
+int sw_mock_req_parse_responses(const char *body, size_t len, const sw_mock_scenario *sc,
+                                sw_mock_req *out, sw_mock_refusal *why);
+/* An Anthropic Messages request (POST /v1/messages); `max_tokens` is required, as there. */
+int sw_mock_req_parse_messages(const char *body, size_t len, const sw_mock_scenario *sc,
+                               sw_mock_req *out, sw_mock_refusal *why);
 void sw_mock_req_free(sw_mock_req *req);
 
 /* ceil(bytes / 4) */

@@ -27,6 +27,7 @@
 
 #include "base/diag.h"
 #include "base/fsutil.h"
+#include "proto/proto.h"
 #include "reply.h"
 #include "rng.h"
 #include "slipway/mock.h"
@@ -62,7 +63,9 @@ struct sw_mock {
 };
 
 typedef enum route {
-    R_CHAT,
+    R_CHAT, /* the three model endpoints first, in sw_proto_id order */
+    R_RESPONSES,
+    R_MESSAGES,
     R_MODELS,
     R_MODEL,
     R_STATS,
@@ -74,13 +77,36 @@ typedef enum route {
 
 typedef enum action { A_RESPOND, A_DROP, A_HOLD } action;
 
+static int is_model(route r)
+{
+    return r == R_CHAT || r == R_RESPONSES || r == R_MESSAGES;
+}
+
+/* Each protocol's request parser and answer writers. */
+typedef struct wire_fns {
+    int (*parse)(const char *body, size_t len, const sw_mock_scenario *sc, sw_mock_req *out,
+                 sw_mock_refusal *why);
+    char *(*answer)(const sw_mock_answer *a, const sw_mock_wire *w);
+    /* the stream's events; NULL for chat, whose writer also takes include_usage */
+    char **(*events)(const sw_mock_answer *a, const sw_mock_wire *w, int chunk_bytes, size_t *n,
+                     size_t *n_head, size_t *n_body);
+    const char *id_prefix; /* the answer's id: this, and a counter in 12 digits */
+} wire_fns;
+
+static const wire_fns wires[SW_PROTO_COUNT] = {
+    {sw_mock_req_parse, sw_mock_completion_json, NULL, "chatcmpl-mock-"},
+    {sw_mock_req_parse_responses, sw_mock_response_json, sw_mock_response_events, "resp_mock_"},
+    {sw_mock_req_parse_messages, sw_mock_message_json, sw_mock_message_events, "msg_mock_"},
+};
+
 /* One request: its body, and once decided, its response and when to send it. */
 typedef struct req_ctx {
     sw_mock *m;
     route route;
     const char *allow; /* R_BAD_METHOD */
     const char *url;
-    int counted; /* not a request under /mock/ */
+    const sw_proto *proto; /* the error shape: the model endpoint's, else chat's */
+    int counted;           /* not a request under /mock/ */
     sw_buf body;
     int too_large;
     int decided;
@@ -149,7 +175,10 @@ static void set_response(req_ctx *rc, unsigned status, char *json_text)
 static void set_error(req_ctx *rc, unsigned status, const char *message, const char *type,
                       const char *code, const char *param)
 {
-    set_response(rc, status, sw_mock_error_json(message, type, code, param));
+    json_t *j = sw_proto_error(rc->proto, (int)status, type, code, param, message);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    set_response(rc, status, text);
 }
 
 /* ---- streams ---- */
@@ -224,7 +253,7 @@ static struct MHD_Response *stream_response(sw_mock *m, struct MHD_Connection *c
     return r;
 }
 
-/* ---- chat completions ---- */
+/* ---- model requests ---- */
 
 static void decide_fault(req_ctx *rc, const sw_mock_fault *f, double start)
 {
@@ -276,9 +305,10 @@ static double scaled_ms(double ms, double scale)
     return x < 3600e3 ? x : 3600e3;
 }
 
-static void decide_chat(req_ctx *rc, struct MHD_Connection *conn)
+static void decide_model(req_ctx *rc, struct MHD_Connection *conn)
 {
     sw_mock *m = rc->m;
+    const wire_fns *wire = &wires[rc->proto->id];
     /* Time spent reading the body and waiting behind other requests is part of
        the latency a client sees, so the clock started when the request came. */
     double start = rc->arrived;
@@ -291,7 +321,7 @@ static void decide_chat(req_ctx *rc, struct MHD_Connection *conn)
     }
     sw_mock_req q;
     sw_mock_refusal why;
-    if (sw_mock_req_parse(rc->body.data ? rc->body.data : "", rc->body.len, m->sc, &q, &why) < 0) {
+    if (wire->parse(rc->body.data ? rc->body.data : "", rc->body.len, m->sc, &q, &why) < 0) {
         set_error(rc, (unsigned)why.status, why.message, why.type, why.code, why.param);
         sw_mock_req_free(&q);
         return;
@@ -317,24 +347,26 @@ static void decide_chat(req_ctx *rc, struct MHD_Connection *conn)
         a.prompt_tokens = (int64_t)llround((double)a.prompt_tokens * usage_scale);
         a.completion_tokens = (int64_t)llround((double)a.completion_tokens * usage_scale);
         char cid[40];
-        snprintf(cid, sizeof cid, "chatcmpl-mock-%012llu", (unsigned long long)id);
+        snprintf(cid, sizeof cid, "%s%012llu", wire->id_prefix, (unsigned long long)id);
         sw_mock_wire w = {cid, q.model, (long long)time(NULL)};
         sw_mock_stats_tokens(m->stats, a.prompt_tokens, a.completion_tokens);
         if (q.stream) {
-            size_t n, n_body;
-            char **events =
-                sw_mock_stream_events(&a, &w, q.include_usage, rule->chunk_bytes, &n, &n_body);
+            size_t n, n_head = 1, n_body;
+            char **events = wire->events
+                                ? wire->events(&a, &w, rule->chunk_bytes, &n, &n_head, &n_body)
+                                : sw_mock_stream_events(&a, &w, q.include_usage, rule->chunk_bytes,
+                                                        &n, &n_body);
             size_t n_send = n;
             double hold = 0;
-            if (f) { /* a stall: the role chunk and half the deltas, then silence */
+            if (f) { /* a stall: the opening events and half the deltas, then silence */
                 sw_mock_stats_injected(m->stats, f->kind);
-                n_send = 1 + (n_body - 1) / 2;
+                n_send = n_head + (n_body - n_head) / 2;
                 hold = start + (double)f->stall_ms;
             }
             rc->status = 200;
             rc->resp = stream_response(m, conn, events, n, n_send, start, ttft, latency, hold);
         } else {
-            set_response(rc, 200, sw_mock_completion_json(&a, &w));
+            set_response(rc, 200, wire->answer(&a, &w));
             rc->due = start + latency;
         }
         sw_mock_answer_free(&a);
@@ -352,9 +384,10 @@ static route route_of(const char *url, const char *method, const char **allow)
     int post = strcmp(method, "POST") == 0;
     const char *path = strncmp(url, "/v1/", 4) == 0 ? url + 3 : url;
     route r;
-    if (strcmp(path, "/chat/completions") == 0) {
+    const sw_proto *p = sw_proto_for_path(path);
+    if (p) {
         *allow = "POST";
-        r = post ? R_CHAT : R_BAD_METHOD;
+        r = post ? (route)(R_CHAT + p->id) : R_BAD_METHOD;
     } else if (strcmp(path, "/models") == 0) {
         *allow = "GET, HEAD";
         r = get ? R_MODELS : R_BAD_METHOD;
@@ -384,7 +417,9 @@ static void decide(req_ctx *rc, struct MHD_Connection *conn)
     char msg[300];
     switch (rc->route) {
     case R_CHAT:
-        decide_chat(rc, conn);
+    case R_RESPONSES:
+    case R_MESSAGES:
+        decide_model(rc, conn);
         break;
     case R_MODELS:
         set_response(rc, 200, sw_mock_models_json(m->sc, NULL));
@@ -445,18 +480,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         rc->m = m;
         rc->url = url;
         rc->route = route_of(url, method, &rc->allow);
+        rc->proto =
+            sw_proto_get(is_model(rc->route) ? (sw_proto_id)(rc->route - R_CHAT) : SW_PROTO_CHAT);
         rc->counted = strncmp(url, "/mock/", 6) != 0;
         rc->arrived = sw_now_ms();
         *con_cls = rc;
         atomic_fetch_add(&m->active, 1);
         if (rc->counted) {
-            sw_mock_stats_request(m->stats, rc->route == R_CHAT);
+            sw_mock_stats_request(m->stats, is_model(rc->route) ? rc->proto->name : NULL);
             sw_mock_stats_open(m->stats, 1);
         }
         /* A declared length over the cap is refused before the body is read. */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (rc->route == R_CHAT && cl && strtoull(cl, NULL, 10) > m->max_body) {
+        if (is_model(rc->route) && cl && strtoull(cl, NULL, 10) > m->max_body) {
             rc->too_large = 1;
             decide(rc, conn);
             return send_decided(rc, conn);
@@ -465,7 +502,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     seen_again(m, &rc->suspended);
     if (*upload_size) {
-        if (rc->route == R_CHAT && !rc->too_large) {
+        if (is_model(rc->route) && !rc->too_large) {
             if (rc->body.len + *upload_size > m->max_body) {
                 rc->too_large = 1;
                 sw_buf_free(&rc->body);

@@ -12,7 +12,7 @@
 struct sw_mock_stats {
     pthread_mutex_t mu;
     const sw_mock_scenario *sc;
-    uint64_t requests, chat, streams, ids;
+    uint64_t requests, chat, responses, messages, streams, ids;
     uint64_t *by_rule; /* n_rules + 1: the fallback last */
     uint64_t by_status[STATUSES];
     uint64_t injected[SW_MOCK_FAULT_KINDS];
@@ -38,11 +38,15 @@ void sw_mock_stats_free(sw_mock_stats *s)
     free(s);
 }
 
-void sw_mock_stats_request(sw_mock_stats *s, int chat)
+void sw_mock_stats_request(sw_mock_stats *s, const char *protocol)
 {
     pthread_mutex_lock(&s->mu);
     s->requests++;
-    s->chat += chat != 0;
+    if (protocol) {
+        s->chat += strcmp(protocol, "chat") == 0;
+        s->responses += strcmp(protocol, "responses") == 0;
+        s->messages += strcmp(protocol, "messages") == 0;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -102,7 +106,7 @@ void sw_mock_stats_open(sw_mock_stats *s, int delta)
 void sw_mock_stats_reset(sw_mock_stats *s)
 {
     pthread_mutex_lock(&s->mu);
-    s->requests = s->chat = s->streams = s->ids = 0;
+    s->requests = s->chat = s->responses = s->messages = s->streams = s->ids = 0;
     memset(s->by_rule, 0, (s->sc->n_rules + 1) * sizeof *s->by_rule);
     memset(s->by_status, 0, sizeof s->by_status);
     memset(s->injected, 0, sizeof s->injected);
@@ -128,8 +132,9 @@ char *sw_mock_stats_to_json(sw_mock_stats *s)
         json_object_set_new(injected, sw_mock_fault_name((sw_mock_fault_kind)k),
                             json_integer((json_int_t)s->injected[k]));
     json_t *root =
-        json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:{s:I, s:I}, s:I}", "requests",
-                  (json_int_t)s->requests, "chat_completions", (json_int_t)s->chat, "streams",
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:{s:I, s:I}, s:I}", "requests",
+                  (json_int_t)s->requests, "chat_completions", (json_int_t)s->chat, "responses",
+                  (json_int_t)s->responses, "messages", (json_int_t)s->messages, "streams",
                   (json_int_t)s->streams, "by_rule", rules, "by_status", status, "injected",
                   injected, "tokens", "prompt", (json_int_t)s->prompt_tokens, "completion",
                   (json_int_t)s->completion_tokens, "in_flight", (json_int_t)s->open);

@@ -1,8 +1,8 @@
 /*
  * stats.h - the mock server's counters (GET /mock/stats).
  *
- * Counted: every request but those under /mock/ ("requests"), chat completion
- * requests and streams among them, the requests each rule answered (which is
+ * Counted: every request but those under /mock/ ("requests"), the model
+ * requests of each protocol and the streams among them, the requests each rule answered (which is
  * also the counter that seeds each request's generator), the statuses sent,
  * the faults injected, the tokens of the answers, the requests open now.
  * One mutex: the counters are touched once or twice per request.
@@ -19,7 +19,8 @@ typedef struct sw_mock_stats sw_mock_stats;
 sw_mock_stats *sw_mock_stats_new(const sw_mock_scenario *sc);
 void sw_mock_stats_free(sw_mock_stats *s);
 
-void sw_mock_stats_request(sw_mock_stats *s, int chat);
+/* A request; protocol: "chat", "responses" or "messages" for a model request, else NULL. */
+void sw_mock_stats_request(sw_mock_stats *s, const char *protocol);
 void sw_mock_stats_stream(sw_mock_stats *s);
 /* Count a request answered by rule i; returns how many it answered before. */
 uint64_t sw_mock_stats_rule(sw_mock_stats *s, size_t i);

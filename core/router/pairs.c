@@ -121,13 +121,13 @@ static json_t *side_json(const char *version, const sw_pair_side *s, const char 
 }
 
 /* Text, tool calls and tokens of a whole answer into side; 0 when it is not JSON. */
-static int read_answer(const sw_buf *body, sw_pair_side *side, int tokens)
+static int read_answer(const sw_proto *proto, const sw_buf *body, sw_pair_side *side, int tokens)
 {
     sw_completion c;
     sw_completion_init(&c, 1);
     json_t *resp = json_loadb(body->data ? body->data : "", body->len, 0, NULL);
     if (resp)
-        sw_completion_response(&c, resp);
+        proto->read_response(&c, resp);
     json_decref(resp);
     if (tokens) {
         side->tokens_in = c.tokens_in;
@@ -147,7 +147,8 @@ static int read_answer(const sw_buf *body, sw_pair_side *side, int tokens)
 static void shadow_side(sw_shadow_job *job, sw_pair_side *side)
 {
     memset(side, 0, sizeof *side);
-    int ok = job->curl_code == 0 && job->status == 200 && read_answer(&job->response, side, 1);
+    int ok = job->curl_code == 0 && job->status == 200 &&
+             read_answer(sw_proto_get(job->proto), &job->response, side, 1);
     sw_buf_free(&job->response);
     job->failed = !ok;
     side->status = (int)job->status;
@@ -168,7 +169,7 @@ static void complete(sw_shadow_job *job)
     const sw_pair_side *pr = &job->primary;
     sw_pair_side whole = {0};
     if (pr->raw.len)
-        read_answer(&pr->raw, &whole, 0);
+        read_answer(sw_proto_get(job->proto), &pr->raw, &whole, 0);
     const char *ptext = side_text(pr->raw.len ? &whole : pr);
     json_t *ptools = pr->raw.len ? whole.tools : pr->tools;
     char *ta = trimmed(ptext);

@@ -191,11 +191,17 @@ static int64_t ttl_ms(void *ud, const char *agent)
     return (int64_t)r->cfg->ttl_s * 1000;
 }
 
+int64_t sw_router_ttl_ms(sw_router *r, const char *agent)
+{
+    return ttl_ms(r, agent);
+}
+
 /* Pins idle past their TTL, and periodic saves (pins change on every new session). */
 void sw_router_tick(sw_router *r, double now)
 {
     if (now >= r->next_sweep) {
         sw_pins_expire(&r->pins, sw_wall_ms(), ttl_ms, r);
+        sw_respids_expire(&r->respids, sw_wall_ms());
         r->next_sweep = now + 5000;
     }
     if (now >= r->next_flush) {
@@ -326,6 +332,7 @@ sw_router *sw_router_load(const char *config_path, const sw_router_options *opts
     sw_hmap_init(&r->pairs);
     sw_pair_ring_init(&r->ring, cfg->shadow_keep);
     sw_pins_init(&r->pins, cfg->max_pins);
+    sw_respids_init(&r->respids, cfg->max_pins);
     /* Tracked from the start, so the pins loaded reach the state writer's copy too. A pin
        merely used is saved at most every 30 s. */
     sw_pins_track(&r->pins, 30000);
@@ -456,6 +463,7 @@ void sw_router_free(sw_router *r)
         sw_route_unref(e->value);
     sw_hmap_free(&r->routes);
     sw_pins_free(&r->pins);
+    sw_respids_free(&r->respids);
     sw_metrics_free(&r->metrics);
     sw_pairs_free(r);
     if (r->pairs_fd >= 0)

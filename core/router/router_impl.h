@@ -18,11 +18,12 @@
 #include <stdint.h>
 
 #include "base/util.h"
-#include "completion.h"
 #include "config.h"
 #include "hmap.h"
 #include "metrics.h"
 #include "pins.h"
+#include "proto/proto.h"
+#include "respids.h"
 #include "route.h"
 #include "session.h"
 #include "shadow.h"
@@ -49,6 +50,7 @@ struct sw_router {
     sw_store *store;
     sw_hmap routes; /* agent -> sw_route* (the current one; one reference held here) */
     sw_pins pins;
+    sw_respids respids; /* Responses API answers served, for previous_response_id */
     sw_metrics metrics;
     sw_state_writer writer;
     double pins_full_logged; /* when the full pin table was last reported */
@@ -143,6 +145,9 @@ json_t *sw_pair_ring_push(sw_pair_ring *g, json_t *rec);
 /* Newest first, stopping at the first record older than since_ms ("t_ms"). */
 json_t *sw_pair_ring_list(const sw_pair_ring *g, const char *agent, int64_t since_ms, size_t limit);
 void sw_pair_ring_free(sw_pair_ring *g);
+
+/* How long a session of agent stays pinned when idle (ms). */
+int64_t sw_router_ttl_ms(sw_router *r, const char *agent);
 
 /* An OpenAI-style error body: {"error": {"message", "type", "param", "code"}}. */
 json_t *sw_error_json(const char *type, const char *code, const char *fmt, ...) SW_PRINTF(3, 4);

@@ -42,7 +42,7 @@ typedef struct tag {
 static tag mhd_tag = {TAG_MHD, -1, NULL};
 static tag wake_tag = {TAG_WAKE, -1, NULL};
 
-typedef enum kind { K_CHAT, K_EVENTS, K_MODELS, K_ADMIN, K_METRICS, K_HEALTH, K_NONE } kind;
+typedef enum kind { K_MODEL, K_EVENTS, K_MODELS, K_ADMIN, K_METRICS, K_HEALTH, K_NONE } kind;
 typedef enum rstate { ST_BODY, ST_UPSTREAM, ST_RESPOND, ST_STREAM, ST_DONE } rstate;
 
 struct rreq {
@@ -53,6 +53,7 @@ struct rreq {
     char *method, *url;
     char *path_agent; /* from /agents/<name>/... */
     kind kind;
+    const sw_proto *proto; /* K_MODEL: the protocol the path speaks; else Chat Completions' */
     sw_buf body;
     int too_big;
     rstate st;
@@ -257,7 +258,7 @@ static enum MHD_Result reply_error(rreq *q, int status, const char *type, const 
     va_start(ap, fmt);
     char *msg = sw_xvasprintf(fmt, ap);
     va_end(ap);
-    json_t *j = sw_error_json(type, code, "%s", msg);
+    json_t *j = sw_proto_error(q->proto, status, type, code, NULL, msg);
     free(msg);
     return queue_json(q, status, j);
 }
@@ -284,7 +285,7 @@ static void finish_error(rreq *q, int status, sw_errclass ec, const char *type, 
     va_start(ap, fmt);
     char *msg = sw_xvasprintf(fmt, ap);
     va_end(ap);
-    json_t *j = sw_error_json(type, code, "%s", msg);
+    json_t *j = sw_proto_error(q->proto, status, type, code, NULL, msg);
     free(msg);
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
@@ -349,35 +350,38 @@ static void wake_client(rreq *q)
         resume(q);
 }
 
-/* Whether the data of an event has a "usage" object (not null): those chunks are parsed. */
-static int has_usage_object(const char *data)
-{
-    const char *p = strstr(data, "\"usage\"");
-    if (!p)
-        return 0;
-    p += 7;
-    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':')
-        p++;
-    return *p == '{';
-}
-
+/* One whole event of the upstream's stream: read what the metrics (and a shadow pair) need,
+   time the first token, and queue it for the client unless it is the usage chunk the router
+   asked for itself. Events the protocol does not need are passed on unparsed. */
 static void on_event(void *ud, const char *ev, size_t len)
 {
     rreq *q = ud;
+    const sw_proto *p = q->proto;
     int drop = 0;
+    char name_buf[64];
+    const char *name = p->named_events && sw_sse_event_name(ev, len, name_buf, sizeof name_buf) == 0
+                           ? name_buf
+                           : NULL;
     if (sw_sse_data(ev, len, &q->scratch) == 0) {
         const char *data = q->scratch.data ? q->scratch.data : "";
+        int token = p->first_token(name);
         if (strcmp(data, "[DONE]") == 0) {
             q->saw_done = 1;
-        } else if (q->comp.collect || has_usage_object(data) || strstr(data, "\"tool_calls\"")) {
+        } else if (q->comp.collect || p->event_needed(name, data)) {
             json_t *chunk = json_loadb(data, q->scratch.len, 0, NULL);
             if (chunk) {
-                sw_completion_chunk(&q->comp, chunk);
+                const char *type = name;
+                if (!type && p->named_events) /* unnamed: the data says its type */
+                    type = json_string_value(json_object_get(chunk, "type"));
+                p->read_event(&q->comp, type, chunk);
+                token = token || p->first_token(type);
                 /* The usage chunk the router asked for, not the client. */
                 drop = q->strip_usage && sw_chunk_usage_only(chunk);
                 json_decref(chunk);
             }
         }
+        if (q->t_first < 0 && token)
+            q->t_first = now_ms() - q->t0;
     }
     if (!drop)
         sw_buf_append(&q->out, ev, len);
@@ -428,8 +432,6 @@ static size_t body_bytes(rreq *q, const char *p, size_t len)
             q->up_paused = 1; /* the client reads slowly: hold the upstream */
             return CURL_WRITEFUNC_PAUSE;
         }
-        if (q->t_first < 0)
-            q->t_first = now_ms() - q->t0;
         q->sse.max_event = q->r->cfg->max_response_bytes;
         if (sw_sse_feed(&q->sse, p, len, on_event, q) < 0) {
             q->event_too_big = 1;
@@ -629,7 +631,14 @@ static void read_completion(rreq *q)
         sw_buf_append(&q->pair_raw, body, q->up_buf.len);
         q->comp.collect = 0;
     }
-    if (!q->comp.collect && !strstr(body, "\"tool_calls\"")) {
+    if (q->proto->id != SW_PROTO_CHAT) {
+        /* The other protocols' answers are read whole (the fast path below knows chat's). */
+        json_t *resp = json_loadb(body, q->up_buf.len, 0, NULL);
+        q->proto->read_response(&q->comp, resp);
+        json_decref(resp);
+        return;
+    }
+    if (!strstr(body, "\"tool_calls\"")) {
         const char *u = strstr(body, "\"usage\"");
         if (!u)
             return;
@@ -682,13 +691,12 @@ static void upstream_end(rreq *q, CURLcode rc)
         if (q->is_sse) {
             /* Bytes already went to the client: no retry, no other version. Say so in
                the stream the way OpenAI-compatible clients read errors. */
-            json_t *e =
-                sw_error_json("upstream_error", "stream_cut",
-                              "the upstream stream of version '%s' was cut: %s", q->version, why);
-            char *text = json_dumps(e, JSON_COMPACT);
-            json_decref(e);
-            sw_buf_printf(&q->out, "data: %s\n\n", text);
-            free(text);
+            char *msg =
+                sw_xasprintf("the upstream stream of version '%s' was cut: %s", q->version, why);
+            char *event = sw_proto_stream_error(q->proto, 502, "upstream_error", "stream_cut", msg);
+            sw_buf_puts(&q->out, event);
+            free(event);
+            free(msg);
             q->errclass = SW_ERRC_STREAM_CUT;
             q->up_done = 1;
             wake_client(q);
@@ -902,7 +910,7 @@ static enum MHD_Result queue_stream(rreq *q)
     return rc;
 }
 
-/* ---- chat completions ---- */
+/* ---- model requests (every protocol) ---- */
 
 static char *body_text(json_t *j, size_t *len)
 {
@@ -961,7 +969,8 @@ static void submit_shadow(rreq *q, char *client_body, size_t len, const sw_rvers
     job->body = client_body;
     job->len = len;
     job->prepare = shadow_request;
-    job->url = concat(sv->url, "/chat/completions");
+    job->url = concat(sv->url, q->proto->path);
+    job->proto = q->proto->id;
     if (q->route->mode == SW_MODE_GATEWAY) {
         job->manifest = json_incref(sv->manifest);
         const char *key = sv->api_key_env ? getenv(sv->api_key_env) : NULL;
@@ -975,9 +984,26 @@ static void submit_shadow(rreq *q, char *client_body, size_t len, const sw_rvers
     q->pair_id = sw_pair_submit(r, job, q->agent, q->session, q->version, sv->name);
 }
 
-static enum MHD_Result handle_chat(rreq *q)
+/* Whether the request carries its conversation the way its protocol wants: Chat Completions
+   and Messages a list of messages; Responses a list of items or a text, or nothing when it
+   continues a stored conversation. */
+static int messages_ok(const sw_proto *p, const json_t *body)
+{
+    const json_t *m = json_object_get(body, p->messages_field);
+    if (!m)
+        return p->messages_optional;
+    return json_is_array(m) || (p->id == SW_PROTO_RESPONSES && json_is_string(m));
+}
+
+/* Headers a service deployment of each protocol reads from its client, passed on as they are
+   (the Authorization header is passed for every protocol). */
+static const char *const anthropic_headers[] = {"x-api-key", "anthropic-version", "anthropic-beta",
+                                                NULL};
+
+static enum MHD_Result handle_model(rreq *q)
 {
     sw_router *r = q->r;
+    const sw_proto *p = q->proto;
     if (q->too_big)
         return reply_error(q, 413, "invalid_request_error", "request_too_large",
                            "the request body is larger than %zu bytes", r->cfg->max_body_bytes);
@@ -998,7 +1024,8 @@ static enum MHD_Result handle_chat(rreq *q)
     if (!agent || !*agent) {
         res = reply_error(q, 400, "invalid_request_error", "missing_model",
                           "missing 'model': name the agent, e.g. \"model\": \"support-agent\" "
-                          "(or use the path /agents/<name>/v1/chat/completions)");
+                          "(or use the path /agents/<name>/v1%s)",
+                          p->path);
         goto out;
     }
     sw_route *route = sw_hmap_get(&r->routes, agent);
@@ -1014,9 +1041,19 @@ static enum MHD_Result handle_chat(rreq *q)
                           hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
         goto out;
     }
-    if (!json_is_array(json_object_get(body, "messages"))) {
-        res = reply_error(q, 400, "invalid_request_error", "invalid_messages",
-                          "'messages' must be a list of chat messages");
+    if (!messages_ok(p, body)) {
+        res = reply_error(
+            q, 400, "invalid_request_error", "invalid_messages", "%s",
+            p->id == SW_PROTO_RESPONSES  ? "'input' must be a text or a list of input items"
+            : p->id == SW_PROTO_MESSAGES ? "'messages' must be a list of messages"
+                                         : "'messages' must be a list of chat messages");
+        goto out;
+    }
+    if (route->mode == SW_MODE_GATEWAY && p->id != SW_PROTO_CHAT) {
+        res = reply_error(q, 400, "invalid_request_error", "unsupported_protocol",
+                          "agent '%s' is served in gateway mode, which speaks Chat Completions "
+                          "only (POST /v1/chat/completions); %s requests need a service agent",
+                          agent, p->path);
         goto out;
     }
     const json_t *stream = json_object_get(body, "stream");
@@ -1029,10 +1066,20 @@ static enum MHD_Result handle_chat(rreq *q)
     const sw_session_cfg *sc = sw_router_session_cfg(r, agent);
     sw_session_source src;
     sw_err err = {{0}};
-    char *session = sw_session_key(sc, &attrs, &src, &err);
+    char *session = sw_session_key(sc, p->session_fields, &attrs, &src, &err);
     if (!session) {
         res = reply_error(q, 400, "invalid_request_error", "invalid_session", "%s", err.msg);
         goto out;
+    }
+    const char *previous = json_string_value(json_object_get(body, "previous_response_id"));
+    const char *known = src == SW_SESSION_GENERATED && previous && p->id == SW_PROTO_RESPONSES
+                            ? sw_respids_session(&r->respids, agent, previous)
+                            : NULL;
+    if (known) {
+        /* A conversation continued from an answer this router served: its session. */
+        free(session);
+        session = sw_xstrdup(known);
+        src = SW_SESSION_BODY;
     }
     q->session = session;
     q->session_generated = src == SW_SESSION_GENERATED;
@@ -1095,7 +1142,7 @@ static enum MHD_Result handle_chat(rreq *q)
         }
         modified = 1;
     }
-    if (stream_on && (!acfg || acfg->inject_usage)) {
+    if (p->id == SW_PROTO_CHAT && stream_on && (!acfg || acfg->inject_usage)) {
         json_t *so = json_object_get(body, "stream_options");
         if (!json_is_true(json_object_get(so, "include_usage"))) {
             if (!json_is_object(so)) {
@@ -1113,7 +1160,7 @@ static enum MHD_Result handle_chat(rreq *q)
         q->up_len = q->body.len;
         q->up_body = sw_buf_steal(&q->body);
     }
-    q->up_url = concat(q->ver->url, "/chat/completions");
+    q->up_url = concat(q->ver->url, p->path);
     sw_buf *h = &q->up_hdrs;
     sw_buf_puts(h, stream_on ? "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
                              : "Content-Type: application/json\r\nAccept: application/json\r\n");
@@ -1128,6 +1175,11 @@ static enum MHD_Result handle_chat(rreq *q)
         const char *auth = header(q, "authorization");
         if (auth)
             add_header(h, "Authorization", auth);
+        for (size_t i = 0; p->id == SW_PROTO_MESSAGES && anthropic_headers[i]; i++) {
+            const char *v = header(q, anthropic_headers[i]);
+            if (v)
+                add_header(h, anthropic_headers[i], v);
+        }
         add_header(h, "x-slipway-agent", agent);
         add_header(h, "x-slipway-version", version);
         add_header(h, "x-slipway-session", session);
@@ -1238,7 +1290,7 @@ static enum MHD_Result handle_metrics(rreq *q)
 }
 
 /* Which endpoint a path is; *agent gets the name from /agents/<name>/... */
-static kind classify(const char *url, char **agent)
+static kind classify(const char *url, char **agent, const sw_proto **proto)
 {
     const char *rest = url;
     *agent = NULL;
@@ -1250,8 +1302,11 @@ static kind classify(const char *url, char **agent)
         *agent = sw_xstrndup(name, (size_t)(slash - name));
         rest = slash;
     }
-    if (strcmp(rest, "/v1/chat/completions") == 0 || strcmp(rest, "/chat/completions") == 0)
-        return K_CHAT;
+    const sw_proto *p = sw_proto_for_path(strncmp(rest, "/v1/", 4) == 0 ? rest + 3 : rest);
+    if (p) {
+        *proto = p;
+        return K_MODEL;
+    }
     if (strcmp(rest, "/v1/events") == 0)
         return K_EVENTS;
     if (strcmp(rest, "/v1/models") == 0)
@@ -1272,11 +1327,11 @@ static enum MHD_Result dispatch(rreq *q)
     const char *m = q->method;
     int post = strcmp(m, "POST") == 0, get = strcmp(m, "GET") == 0;
     switch (q->kind) {
-    case K_CHAT:
+    case K_MODEL:
         if (!post)
             return reply_error(q, 405, "invalid_request_error", "method_not_allowed",
                                "%s %s: use POST", m, q->url);
-        return handle_chat(q);
+        return handle_model(q);
     case K_EVENTS:
         if (!post)
             return reply_error(q, 405, "invalid_request_error", "method_not_allowed",
@@ -1325,7 +1380,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q->t0 = now_ms();
         q->t_first = -1;
         q->st = ST_BODY;
-        q->kind = classify(url, &q->path_agent);
+        q->proto = sw_proto_get(SW_PROTO_CHAT);
+        q->kind = classify(url, &q->path_agent, &q->proto);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         q->ctag = ci ? ci->socket_context : NULL;
@@ -1431,6 +1487,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             res.session = sw_murmur3_32(q->session, strlen(q->session), 0) | 1;
         q->errclass = res.errclass;
         sw_metrics_request(&r->metrics, q->series, &res, sw_wall_ms());
+        if (q->comp.response_id && status == 200 && q->session)
+            sw_respids_put(&r->respids, q->agent, q->comp.response_id, q->session,
+                           sw_wall_ms() + sw_router_ttl_ms(r, q->agent));
         if (q->pair_id)
             sw_pair_primary(r, q->pair_id, status, ms, &q->comp, &q->pair_raw,
                             res.errclass != SW_ERRC_NONE ? sw_errclass_name(res.errclass) : NULL);

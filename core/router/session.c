@@ -89,9 +89,26 @@ static int no_controls(const char *s)
     return 1;
 }
 
-char *sw_session_key(const sw_session_cfg *c, const sw_attrs *a, sw_session_source *src,
-                     sw_err *err)
+/* A body field's key: NULL when absent or empty, NULL with err when unusable. */
+static char *body_key(const json_t *body, const char *field, sw_session_source *src, sw_err *err)
 {
+    char tmp[64];
+    const char *b = sw_attr_text(body, field, tmp);
+    if (!b || !*b)
+        return NULL;
+    if (strlen(b) > SW_SESSION_MAX || !no_controls(b)) {
+        sw_err_set(err, "session field '%s' must be 1 to %d characters without control characters",
+                   field, SW_SESSION_MAX);
+        return NULL;
+    }
+    *src = SW_SESSION_BODY;
+    return sw_xstrdup(b);
+}
+
+char *sw_session_key(const sw_session_cfg *c, const char *const *proto_fields, const sw_attrs *a,
+                     sw_session_source *src, sw_err *err)
+{
+    err->msg[0] = '\0';
     const char *v = c->header && a->header ? a->header(a->ud, c->header) : NULL;
     if (v && *v) {
         if (strlen(v) > SW_SESSION_MAX || !visible_ascii(v)) {
@@ -114,19 +131,14 @@ char *sw_session_key(const sw_session_cfg *c, const sw_attrs *a, sw_session_sour
         return sw_xstrdup(buf);
     }
     for (size_t i = 0; a->body && i < c->n_body_fields; i++) {
-        char tmp[64];
-        const char *b = sw_attr_text(a->body, c->body_fields[i], tmp);
-        if (!b || !*b)
-            continue;
-        if (strlen(b) > SW_SESSION_MAX || !no_controls(b)) {
-            sw_err_set(err,
-                       "session field '%s' must be 1 to %d characters without control "
-                       "characters",
-                       c->body_fields[i], SW_SESSION_MAX);
-            return NULL;
-        }
-        *src = SW_SESSION_BODY;
-        return sw_xstrdup(b);
+        char *k = body_key(a->body, c->body_fields[i], src, err);
+        if (k || err->msg[0])
+            return k;
+    }
+    for (size_t i = 0; a->body && proto_fields && proto_fields[i]; i++) {
+        char *k = body_key(a->body, proto_fields[i], src, err);
+        if (k || err->msg[0])
+            return k;
     }
     char id[33];
     sw_session_generate(id);

@@ -45,10 +45,12 @@ void sw_session_cfg_free(sw_session_cfg *c);
 int sw_cookie_value(const char *cookie_header, const char *name, char *out, size_t outsize);
 
 /* The session key of a request (malloc'd), and where it came from. `a` gives the
-   headers (the Cookie header included) and the parsed body (may be NULL).
-   A key that is present but unusable is an error (NULL with err), not replaced. */
-char *sw_session_key(const sw_session_cfg *c, const sw_attrs *a, sw_session_source *src,
-                     sw_err *err);
+   headers (the Cookie header included) and the parsed body (may be NULL); after the
+   configured body fields come the protocol's own (proto_fields, NULL-terminated, may be
+   NULL: e.g. Anthropic's metadata.user_id). A key that is present but unusable is an
+   error (NULL with err), not replaced. */
+char *sw_session_key(const sw_session_cfg *c, const char *const *proto_fields, const sw_attrs *a,
+                     sw_session_source *src, sw_err *err);
 /* A new random id: 32 hex digits. */
 void sw_session_generate(char out[33]);
 /* The key as a header value: bytes outside visible ASCII and '%' percent-encoded. Caller frees. */

@@ -77,6 +77,7 @@ struct sw_shadow_job {
     char *body;
     size_t len;
     json_t *manifest; /* gateway: the shadow release's manifest, a reference */
+    int proto;        /* the sw_proto_id both answers are in */
     /* What is sent: made from body on the worker by `prepare` (not streamed; rewritten by
        the manifest), so that the loop only copies bytes. The worker frees it when the
        transfer ends: each thread frees what it allocated, as a free into another thread's

@@ -58,32 +58,67 @@ void sw_sse_free(sw_sse *s)
     s->scanned = 0;
 }
 
+/* The next line of ev at *at (without its "\n" or "\r\n"): 1 and the line, or 0 at the end. */
+static int next_line(const char *ev, size_t len, size_t *at, const char **line, size_t *l)
+{
+    if (*at >= len)
+        return 0;
+    size_t i = *at, j = i;
+    while (j < len && ev[j] != '\n')
+        j++;
+    *line = ev + i;
+    *l = j - i;
+    if (*l > 0 && ev[i + *l - 1] == '\r')
+        (*l)--;
+    *at = j + 1;
+    return 1;
+}
+
+/* The value of a "field:" line (one space after the colon dropped), or NULL. */
+static const char *field_value(const char *line, size_t l, const char *field, size_t *vl)
+{
+    size_t fl = strlen(field);
+    if (l <= fl || memcmp(line, field, fl) != 0 || line[fl] != ':')
+        return NULL;
+    size_t off = fl + 1;
+    if (off < l && line[off] == ' ')
+        off++;
+    *vl = l - off;
+    return line + off;
+}
+
 int sw_sse_data(const char *ev, size_t len, sw_buf *out)
 {
     out->len = 0;
     if (out->data)
         out->data[0] = '\0';
     int found = 0;
-    size_t i = 0;
-    while (i < len) {
-        size_t j = i;
-        while (j < len && ev[j] != '\n')
-            j++;
-        size_t l = j - i;
-        if (l > 0 && ev[i + l - 1] == '\r')
-            l--;
-        if (l >= 5 && memcmp(ev + i, "data:", 5) == 0) {
-            size_t off = 5;
-            if (off < l && ev[i + off] == ' ')
-                off++;
-            if (found)
-                sw_buf_append(out, "\n", 1);
-            sw_buf_append(out, ev + i + off, l - off);
-            if (!out->data)
-                sw_buf_append(out, "", 0);
-            found = 1;
-        }
-        i = j + 1;
+    size_t at = 0, l, vl;
+    const char *line, *v;
+    while (next_line(ev, len, &at, &line, &l)) {
+        if (!(v = field_value(line, l, "data", &vl)))
+            continue;
+        if (found)
+            sw_buf_append(out, "\n", 1);
+        sw_buf_append(out, v, vl);
+        if (!out->data)
+            sw_buf_append(out, "", 0);
+        found = 1;
     }
     return found ? 0 : -1;
+}
+
+int sw_sse_event_name(const char *ev, size_t len, char *out, size_t outsize)
+{
+    size_t at = 0, l, vl;
+    const char *line, *v;
+    while (next_line(ev, len, &at, &line, &l)) {
+        if (!(v = field_value(line, l, "event", &vl)))
+            continue;
+        size_t n = vl < outsize - 1 ? vl : outsize - 1;
+        memcpy(out, v, n);
+        out[n] = '\0';
+        return 0;
+    }
+    return -1;
 }

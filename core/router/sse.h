@@ -32,4 +32,8 @@ void sw_sse_free(sw_sse *s);
    Returns 0 when it has data, -1 when it has none (a comment or keep-alive). */
 int sw_sse_data(const char *event, size_t len, sw_buf *out);
 
+/* The event's name (its "event:" line, without the space after the colon) into out,
+   NUL-terminated, at most outsize-1 bytes. Returns 0 when it has one, -1 otherwise. */
+int sw_sse_event_name(const char *event, size_t len, char *out, size_t outsize);
+
 #endif

@@ -88,7 +88,7 @@ static void check_session(const hdrs *h, const json_t *body)
     sw_attrs attrs = {header, (void *)h, body};
     sw_session_source src;
     sw_err err = {{0}};
-    char *session = sw_session_key(&scfg, &attrs, &src, &err);
+    char *session = sw_session_key(&scfg, NULL, &attrs, &src, &err);
     if (!session) {
         if (!err.msg[0])
             abort();

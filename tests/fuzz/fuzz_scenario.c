@@ -14,7 +14,7 @@
 #include "mock/reply.h"
 #include "mock/request.h"
 #include "mock/scenario.h"
-#include "router/completion.h"
+#include "proto/completion.h"
 #include "router/sse.h"
 #include "slipway/mock.h"
 

@@ -12,7 +12,7 @@
  * collecting and not collecting.
  */
 #include "fuzz_util.h"
-#include "router/completion.h"
+#include "proto/completion.h"
 #include "router/sse.h"
 
 typedef struct events {

@@ -27,7 +27,7 @@ static char *key_of(const char *header, const char *cookie, const char *body,
     fake f = {header, cookie};
     json_t *b = body ? json_loads(body, 0, NULL) : NULL;
     sw_attrs a = {fake_header, &f, b};
-    char *k = sw_session_key(&c, &a, src, err);
+    char *k = sw_session_key(&c, NULL, &a, src, err);
     json_decref(b);
     sw_session_cfg_free(&c);
     return k;

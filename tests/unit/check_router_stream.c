@@ -3,7 +3,7 @@
 #include <check.h>
 #include <string.h>
 
-#include "router/completion.h"
+#include "proto/completion.h"
 #include "router/gateway.h"
 #include "router/sse.h"
 

@@ -1,4 +1,4 @@
-/* completion.c - reading usage, text and tool calls from chat completions. */
+/* completion.c - the answer's summary, and reading it from chat completions. */
 #include "completion.h"
 
 #include <stdlib.h>
@@ -17,6 +17,30 @@ void sw_completion_free(sw_completion *c)
     sw_buf_free(&c->text);
     json_decref(c->tools);
     c->tools = NULL;
+    free(c->response_id);
+    c->response_id = NULL;
+}
+
+void sw_completion_set_id(sw_completion *c, const char *id)
+{
+    if (!id)
+        return;
+    free(c->response_id);
+    c->response_id = sw_xstrdup(id);
+}
+
+void sw_completion_tool_append(sw_completion *c, size_t at, const char *args, size_t len)
+{
+    size_t n = json_array_size(c->tools);
+    if (!c->collect || n == 0 || !args)
+        return;
+    json_t *call = json_array_get(c->tools, at < n ? at : n - 1);
+    const json_t *old = json_object_get(call, "arguments");
+    sw_buf b = {0};
+    sw_buf_append(&b, json_string_value(old), json_string_length(old));
+    sw_buf_append(&b, args, len);
+    json_object_set_new(call, "arguments", json_stringn(b.data ? b.data : "", b.len));
+    sw_buf_free(&b);
 }
 
 static uint32_t u32(const json_t *j)
@@ -83,20 +107,28 @@ void sw_completion_chunk(sw_completion *c, const json_t *chunk)
             if (c->collect)
                 json_array_append_new(c->tools, json_pack("{s:s, s:s}", "name", name ? name : "",
                                                           "arguments", args ? args : ""));
-        } else if (c->collect && args && json_array_size(c->tools) > 0) {
+        } else if (c->collect && args) {
             /* Parallel calls interleave their deltas by index. */
             const json_t *index = json_object_get(call, "index");
-            size_t at = json_is_integer(index) &&
-                                (size_t)json_integer_value(index) < json_array_size(c->tools)
+            size_t at = json_is_integer(index) && json_integer_value(index) >= 0
                             ? (size_t)json_integer_value(index)
-                            : json_array_size(c->tools) - 1;
-            json_t *last = json_array_get(c->tools, at);
-            char *joined =
-                sw_xasprintf("%s%s", json_string_value(json_object_get(last, "arguments")), args);
-            json_object_set_new(last, "arguments", json_string(joined));
-            free(joined);
+                            : (size_t)-1;
+            sw_completion_tool_append(c, at, args, strlen(args));
         }
     }
+}
+
+int sw_chunk_needed(const char *data)
+{
+    if (strstr(data, "\"tool_calls\""))
+        return 1;
+    const char *p = strstr(data, "\"usage\"");
+    if (!p)
+        return 0;
+    p += 7;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' || *p == ':')
+        p++;
+    return *p == '{';
 }
 
 int sw_chunk_usage_only(const json_t *chunk)
