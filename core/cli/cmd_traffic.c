@@ -2,7 +2,8 @@
  * cmd_traffic.c - `slipway traffic`: synthetic users talking to an agent through the router.
  *
  * Each simulated user is one session (its key in a header, so the router pins it) of 2 to 4
- * user turns sent as OpenAI chat completions, with the whole conversation each time. When the
+ * user turns sent as OpenAI chat completions (or, with --protocol, as OpenAI Responses or
+ * Anthropic Messages requests), with the whole conversation each time. When the
  * model calls a tool, the user's "application" runs it: the call is checked against the
  * tool's schema (--tools DIR) and a canned result goes back as the next message. Every tool
  * call and every session's outcome is reported to the router's POST /v1/events, which is what
@@ -30,9 +31,11 @@
 static const char usage[] =
     "usage: slipway traffic --router URL --agent NAME [--users N] [--rate R] [--duration D]\n"
     "                       [--seed S] [--tools DIR] [--session-header H] [--timeout D]\n"
+    "                       [--protocol chat|responses|messages]\n"
     "\n"
     "Simulated users with multi-turn sessions through the router (POST /v1/chat/completions,\n"
-    "model = the agent): 2 to 4 turns each, tool calls checked and answered, tool calls and\n"
+    "/v1/responses or /v1/messages; model = the agent): 2 to 4 turns each, tool calls checked and "
+    "answered, tool calls and\n"
     "task outcomes reported to POST /v1/events. Prints a summary line at the end; stops on\n"
     "SIGINT or SIGTERM (after the turns in flight).\n"
     "\n"
@@ -48,6 +51,8 @@ static const char usage[] =
     "                        parameter schemas; else only that arguments are a JSON object\n"
     "  --session-header H    the session key's header (default x-slipway-session)\n"
     "  --timeout D           per request (default 10s)\n"
+    "  --protocol P          chat (default), responses (OpenAI Responses API) or messages\n"
+    "                        (Anthropic Messages)\n"
     "  --json                the summary as JSON\n"
     "  -h, --help            this help\n";
 
@@ -60,8 +65,11 @@ enum {
     OPT_SEED,
     OPT_TOOLS,
     OPT_HEADER,
-    OPT_TIMEOUT
+    OPT_TIMEOUT,
+    OPT_PROTOCOL
 };
+
+typedef struct wire wire;
 
 typedef struct tool_def {
     char *name;
@@ -70,6 +78,7 @@ typedef struct tool_def {
 
 typedef struct traffic {
     const char *router, *agent, *header;
+    const wire *wire;
     long users;
     double rate;
     double duration_s, timeout_s;
@@ -438,62 +447,197 @@ static json_t *canned(const char *name, const char *args)
     return res;
 }
 
+/* ---- each protocol's conversation ---- */
+
+/* What differs between the protocols a user's application may speak: the request, reading an
+   answer, and giving tool results back. A conversation is the history in the protocol's terms
+   (chat and Messages: messages; Responses: input items), a user message being
+   {"role": "user", "content": text} in all three. */
+struct wire {
+    const char *name, *path;
+    /* The request for the history (new reference). */
+    json_t *(*request)(const traffic *t, json_t *history);
+    /* Append the answer's turn to the history and its tool calls to calls, as
+       [{"id", "name", "arguments"}] (arguments: JSON text). -1 when it is not an answer. */
+    int (*answer)(json_t *ans, json_t *history, json_t *calls);
+    /* Append the results ([{"id", "content"}]) of the calls to the history. */
+    void (*results)(json_t *history, json_t *results);
+};
+
+static void add_call(json_t *calls, const char *id, const char *name, const char *args)
+{
+    json_array_append_new(calls, json_pack("{s:s,s:s,s:s}", "id", id ? id : "call", "name",
+                                           name ? name : "", "arguments", args ? args : ""));
+}
+
+static json_t *chat_request(const traffic *t, json_t *history)
+{
+    return json_pack("{s:s,s:O}", "model", t->agent, "messages", history);
+}
+
+static int chat_answer(json_t *ans, json_t *history, json_t *calls)
+{
+    json_t *choice = json_array_get(json_object_get(ans, "choices"), 0);
+    json_t *msg = json_object_get(choice, "message");
+    const char *finish = json_string_value(json_object_get(choice, "finish_reason"));
+    if (!json_is_object(msg) || !finish || strcmp(finish, "error") == 0)
+        return -1;
+    json_array_append(history, msg);
+    size_t i;
+    json_t *call;
+    json_array_foreach(json_object_get(msg, "tool_calls"), i, call)
+    {
+        json_t *fn = json_object_get(call, "function");
+        add_call(calls, json_string_value(json_object_get(call, "id")),
+                 json_string_value(json_object_get(fn, "name")),
+                 json_string_value(json_object_get(fn, "arguments")));
+    }
+    return 0;
+}
+
+static void chat_results(json_t *history, json_t *results)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(results, i, r) json_array_append_new(
+        history, json_pack("{s:s,s:O,s:O}", "role", "tool", "tool_call_id",
+                           json_object_get(r, "id"), "content", json_object_get(r, "content")));
+}
+
+static json_t *responses_request(const traffic *t, json_t *history)
+{
+    return json_pack("{s:s,s:O}", "model", t->agent, "input", history);
+}
+
+/* The output items go back as input items, function calls included (stateless: the whole
+   conversation each time, as with store: false). */
+static int responses_answer(json_t *ans, json_t *history, json_t *calls)
+{
+    json_t *output = json_object_get(ans, "output");
+    const char *status = json_string_value(json_object_get(ans, "status"));
+    if (!json_is_array(output) || !status || strcmp(status, "failed") == 0)
+        return -1;
+    size_t i;
+    json_t *item;
+    json_array_foreach(output, i, item)
+    {
+        json_array_append(history, item);
+        const char *type = json_string_value(json_object_get(item, "type"));
+        if (type && strcmp(type, "function_call") == 0)
+            add_call(calls, json_string_value(json_object_get(item, "call_id")),
+                     json_string_value(json_object_get(item, "name")),
+                     json_string_value(json_object_get(item, "arguments")));
+    }
+    return 0;
+}
+
+static void responses_results(json_t *history, json_t *results)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(results, i, r) json_array_append_new(
+        history, json_pack("{s:s,s:O,s:O}", "type", "function_call_output", "call_id",
+                           json_object_get(r, "id"), "output", json_object_get(r, "content")));
+}
+
+static json_t *messages_request(const traffic *t, json_t *history)
+{
+    return json_pack("{s:s,s:i,s:O}", "model", t->agent, "max_tokens", 1024, "messages", history);
+}
+
+static int messages_answer(json_t *ans, json_t *history, json_t *calls)
+{
+    json_t *content = json_object_get(ans, "content");
+    if (!json_is_array(content))
+        return -1;
+    json_array_append_new(history, json_pack("{s:s,s:O}", "role", "assistant", "content", content));
+    size_t i;
+    json_t *block;
+    json_array_foreach(content, i, block)
+    {
+        const char *type = json_string_value(json_object_get(block, "type"));
+        if (!type || strcmp(type, "tool_use") != 0)
+            continue;
+        char *args = json_dumps(json_object_get(block, "input"), JSON_COMPACT | JSON_ENCODE_ANY);
+        add_call(calls, json_string_value(json_object_get(block, "id")),
+                 json_string_value(json_object_get(block, "name")), args);
+        free(args);
+    }
+    return 0;
+}
+
+/* Every result of a turn in one user message, as Anthropic wants them. */
+static void messages_results(json_t *history, json_t *results)
+{
+    json_t *blocks = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(results, i, r) json_array_append_new(
+        blocks, json_pack("{s:s,s:O,s:O}", "type", "tool_result", "tool_use_id",
+                          json_object_get(r, "id"), "content", json_object_get(r, "content")));
+    json_array_append_new(history, json_pack("{s:s,s:o}", "role", "user", "content", blocks));
+}
+
+static const wire wires[] = {
+    {"chat", "/v1/chat/completions", chat_request, chat_answer, chat_results},
+    {"responses", "/v1/responses", responses_request, responses_answer, responses_results},
+    {"messages", "/v1/messages", messages_request, messages_answer, messages_results},
+};
+
 /* One user turn: the request, and the tool loop (at most 4 model calls). */
 static void turn(CURL *c, traffic *t, const char *session, convo *cv, const char *text)
 {
+    const wire *w = t->wire;
     json_array_append_new(cv->messages, json_pack("{s:s,s:s}", "role", "user", "content", text));
     for (int step = 0; step < 4 && !cv->failed; step++) {
-        json_t *req = json_pack("{s:s,s:O}", "model", t->agent, "messages", cv->messages);
+        json_t *req = w->request(t, cv->messages);
         reply r = {0};
-        long st = post(c, t, "/v1/chat/completions", session, req, &r);
+        long st = post(c, t, w->path, session, req, &r);
         json_decref(req);
         cv->requests++;
         if (r.version[0])
             memcpy(cv->version, r.version, sizeof cv->version);
         json_t *ans = st == 200 && r.body.len ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
         free(r.body.data);
-        json_t *choice = json_array_get(json_object_get(ans, "choices"), 0);
-        json_t *msg = json_object_get(choice, "message");
-        const char *finish = json_string_value(json_object_get(choice, "finish_reason"));
-        if (!json_is_object(msg) || !finish || strcmp(finish, "error") == 0) {
+        json_t *calls = json_array();
+        if (!ans || w->answer(ans, cv->messages, calls) < 0) {
             cv->http_errors++;
             cv->failed = 1;
+            json_decref(calls);
             json_decref(ans);
             return;
         }
-        json_t *calls = json_object_get(msg, "tool_calls");
-        json_array_append(cv->messages, msg);
-        if (!json_is_array(calls) || json_array_size(calls) == 0) {
-            json_decref(ans);
+        json_decref(ans);
+        if (json_array_size(calls) == 0) {
+            json_decref(calls);
             return;
         }
+        json_t *results = json_array();
         size_t i;
         json_t *call;
         json_array_foreach(calls, i, call)
         {
-            json_t *fn = json_object_get(call, "function");
-            const char *name = json_string_value(json_object_get(fn, "name"));
-            const char *args = json_string_value(json_object_get(fn, "arguments"));
-            const char *id = json_string_value(json_object_get(call, "id"));
+            const char *name = json_string_value(json_object_get(call, "name"));
+            const char *args = json_string_value(json_object_get(call, "arguments"));
             char why[256] = "";
-            int ok = check_call(t, name ? name : "", args, why, sizeof why);
+            int ok = check_call(t, name, args, why, sizeof why);
             cv->tool_calls++;
             if (!ok) {
                 cv->tool_errors++;
                 cv->failed = 1;
             }
             send_event(c, t, session,
-                       json_pack("{s:s,s:s,s:b}", "type", "tool_call", "name", name ? name : "",
-                                 "ok", ok));
+                       json_pack("{s:s,s:s,s:b}", "type", "tool_call", "name", name, "ok", ok));
             json_t *res = ok ? canned(name, args) : json_pack("{s:s}", "error", why);
             char *res_text = json_dumps(res, JSON_COMPACT);
-            json_array_append_new(cv->messages,
-                                  json_pack("{s:s,s:s,s:s}", "role", "tool", "tool_call_id",
-                                            id ? id : "call", "content", res_text));
+            json_array_append_new(results, json_pack("{s:O,s:s}", "id", json_object_get(call, "id"),
+                                                     "content", res_text));
             free(res_text);
             json_decref(res);
         }
-        json_decref(ans);
+        w->results(cv->messages, results);
+        json_decref(results);
+        json_decref(calls);
     }
 }
 
@@ -632,6 +776,7 @@ int cmd_traffic(int argc, char **argv)
                                          {"tools", required_argument, NULL, OPT_TOOLS},
                                          {"session-header", required_argument, NULL, OPT_HEADER},
                                          {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                                         {"protocol", required_argument, NULL, OPT_PROTOCOL},
                                          {0, 0, 0, 0}};
     cli_common c = {0};
     traffic t = {.router = getenv("SLIPWAY_ROUTER"),
@@ -640,7 +785,8 @@ int cmd_traffic(int argc, char **argv)
                  .rate = 5,
                  .duration_s = 30,
                  .timeout_s = 10,
-                 .seed = 1};
+                 .seed = 1,
+                 .wire = &wires[0]};
     const char *tools = NULL;
     optind = 1;
     int opt;
@@ -691,6 +837,16 @@ int cmd_traffic(int argc, char **argv)
             break;
         case OPT_HEADER:
             t.header = optarg;
+            break;
+        case OPT_PROTOCOL:
+            t.wire = NULL;
+            for (size_t i = 0; i < sizeof wires / sizeof *wires; i++)
+                if (strcmp(optarg, wires[i].name) == 0)
+                    t.wire = &wires[i];
+            if (!t.wire)
+                return cli_fail_usage("traffic",
+                                      "--protocol: expected chat, responses or messages, got '%s'",
+                                      optarg);
             break;
         default:
             return cli_fail_usage("traffic", "bad option");

@@ -154,5 +154,25 @@ case $v1_stats in *"shadow me"*) ok "the primary's side of a Responses pair" ;; 
 stats=$(curl -s "http://127.0.0.1:$v2_PORT/mock/stats")
 body=$stats
 [ "$(jget 'd["responses"]')" -ge 2 ] && [ "$(jget 'd["messages"]')" -ge 2 ] && ok "the mock counts responses and messages" || bad "mock stats: $stats"
+# ---- slipway traffic in each protocol: multi-turn sessions, tool calls run and answered ----
+for proto in responses messages; do
+    swr traffic --router "$URL" --agent support-agent --users 2 --rate 20 --duration 1s --seed 3 \
+        --protocol "$proto" --json
+    expect_rc 0 "traffic --protocol $proto"
+    body=$(printf '%s' "$out" | tail -n 1)
+    expect_eq "$(jget '(d["sessions"], d["failed"], d["request_errors"])')" "(20, 0, 0)" \
+        "$proto: 20 sessions, none failed"
+    expect_eq "$(jget 'd["tool_calls"] > 0 and d["requests"] >= 2 * d["sessions"] + d["tool_calls"]')" True \
+        "$proto: tool calls answered by the application ($(jget 'd["tool_calls"]') calls, $(jget 'd["requests"]') requests)"
+    expect_eq "$(jget 'd["events_sent"] == d["tool_calls"] + d["sessions"]')" True "$proto: every event sent"
+done
+stats=$(curl -s "http://127.0.0.1:$v1_PORT/mock/stats")
+body=$stats
+[ "$(jget 'd["by_rule"]["tool-result"]')" -ge 20 ] && ok "the tool results reached the model ($(jget 'd["by_rule"]["tool-result"]'))" ||
+    bad "tool-result rule: $stats"
+swr traffic --router "$URL" --agent support-agent --protocol soap
+expect_rc 2 "an unknown protocol is bad usage"
+expect_out "expected chat, responses or messages" "the error names the protocols"
+
 router_done
 finish
