@@ -3,14 +3,15 @@
 #   scripts/bootstrap.sh          what building and the demo need
 #   scripts/bootstrap.sh --test   plus what the test suite needs: the sanitizers' and the
 #                                 fuzzers' clang, valgrind, a real Prometheus server (the monitor's
-#                                 Prometheus source) and headless Chromium (the HTML report)
+#                                 Prometheus source), headless Chromium (the HTML report) and a
+#                                 PostgreSQL server (the release store's PostgreSQL backend)
 # Packages already installed are left alone; nothing is installed when nothing is missing.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
-          liblua5.4-dev libmicrohttpd-dev check)
+          liblua5.4-dev libmicrohttpd-dev libpq-dev check)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(python3 valgrind clang libclang-rt-14-dev prometheus chromium)
+    packages+=(python3 valgrind clang libclang-rt-14-dev prometheus chromium postgresql)
 fi
 
 missing=()
@@ -23,12 +24,19 @@ echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 $sudo apt-get update -qq
-# Packages with a daemon (prometheus) must not start it: the tests start their own, on free
-# loopback ports. policy-rc.d is Debian's switch for that; one already there is left alone.
+# Packages with a daemon (prometheus, postgresql) must not start it: the tests start their own, on
+# free loopback ports. policy-rc.d is Debian's switch for that; one already there is left alone.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
     $sudo chmod 755 "$policy"
     trap '$sudo rm -f "$policy"' EXIT
+fi
+# postgresql-common would also create a "main" cluster in /var/lib/postgresql: the tests make
+# their own in a temp folder, so none is wanted.
+createcluster=/etc/postgresql-common/createcluster.d/slipway.conf
+if [ ! -e "$createcluster" ]; then
+    $sudo mkdir -p "$(dirname "$createcluster")"
+    echo "create_main_cluster = false" | $sudo tee "$createcluster" >/dev/null
 fi
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

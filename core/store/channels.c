@@ -3,6 +3,7 @@
 #include "store_impl.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,59 +15,16 @@ static int valid_channel(const char *c)
     return c && (strcmp(c, "stable") == 0 || strcmp(c, "candidate") == 0);
 }
 
-static json_t *empty_channels(const char *agent)
+json_t *sw_channels_empty(const char *agent)
 {
     return json_pack("{s:i, s:s, s:n, s:n, s:{}, s:[]}", "format", SW_CHANNELS_FORMAT, "agent",
                      agent, "stable", "candidate", "tags", "history");
 }
 
-static char *channels_path(sw_store *s, const char *agent)
+int sw_channels_valid(const json_t *ch)
 {
-    char *dir = sw_store_agent_dir(s, agent);
-    char *p = sw_path_join(dir, "channels.json");
-    free(dir);
-    return p;
-}
-
-json_t *sw_channels_load(sw_store *s, const char *agent, sw_err *err)
-{
-    char *path = channels_path(s, agent);
-    size_t len;
-    sw_err e = {{0}};
-    char *text = sw_read_file(path, 0, &len, &e);
-    if (!text) {
-        int absent = errno == ENOENT;
-        if (!absent)
-            sw_err_set(err, "%s", e.msg);
-        free(path);
-        return absent ? empty_channels(agent) : NULL;
-    }
-    json_error_t je;
-    json_t *ch = json_loadb(text, len, 0, &je);
-    free(text);
-    if (!json_is_object(ch) || !json_is_array(json_object_get(ch, "history")) ||
-        !json_is_object(json_object_get(ch, "tags"))) {
-        sw_err_set(err, "%s: damaged channels file%s%s", path, ch ? "" : ": ", ch ? "" : je.text);
-        json_decref(ch);
-        free(path);
-        return NULL;
-    }
-    free(path);
-    return ch;
-}
-
-static int channels_save(sw_store *s, const char *agent, const json_t *ch, sw_err *err)
-{
-    char *path = channels_path(s, agent);
-    char *text = json_dumps(ch, JSON_INDENT(2));
-    sw_buf b = {0};
-    sw_buf_puts(&b, text);
-    sw_buf_puts(&b, "\n");
-    free(text);
-    int rc = sw_write_file_atomic(path, b.data, b.len, err);
-    sw_buf_free(&b);
-    free(path);
-    return rc;
+    return json_is_object(ch) && json_is_array(json_object_get(ch, "history")) &&
+           json_is_object(json_object_get(ch, "tags"));
 }
 
 static void append_history(json_t *ch, const char *action, const char *what_key, const char *what,
@@ -92,13 +50,14 @@ static sw_store_status release_exists(sw_store *s, const char *agent, const char
 {
     if (!sw_release_id_valid(id))
         return sw_store_fail(err, SW_STORE_INVALID, "'%s' is not a release id", id);
-    char *dir = sw_store_id_dir(s, agent, id);
-    char *m = sw_path_join(dir, "manifest.json");
-    int ok = sw_file_exists(m);
-    free(m);
-    free(dir);
-    if (!ok)
-        return sw_store_fail(err, SW_STORE_NOT_FOUND, "no release %s of agent '%s'", id, agent);
+    sw_err e = {{0}};
+    int missing = 0;
+    json_t *m = sw_store_load_manifest(s, agent, id, &missing, &e);
+    if (!m)
+        return missing ? sw_store_fail(err, SW_STORE_NOT_FOUND, "no release %s of agent '%s'", id,
+                                       agent)
+                       : sw_store_fail(err, SW_STORE_ERROR, "%s", e.msg);
+    json_decref(m);
     return SW_STORE_OK;
 }
 
@@ -135,47 +94,44 @@ sw_store_status sw_store_channel(sw_store *s, const char *agent, const char *cha
     return SW_STORE_OK;
 }
 
-/* Run fn with the agent's channels loaded under its lock; save them when fn
-   returns OK and set *dirty. */
-typedef sw_store_status (*channel_fn)(json_t *ch, void *ud, int *dirty, sw_store_error *err);
-
-static sw_store_status with_channels(sw_store *s, const char *agent, channel_fn fn, void *ud,
-                                     sw_store_error *err)
-{
-    sw_err e = {{0}};
-    int fd = sw_store_lock(s, agent, &e);
-    if (fd < 0)
-        return sw_store_fail(err, SW_STORE_ERROR, "%s", e.msg);
-    sw_store_status st;
-    json_t *ch = sw_channels_load(s, agent, &e);
-    if (!ch)
-        st = sw_store_fail(err, SW_STORE_ERROR, "%s", e.msg);
-    else {
-        int dirty = 0;
-        st = fn(ch, ud, &dirty, err);
-        if (st == SW_STORE_OK && dirty && channels_save(s, agent, ch, &e) != 0)
-            st = sw_store_fail(err, SW_STORE_ERROR, "%s", e.msg);
-    }
-    json_decref(ch);
-    sw_store_unlock(fd);
-    return st;
-}
-
 typedef struct set_args {
     const char *agent, *channel, *id, *expected;
     const sw_change_info *info;
 } set_args;
 
-static sw_store_status do_set(json_t *ch, void *ud, int *dirty, sw_store_error *err)
+/* Who made a channel's last change, for a conflict's message: " by USER in run RUN at
+   TIME", or "" when it never changed. */
+static void last_change(const json_t *ch, const char *channel, char *out, size_t size)
+{
+    out[0] = '\0';
+    const json_t *h = json_object_get(ch, "history");
+    for (size_t i = json_array_size(h); i-- > 0;) {
+        const json_t *e = json_array_get(h, i);
+        const char *chan = json_string_value(json_object_get(e, "channel"));
+        if (!chan || strcmp(chan, channel) != 0)
+            continue;
+        const char *by = json_string_value(json_object_get(e, "by"));
+        const char *run = json_string_value(json_object_get(e, "run_id"));
+        const char *at = json_string_value(json_object_get(e, "at"));
+        snprintf(out, size, " by %s%s%s at %s", by ? by : "unknown", run ? " in run " : "",
+                 run ? run : "", at ? at : "?");
+        return;
+    }
+}
+
+static sw_store_status do_set(sw_store *s, json_t *ch, void *ud, int *dirty, sw_store_error *err)
 {
     set_args *a = ud;
     const char *cur = json_string_value(json_object_get(ch, a->channel));
-    if (!same_id(cur, a->expected))
+    if (!same_id(cur, a->expected)) {
+        char who[256];
+        last_change(ch, a->channel, who, sizeof who);
         return sw_store_fail(err, SW_STORE_CONFLICT,
                              "channel '%s' of '%s' holds %s, not %s as expected: it was changed "
-                             "meanwhile",
+                             "meanwhile%s",
                              a->channel, a->agent, cur ? cur : "(none)",
-                             a->expected ? a->expected : "(none)");
+                             a->expected ? a->expected : "(none)", who);
+    }
     if (same_id(cur, a->id))
         return SW_STORE_OK;
     append_history(ch, "set", "channel", a->channel, cur, a->id, a->info);
@@ -200,11 +156,10 @@ sw_store_status sw_store_set_channel(sw_store *s, const char *agent, const char 
             return st;
     }
     set_args a = {agent, channel, id, expected, info};
-    return with_channels(s, agent, do_set, &a, err);
+    return s->backend->change_channels(s, agent, do_set, &a, err);
 }
 
 typedef struct rollback_args {
-    sw_store *s;
     const char *agent, *to, *expected;
     const sw_change_info *info;
     json_t *result;
@@ -228,15 +183,19 @@ static const char *previous_stable(const json_t *ch, const char *cur)
     return NULL;
 }
 
-static sw_store_status do_rollback(json_t *ch, void *ud, int *dirty, sw_store_error *err)
+static sw_store_status do_rollback(sw_store *s, json_t *ch, void *ud, int *dirty,
+                                   sw_store_error *err)
 {
     rollback_args *a = ud;
     const char *cur = json_string_value(json_object_get(ch, "stable"));
-    if (a->expected && !same_id(cur, a->expected))
+    if (a->expected && !same_id(cur, a->expected)) {
+        char who[256];
+        last_change(ch, "stable", who, sizeof who);
         return sw_store_fail(err, SW_STORE_CONFLICT,
                              "stable of '%s' holds %s, not %s as expected: it was changed "
-                             "meanwhile",
-                             a->agent, cur ? cur : "(none)", a->expected);
+                             "meanwhile%s",
+                             a->agent, cur ? cur : "(none)", a->expected, who);
+    }
     const char *to = a->to;
     if (!to) {
         to = cur ? previous_stable(ch, cur) : NULL;
@@ -244,7 +203,7 @@ static sw_store_status do_rollback(json_t *ch, void *ud, int *dirty, sw_store_er
             return sw_store_fail(err, SW_STORE_NOT_FOUND,
                                  "'%s' has no earlier stable release to roll back to", a->agent);
     }
-    sw_store_status st = release_exists(a->s, a->agent, to, err);
+    sw_store_status st = release_exists(s, a->agent, to, err);
     if (st != SW_STORE_OK)
         return st;
     char *target = sw_xstrdup(to), *from = sw_xstrdup(cur);
@@ -276,8 +235,8 @@ sw_store_status sw_store_rollback(sw_store *s, const char *agent, const char *to
     if (!agent || !sw_agent_name_valid(agent))
         return sw_store_fail(err, SW_STORE_INVALID, "'%s' is not a valid agent name",
                              agent ? agent : "(null)");
-    rollback_args a = {s, agent, to_id, expected_stable, info, NULL};
-    sw_store_status st = with_channels(s, agent, do_rollback, &a, err);
+    rollback_args a = {agent, to_id, expected_stable, info, NULL};
+    sw_store_status st = s->backend->change_channels(s, agent, do_rollback, &a, err);
     if (st == SW_STORE_OK && result)
         *result = sw_json_text(a.result);
     json_decref(a.result);
@@ -289,7 +248,7 @@ typedef struct tag_args {
     const sw_change_info *info;
 } tag_args;
 
-static sw_store_status do_tag(json_t *ch, void *ud, int *dirty, sw_store_error *err)
+static sw_store_status do_tag(sw_store *s, json_t *ch, void *ud, int *dirty, sw_store_error *err)
 {
     tag_args *a = ud;
     json_t *tags = json_object_get(ch, "tags");
@@ -322,5 +281,5 @@ sw_store_status sw_store_tag(sw_store *s, const char *agent, const char *id, con
     if (st != SW_STORE_OK)
         return st;
     tag_args a = {agent, id, tag, info};
-    return with_channels(s, agent, do_tag, &a, err);
+    return s->backend->change_channels(s, agent, do_tag, &a, err);
 }

@@ -192,7 +192,10 @@ sw_store_status sw_store_create_release(sw_store *s, const char *bundle_dir,
         sw_store_channel(s, b->agent, "candidate", &cand_before, NULL);
         candidate = cand_before;
     }
-    dir = sw_store_id_dir(s, b->agent, id);
+    if ((st = sw_store_release_dir(s, b->agent, id, &dir, err)) != SW_STORE_OK) {
+        json_decref(diff);
+        goto out;
+    }
     json_t *r =
         json_pack("{s:s, s:s, s:s, s:O, s:s?, s:b, s:O, s:o, s:s, s:s?}", "id", id, "agent",
                   b->agent, "model", b->model, "manifest", stored, "previous", stable, "changed",

@@ -8,6 +8,9 @@
  * traffic) and `candidate` (what is being rolled out). Every channel change
  * and tag is appended to a history with who, when, why and the run id.
  *
+ * Two backends keep the same data under the same rules (docs/versioning.md): a
+ * state folder (the default) or a PostgreSQL database (docs/scale-out.md).
+ *
  * Layout under a state folder (see docs/versioning.md):
  *   releases/<agent>/<id>/manifest.json   the manifest (canonical JSON)
  *   releases/<agent>/<id>/agent.yaml, prompts/..., tools/...   the bundle's files
@@ -34,8 +37,10 @@
  *   sw_store_error (which may be NULL) holds the same status and a message.
  *
  * Threading
- *   One sw_store is used by one thread at a time. Any number of stores, in
- *   any number of processes, may work on one folder at once.
+ *   One sw_store is used by one thread at a time, and by the process that
+ *   opened it (a forked child opens its own). Any number of stores, in any
+ *   number of processes and machines, may work on one folder or database at
+ *   once.
  */
 #ifndef SLIPWAY_STORE_H
 #define SLIPWAY_STORE_H
@@ -72,11 +77,23 @@ typedef struct sw_change_info {
     const char *run_id;
 } sw_change_info;
 
-/* Open the store under state_dir (state_dir/releases is created on first write). */
-SW_API sw_store *sw_store_open(const char *state_dir, sw_store_error *err);
+/* Open the store at `location`: a state folder (its releases/ is created on first
+   write) or a postgres:// / postgresql:// URL (libpq's conninfo). A URL may not hold
+   a password: libpq reads it from $PGPASSWORD or ~/.pgpass (or $PGPASSFILE). Opening
+   a database connects, creates the schema on first use and refuses a schema newer
+   than this build knows; release files are read through a local content-addressed
+   cache ($SLIPWAY_STORE_CACHE, else $XDG_CACHE_HOME/slipway/releases, else
+   ~/.cache/slipway/releases). */
+SW_API sw_store *sw_store_open(const char *location, sw_store_error *err);
 SW_API void sw_store_close(sw_store *store);
-/* The releases folder (state_dir/releases). Owned by the store. */
+/* Where releases' folders are: state_dir/releases, or the cache of a database
+   store. Owned by the store. */
 SW_API const char *sw_store_dir(const sw_store *store);
+/* The location as opened (a folder or a URL without password), for messages. Owned
+   by the store. */
+SW_API const char *sw_store_location(const sw_store *store);
+/* The backend's name: "folder" or "postgres". */
+SW_API const char *sw_store_backend_name(const sw_store *store);
 
 /* ---- reading ---- */
 
