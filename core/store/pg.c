@@ -237,8 +237,8 @@ static int pg_agents(sw_store *s, json_t *names, sw_err *err)
 {
     PGresult *r = NULL;
     if (run(s,
-            "SELECT agent FROM slipway.releases UNION SELECT agent FROM slipway.channels "
-            "ORDER BY 1 COLLATE \"C\"",
+            "SELECT agent FROM (SELECT agent FROM slipway.releases UNION "
+            "SELECT agent FROM slipway.channels) a ORDER BY agent COLLATE \"C\"",
             0, NULL, NULL, 0, &r, err) != 0) {
         PQclear(r);
         return -1;

@@ -1,5 +1,10 @@
 /* check_store.c - the release store: content ids, atomic layout, channel CAS,
-   append-only history, the writer lock, tags, rollback, diffs, policy refusals. */
+   append-only history, the writer lock, tags, rollback, diffs, policy refusals.
+
+   One body, two backends: the folder always, and PostgreSQL when $SLIPWAY_TEST_PG_URL
+   names a server (tests/fixtures/postgres/with-postgres.sh starts one; CTest runs this
+   program both ways). Each test starts on an empty store. */
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -11,14 +16,56 @@ static char *tmp;
 static char *state;
 static char *bundle;
 static sw_store *store;
+static const char *pg_url;   /* NULL: the folder backend */
+static const char *location; /* what every store in a test opens */
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+/* Run SQL on the test database directly (around the store, to damage or inspect it). */
+static void pg_sql(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_url);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, quiet, NULL);
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+/* The first column of the first row of a query, as an integer. */
+static long pg_count(const char *sql)
+{
+    PGconn *c = PQconnectdb(pg_url);
+    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQresultErrorMessage(r));
+    long n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
 
 static void setup(void)
 {
     tmp = fx_tmpdir();
     state = sw_path_join(tmp, "state");
     bundle = fx_bundle(tmp, "b");
+    location = state;
+    if (pg_url) {
+        pg_sql("DROP SCHEMA IF EXISTS slipway CASCADE");
+        char *cache = sw_path_join(tmp, "cache");
+        setenv("SLIPWAY_STORE_CACHE", cache, 1);
+        free(cache);
+        location = pg_url;
+    }
     sw_store_error err = {0};
-    store = sw_store_open(state, &err);
+    store = sw_store_open(location, &err);
     ck_assert_msg(store != NULL, "%s", err.message);
     /* Never run with the developer's identity. */
     setenv("SLIPWAY_USER", "tester", 1);
@@ -96,15 +143,20 @@ START_TEST(test_same_content_same_id)
     json_t *f = create(bundle, &o);
     ck_assert_str_ne(json_string_value(json_object_get(f, "id")), id);
 
-    /* The layout: manifest.json and the bundle's files, nothing else. */
-    char *dir = sw_store_id_dir(store, "demo", id);
+    /* The release's folder (the cache's, from a database): manifest.json and the files. */
+    char *dir;
+    sw_store_error err = {0};
+    ck_assert_int_eq(sw_store_release_dir(store, "demo", id, &dir, &err), SW_STORE_OK);
     char *p = sw_path_join(dir, "manifest.json");
     ck_assert(sw_file_exists(p));
     free(p);
     p = sw_path_join(dir, "tools/lookup.json");
-    ck_assert(sw_file_exists(p));
+    size_t len;
+    char *data = sw_read_file(p, 0, &len, NULL);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_str_eq(data, fx_tool);
+    free(data);
     free(p);
-    sw_store_error err = {0};
     ck_assert_int_eq(sw_store_verify(store, "demo", id, &err), SW_STORE_OK);
 
     free(dir);
@@ -351,9 +403,14 @@ START_TEST(test_cas_race_one_winner)
     for (int i = 0; i < N; i++) {
         pids[i] = fork();
         if (pids[i] == 0) {
+            /* Its own store, as another pipeline's process would have. */
             sw_store_error e = {0};
-            sw_store_status st = sw_store_set_channel(store, "demo", "stable", b, a, NULL, &e);
-            _exit(st == SW_STORE_OK ? 0 : st == SW_STORE_CONFLICT ? 1 : 2);
+            sw_store *own = sw_store_open(location, &e);
+            sw_store_status st =
+                own ? sw_store_set_channel(own, "demo", "stable", b, a, NULL, &e) : SW_STORE_ERROR;
+            _exit(st == SW_STORE_OK                                           ? 0
+                  : st == SW_STORE_CONFLICT && strstr(e.message, "by tester") ? 1
+                                                                              : 2);
         }
     }
     int wins = 0, conflicts = 0;
@@ -627,6 +684,13 @@ START_TEST(test_refusals_write_nothing)
     char *root = sw_path_join(state, "releases");
     ck_assert(!sw_file_exists(root));
     free(root);
+    char *agents;
+    sw_store_error err0 = {0};
+    ck_assert_int_eq(sw_store_agents(store, &agents, &err0), SW_STORE_OK);
+    ck_assert_str_eq(agents, "[]");
+    free(agents);
+    if (pg_url)
+        ck_assert_int_eq(pg_count("SELECT count(*) FROM slipway.blobs"), 0);
 
     /* Allowed explicitly: stored, marked floating, with a warning. */
     fx_write(bundle, "tools/lookup.json", fx_tool);
@@ -645,6 +709,126 @@ START_TEST(test_refusals_write_nothing)
     json_decref(r);
     free(res);
     sw_diags_free(d);
+}
+END_TEST
+
+/* ---- the PostgreSQL backend's own ---- */
+
+/* A file changed in the database is caught by verify, and never reaches the cache. */
+START_TEST(test_pg_verify_detects_tampering)
+{
+    json_t *r = create(bundle, NULL);
+    char *id = id_of(r);
+    pg_sql("UPDATE slipway.blobs SET data = convert_to('You help Evil Corp.', 'UTF8') WHERE "
+           "sha256 IN (SELECT sha256 FROM slipway.release_files WHERE path = "
+           "'prompts/system.md')");
+    sw_store_error err = {0};
+    ck_assert_int_eq(sw_store_verify(store, "demo", id, &err), SW_STORE_ERROR);
+    ck_assert_ptr_nonnull(strstr(err.message, "prompts/system.md has SHA-256"));
+    /* Creating it cached it whole; a cache filled now gets nothing from the damage. */
+    char *other = sw_path_join(tmp, "other-cache");
+    setenv("SLIPWAY_STORE_CACHE", other, 1);
+    sw_store *s = sw_store_open(pg_url, &err);
+    ck_assert_ptr_nonnull(s);
+    char *dir = NULL;
+    ck_assert_int_eq(sw_store_release_dir(s, "demo", id, &dir, &err), SW_STORE_ERROR);
+    ck_assert_msg(strstr(err.message, "prompts/system.md has SHA-256"), "%s", err.message);
+    ck_assert_ptr_null(dir);
+    char *entry = sw_path_join(
+        other, json_string_value(json_object_get(json_object_get(r, "manifest"), "digest")));
+    ck_assert(!sw_file_exists(entry));
+    free(entry);
+    sw_store_close(s);
+    free(other);
+    free(id);
+    json_decref(r);
+}
+END_TEST
+
+/* The bundle's files are stored once however many releases (and agents) hold them. */
+START_TEST(test_pg_files_deduplicated)
+{
+    json_t *r1 = create(bundle, NULL);
+    long blobs = pg_count("SELECT count(*) FROM slipway.blobs");
+    ck_assert_int_eq(blobs, 3); /* agent.yaml, the prompt, the tool */
+    fx_write(bundle, "prompts/system.md", "Second {{company}}.\n");
+    json_t *r2 = create(bundle, NULL);
+    ck_assert_int_eq(pg_count("SELECT count(*) FROM slipway.blobs"), 4);
+    sw_release_options o = {.agent = "demo-two"};
+    json_t *r3 = create(bundle, &o); /* agent.yaml is the same file: the name is overridden */
+    ck_assert_int_eq(pg_count("SELECT count(*) FROM slipway.releases"), 3);
+    ck_assert_int_eq(pg_count("SELECT count(*) FROM slipway.release_files"), 9);
+    ck_assert_int_le(pg_count("SELECT count(*) FROM slipway.blobs"), 5);
+    json_decref(r1);
+    json_decref(r2);
+    json_decref(r3);
+}
+END_TEST
+
+/* A writer holding the agent's row (another process's transaction) keeps the next one out
+   until it ends; one that waits too long fails clearly, having written nothing. */
+START_TEST(test_pg_lock_excludes_second_writer)
+{
+    json_t *r = create(bundle, NULL);
+    char *id = id_of(r);
+    sw_store_error err = {0};
+    ck_assert_int_eq(sw_store_set_channel(store, "demo", "candidate", id, NULL, NULL, &err),
+                     SW_STORE_OK);
+    PGconn *holder = PQconnectdb(pg_url);
+    ck_assert_int_eq(PQstatus(holder), CONNECTION_OK);
+    PQclear(PQexec(holder, "BEGIN"));
+    PGresult *res =
+        PQexec(holder, "SELECT 1 FROM slipway.channels WHERE agent = 'demo' FOR UPDATE");
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+
+    sw_store_set_lock_timeout(store, 200);
+    ck_assert_int_eq(sw_store_set_channel(store, "demo", "stable", id, NULL, NULL, &err),
+                     SW_STORE_ERROR);
+    ck_assert_msg(strstr(err.message, "locked by another writer"), "%s", err.message);
+    ck_assert_int_eq(sw_store_tag(store, "demo", id, "v1", NULL, &err), SW_STORE_ERROR);
+    /* Readers are not held up. */
+    json_t *ch = channels();
+    ck_assert(json_is_null(json_object_get(ch, "stable")));
+    ck_assert_uint_eq(json_object_size(json_object_get(ch, "tags")), 0);
+    json_decref(ch);
+
+    PQclear(PQexec(holder, "COMMIT"));
+    PQfinish(holder);
+    sw_store_set_lock_timeout(store, 5000);
+    ck_assert_int_eq(sw_store_set_channel(store, "demo", "stable", id, NULL, NULL, &err),
+                     SW_STORE_OK);
+    free(id);
+    json_decref(r);
+}
+END_TEST
+
+START_TEST(test_pg_newer_schema_refused)
+{
+    pg_sql("UPDATE slipway.meta SET value = '999' WHERE key = 'schema_version'");
+    sw_store_error err = {0};
+    sw_store *s = sw_store_open(pg_url, &err);
+    ck_assert_ptr_null(s);
+    ck_assert_int_eq(err.status, SW_STORE_REFUSED);
+    ck_assert_msg(strstr(err.message, "schema is version 999, newer than this slipway knows (1)"),
+                  "%s", err.message);
+    pg_sql("UPDATE slipway.meta SET value = '1' WHERE key = 'schema_version'");
+}
+END_TEST
+
+START_TEST(test_pg_bad_urls)
+{
+    sw_store_error err = {0};
+    /* A password in the URL is refused before anything connects, and never echoed. */
+    ck_assert_ptr_null(sw_store_open("postgresql://u:s3cret@127.0.0.1:1/db", &err));
+    ck_assert_int_eq(err.status, SW_STORE_INVALID);
+    ck_assert_ptr_nonnull(strstr(err.message, "PGPASSWORD"));
+    ck_assert_ptr_null(strstr(err.message, "s3cret"));
+    /* Nobody listening: a clear error naming the store. */
+    ck_assert_ptr_null(sw_store_open("postgresql://slipway@127.0.0.1:1/slipway", &err));
+    ck_assert_int_eq(err.status, SW_STORE_ERROR);
+    ck_assert_msg(strstr(err.message, "cannot reach the database"), "%s", err.message);
+    ck_assert_ptr_nonnull(strstr(err.message, "127.0.0.1:1"));
 }
 END_TEST
 
@@ -703,28 +887,41 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("store");
+    pg_url = getenv("SLIPWAY_TEST_PG_URL");
+    if (pg_url && !*pg_url)
+        pg_url = NULL;
+    Suite *s = suite_create(pg_url ? "store on PostgreSQL" : "store in a folder");
     TCase *tc = tcase_create("store");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_same_content_same_id);
     tcase_add_test(tc, test_manifest_digest_excludes_record);
-    tcase_add_test(tc, test_verify_detects_tampering);
     tcase_add_test(tc, test_channel_cas);
     tcase_add_test(tc, test_history_append_only);
     /* These fork helper processes, whose exits valgrind would report as leaks of the
        parent's memory: scripts/memcheck.sh sets SW_MEMCHECK, and they run in every
        other pass (plain, ASan). */
     if (!getenv("SW_MEMCHECK")) {
-        tcase_add_test(tc, test_lock_excludes_second_writer);
         tcase_add_test(tc, test_cas_race_one_winner);
     }
     tcase_add_test(tc, test_rollback);
     tcase_add_test(tc, test_tags_and_resolve);
-    tcase_add_test(tc, test_stray_temp_folder);
     tcase_add_test(tc, test_diff_breaking);
     tcase_add_test(tc, test_refusals_write_nothing);
     tcase_add_test(tc, test_git_commit_and_dirty_tree);
+    if (pg_url) {
+        tcase_add_test(tc, test_pg_verify_detects_tampering);
+        tcase_add_test(tc, test_pg_files_deduplicated);
+        tcase_add_test(tc, test_pg_lock_excludes_second_writer);
+        tcase_add_test(tc, test_pg_newer_schema_refused);
+        tcase_add_test(tc, test_pg_bad_urls);
+    } else {
+        /* The folder's layout, flock and crash leftovers. */
+        tcase_add_test(tc, test_verify_detects_tampering);
+        tcase_add_test(tc, test_stray_temp_folder);
+        if (!getenv("SW_MEMCHECK"))
+            tcase_add_test(tc, test_lock_excludes_second_writer);
+    }
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
