@@ -20,6 +20,7 @@
 
 struct sw_pg_store {
     PGconn *conn;
+    int in_transaction; /* between our BEGIN and its COMMIT or ROLLBACK */
 };
 
 /* Version 1. Each statement in parentheses: one array element, however many lines. */
@@ -44,23 +45,32 @@ static const char *const schema_v1[] = {
 
 /* ---- statements ---- */
 
-/* err := "what: libpq's message" (one line). Returns -1. */
+/* err := "what: libpq's message", its lines joined into one. Returns -1. */
 static int pg_error(sw_err *err, PGconn *conn, const PGresult *res, const char *what)
 {
     const char *msg = res ? PQresultErrorMessage(res) : "";
     if (!*msg)
         msg = PQerrorMessage(conn);
-    size_t n = strlen(msg);
-    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+    char line[512];
+    size_t n = 0;
+    for (const char *p = msg; *p && n + 1 < sizeof line; p++) {
+        char c = *p == '\n' || *p == '\t' ? ' ' : *p;
+        if (c != ' ' || (n && line[n - 1] != ' '))
+            line[n++] = c;
+    }
+    while (n && line[n - 1] == ' ')
         n--;
-    return sw_err_set(err, "PostgreSQL, %s: %.*s", what, (int)n, msg);
+    line[n] = '\0';
+    return sw_err_set(err, "PostgreSQL, %s: %s", what, line);
 }
 
-/* A connection lost since the last statement is opened again before the next one. */
+/* A connection lost since the last transaction is opened again before the next
+   statement, but never inside a transaction: its statements would then run on their
+   own, and a change could be half-written. There the statement fails instead. */
 static PGconn *conn_of(sw_store *s)
 {
     PGconn *c = s->pg->conn;
-    if (PQstatus(c) == CONNECTION_BAD)
+    if (PQstatus(c) == CONNECTION_BAD && !s->pg->in_transaction)
         PQreset(c);
     return c;
 }
@@ -85,6 +95,10 @@ static int run(sw_store *s, const char *sql, int n, const char *const *values, c
         PQclear(r);
         return -1;
     }
+    if (strncmp(sql, "BEGIN", 5) == 0)
+        s->pg->in_transaction = 1;
+    else if (strcmp(sql, "COMMIT") == 0)
+        s->pg->in_transaction = 0;
     if (out)
         *out = r;
     else
@@ -100,6 +114,7 @@ static int exec(sw_store *s, const char *sql, sw_err *err)
 static void rollback(sw_store *s)
 {
     PQclear(PQexec(s->pg->conn, "ROLLBACK"));
+    s->pg->in_transaction = 0;
 }
 
 static int commit(sw_store *s, sw_err *err)
