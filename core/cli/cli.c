@@ -12,6 +12,9 @@ int cli_common_option(cli_common *c, int opt, const char *arg)
     case OPT_STATE_DIR:
         c->state_dir = arg;
         return 1;
+    case OPT_STORE:
+        c->store = arg;
+        return 1;
     case OPT_PLUGIN_PATH:
         if (c->n_plugin_dirs == (int)(sizeof c->plugin_dirs / sizeof *c->plugin_dirs)) {
             fprintf(stderr, "slipway: too many --plugin-path options\n");
@@ -32,6 +35,8 @@ sw_engine *cli_engine(const cli_common *c)
     sw_engine *e = sw_engine_new();
     if (c->state_dir)
         sw_engine_set_state_dir(e, c->state_dir);
+    if (c->store)
+        sw_engine_set_store(e, c->store);
     for (int i = 0; i < c->n_plugin_dirs; i++)
         sw_engine_add_plugin_dir(e, c->plugin_dirs[i]);
     return e;
@@ -108,22 +113,30 @@ json_t *cli_json(char *text)
     return j ? j : json_array();
 }
 
-int cli_list_or_show(const cli_list_show *spec, int argc, char **argv)
+int cli_parse_common_only(const char *cmd, const char *usage, int argc, char **argv, cli_common *c)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS, {0, 0, 0, 0}};
-    cli_common c = {0};
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        int common = cli_common_option(&c, opt, optarg);
+        int common = cli_common_option(c, opt, optarg);
         if (common < 0)
             return 2;
         if (common)
             continue;
         if (opt == 'h')
-            return cli_usage(stdout, spec->usage, 0);
-        return cli_fail_usage(spec->cmd, "bad option");
+            return cli_usage(stdout, usage, 0);
+        return cli_fail_usage(cmd, "unknown option '%s'", argv[optind - 1]);
     }
+    return -1;
+}
+
+int cli_list_or_show(const cli_list_show *spec, int argc, char **argv)
+{
+    cli_common c = {0};
+    int parsed = cli_parse_common_only(spec->cmd, spec->usage, argc, argv, &c);
+    if (parsed >= 0)
+        return parsed;
     int rest = argc - optind;
     int show = rest >= 1 && strcmp(argv[optind], "show") == 0;
     if ((show && rest != 2) || (!show && rest != 0))

@@ -12,10 +12,20 @@
 #include "slipway/slipway.h"
 
 /* Long options every command accepts, and their codes. */
-enum { OPT_STATE_DIR = 1000, OPT_PLUGIN_PATH, OPT_JSON, OPT_HELP, OPT_SET, OPT_VERBOSE, OPT_QUIET };
+enum {
+    OPT_STATE_DIR = 1000,
+    OPT_STORE,
+    OPT_PLUGIN_PATH,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_SET,
+    OPT_VERBOSE,
+    OPT_QUIET
+};
 
 #define CLI_COMMON_OPTIONS                                                                         \
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},                                         \
+        {"store", required_argument, NULL, OPT_STORE},                                             \
         {"plugin-path", required_argument, NULL, OPT_PLUGIN_PATH},                                 \
         {"json", no_argument, NULL, OPT_JSON},                                                     \
     {                                                                                              \
@@ -24,6 +34,7 @@ enum { OPT_STATE_DIR = 1000, OPT_PLUGIN_PATH, OPT_JSON, OPT_HELP, OPT_SET, OPT_V
 
 typedef struct cli_common {
     const char *state_dir;
+    const char *store; /* the release store: a folder or a postgres:// URL */
     const char *plugin_dirs[32];
     int n_plugin_dirs;
     int json;
@@ -31,6 +42,9 @@ typedef struct cli_common {
 
 /* Handle a common option; returns 1 when opt was one, 0 otherwise, -1 on error. */
 int cli_common_option(cli_common *c, int opt, const char *arg);
+/* Parse argv (argv[0] the command) for a command taking only the common options:
+   -1 to go on with the operands from optind, else the exit code (help, bad option). */
+int cli_parse_common_only(const char *cmd, const char *usage, int argc, char **argv, cli_common *c);
 /* An engine configured from the common options. */
 sw_engine *cli_engine(const cli_common *c);
 /* Print every diagnostic to stderr ("file:line:col: error: ...", colored on a terminal). */

@@ -9,6 +9,8 @@
 
 #define COMMON_HELP                                                                                \
     "  --state-dir DIR   the state folder (default $SLIPWAY_STATE_DIR or ./.slipway)\n"            \
+    "  --store WHERE     the release store: a folder or a postgres:// URL (default\n"              \
+    "                    $SLIPWAY_STORE, else the state folder)\n"                                 \
     "  --json            machine-readable output\n"                                                \
     "  -h, --help        this help\n"
 
@@ -231,12 +233,12 @@ static int parse(int argc, char **argv, const char *name, const char *help, args
     return -1;
 }
 
-static char *state_dir(const args *a)
+static char *store_location(const args *a)
 {
     sw_engine *e = cli_engine(&a->common);
-    char *dir = strdup(sw_engine_state_dir(e));
+    char *where = strdup(sw_engine_store(e));
     sw_engine_free(e);
-    return dir;
+    return where;
 }
 
 static void print_text(const char *json_text)
@@ -320,7 +322,7 @@ static int do_list(sw_store *st, const args *a)
             free(t);
             json_array_foreach(all, i, name) damaged += json_object_get(name, "damaged") != NULL;
         } else if (json_array_size(all) == 0) {
-            printf("no releases in %s\n", sw_store_dir(st));
+            printf("no releases in %s\n", sw_store_location(st));
         } else {
             cli_style s = cli_style_for(stdout);
             printf("%s%-20s %-12s %-24s %-12s %-26s %s%s\n", s.bold, "AGENT", "ID", "CREATED", "BY",
@@ -734,12 +736,12 @@ static const sub subs[] = {{"list", usage_list},        {"show", usage_show},
 
 static sw_store *open_store(const args *a)
 {
-    char *dir = state_dir(a);
+    char *where = store_location(a);
     sw_store_error err = {0};
-    sw_store *st = sw_store_open(dir, &err);
+    sw_store *st = sw_store_open(where, &err);
     if (!st)
         fprintf(stderr, "slipway releases: %s\n", err.message);
-    free(dir);
+    free(where);
     return st;
 }
 

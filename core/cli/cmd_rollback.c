@@ -29,6 +29,8 @@ static const char usage[] =
     "  --token-file FILE   the admin token (default $SLIPWAY_ROUTER_TOKEN)\n"
     "  --no-router         the store only\n"
     "  --state-dir DIR     the state folder (default $SLIPWAY_STATE_DIR, else ./.slipway)\n"
+    "  --store WHERE       the release store: a folder or a postgres:// URL (default\n"
+    "                      $SLIPWAY_STORE, else the state folder)\n"
     "  --json              print the result as JSON\n"
     "  -h, --help          this help\n";
 
@@ -159,7 +161,7 @@ int cmd_rollback(int argc, char **argv)
 
     sw_engine *e = cli_engine(&common);
     sw_store_error err = {0};
-    sw_store *s = sw_store_open(sw_engine_state_dir(e), &err);
+    sw_store *s = sw_store_open(sw_engine_store(e), &err);
     sw_engine_free(e);
     if (!s) {
         fprintf(stderr, "slipway rollback: %s\n", err.message);

@@ -203,6 +203,8 @@ static const char run_usage[] =
     "Options:\n"
     "  --set vars.NAME=VALUE  override a variable (VALUE typed as YAML); repeatable\n"
     "  --state-dir DIR        where runs are kept (default $SLIPWAY_STATE_DIR or ./.slipway)\n"
+    "  --store WHERE          the release store the stages use: a folder or a postgres://\n"
+    "                         URL (default $SLIPWAY_STORE, else the state folder)\n"
     "  --plugin-path DIR      search DIR for plugins first; repeatable\n"
     "  --json                 one JSON object per event on stdout\n"
     "  -v, --verbose          show debug logs\n"

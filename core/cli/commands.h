@@ -5,7 +5,8 @@
  * 2 invalid input or usage, 3 interrupted).
  *
  * Shared by every command: --state-dir DIR (else $SLIPWAY_STATE_DIR, else
- * ./.slipway), --json for machine output, NO_COLOR respected.
+ * ./.slipway), --store LOCATION (the release store: else $SLIPWAY_STORE, else the
+ * state folder), --json for machine output, NO_COLOR respected.
  */
 #ifndef SW_CLI_COMMANDS_H
 #define SW_CLI_COMMANDS_H
@@ -24,5 +25,6 @@ int cmd_new_plugin(int argc, char **argv); /* NAME [DIR]: a plugin project from 
 int cmd_mock(int argc, char **argv);       /* an OpenAI-compatible mock model server */
 int cmd_rollback(int argc, char **argv);   /* AGENT: router to stable, store candidate cleared */
 int cmd_traffic(int argc, char **argv);    /* simulated users through the router */
+int cmd_store(int argc, char **argv);      /* store init: make the release store ready */
 
 #endif

@@ -24,6 +24,7 @@ static const char usage[] =
     "Releases:\n"
     "  releases SUBCOMMAND   list, show, diff, channels, create\n"
     "  tag ID NAME           give a release a human-readable tag\n"
+    "  store init            create the release store's schema (a postgres:// --store)\n"
     "\n"
     "Router:\n"
     "  serve --config FILE   run the router (canary splits, shadow, pins, metrics)\n"
@@ -39,7 +40,8 @@ static const char usage[] =
     "  --version             print the version\n"
     "  -h, --help            this help; 'slipway COMMAND --help' for a command's\n"
     "\n"
-    "Environment: SLIPWAY_STATE_DIR (default ./.slipway), SLIPWAY_PLUGIN_PATH\n"
+    "Environment: SLIPWAY_STATE_DIR (default ./.slipway), SLIPWAY_STORE (the release\n"
+    "store: a folder or a postgres:// URL; default the state folder), SLIPWAY_PLUGIN_PATH\n"
     "(folders separated by ':'), NO_COLOR.\n";
 
 typedef struct command {
@@ -52,7 +54,7 @@ static const command commands[] = {
     {"runs", cmd_runs},         {"plugins", cmd_plugins}, {"releases", cmd_releases},
     {"tag", cmd_tag},           {"mock", cmd_mock},       {"new-plugin", cmd_new_plugin},
     {"serve", cmd_serve},       {"routes", cmd_routes},   {"route", cmd_route},
-    {"rollback", cmd_rollback}, {"traffic", cmd_traffic},
+    {"rollback", cmd_rollback}, {"traffic", cmd_traffic}, {"store", cmd_store},
 };
 
 int main(int argc, char **argv)

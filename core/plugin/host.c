@@ -333,6 +333,11 @@ static const char *host_state_dir(sw_stage *st)
     return st->run->engine->state_dir;
 }
 
+static const char *host_store(sw_stage *st)
+{
+    return sw_engine_store(st->run->engine);
+}
+
 static const char *host_artifacts_dir(sw_stage *st)
 {
     if (!st->artifacts_dir) {
@@ -662,6 +667,7 @@ static const sw_host host_table = {
     .http = host_http,
     .http_response_free = host_http_response_free,
     .param_origin = host_param_origin,
+    .store = host_store,
 };
 
 const sw_host *sw_host_table(void)

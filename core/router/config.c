@@ -9,6 +9,7 @@
 
 #include "base/fsutil.h"
 #include "model/yamldoc.h"
+#include "store/store_impl.h"
 
 typedef struct ctx {
     const sw_ydoc *doc;
@@ -62,6 +63,19 @@ static void get_path(const ctx *x, const sw_ynode *map, const char *key, char **
     free(*out);
     *out = sw_path_resolve(x->c->dir, s);
     free(s);
+}
+
+/* `store:`: a folder (taken against the config's folder) or a postgres:// URL (as is). */
+static void get_store(const ctx *x, const sw_ynode *map, char **out)
+{
+    char *s = NULL;
+    get_str(x, map, "store", &s);
+    if (!s)
+        return;
+    free(*out);
+    *out = sw_store_location_is_url(s) ? s : sw_path_resolve(x->c->dir, s);
+    if (*out != s)
+        free(s);
 }
 
 static void get_int(const ctx *x, const sw_ynode *map, const char *key, long long lo, long long hi,
@@ -326,7 +340,7 @@ static void parse_root(ctx *x, const sw_ynode *root)
         get_str(x, admin, "token_env", &c->token_env);
     }
     get_path(x, root, "state_file", &c->state_file);
-    get_path(x, root, "store", &c->store_dir);
+    get_store(x, root, &c->store_dir);
     const sw_ynode *lim = get_map(x, root, "limits");
     if (lim) {
         static const char *const lk[] = {"max_body_bytes", "max_header_bytes", "max_response_bytes",

@@ -44,7 +44,7 @@ typedef struct sw_router_config {
     char *token_file;
     char *token_env;
     char *state_file;
-    char *store_dir; /* the release store's state folder (gateway agents) */
+    char *store_dir; /* the release store (gateway agents): a state folder or a postgres:// URL */
     size_t max_body_bytes;
     size_t max_header_bytes;
     size_t max_response_bytes;

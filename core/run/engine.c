@@ -13,6 +13,7 @@
 #include "lua/lua_stage.h"
 #include "plugin/host.h"
 #include "run/run_impl.h"
+#include "store/store_impl.h"
 
 #ifndef SLIPWAY_VERSION
 #define SLIPWAY_VERSION "0.0.0"
@@ -62,6 +63,7 @@ SW_API sw_engine *sw_engine_new(void)
     sw_engine *e = sw_xcalloc(1, sizeof *e);
     const char *state = getenv("SLIPWAY_STATE_DIR");
     e->state_dir = absolute(state && *state ? state : ".slipway");
+    sw_engine_set_store(e, getenv("SLIPWAY_STORE"));
     return e;
 }
 
@@ -71,6 +73,7 @@ SW_API void sw_engine_free(sw_engine *e)
         return;
     sw_strv_free(e->plugin_dirs, e->n_plugin_dirs);
     free(e->state_dir);
+    free(e->store);
     free(e);
 }
 
@@ -90,6 +93,21 @@ SW_API void sw_engine_set_state_dir(sw_engine *e, const char *dir)
 SW_API const char *sw_engine_state_dir(const sw_engine *e)
 {
     return e->state_dir;
+}
+
+SW_API void sw_engine_set_store(sw_engine *e, const char *location)
+{
+    free(e->store);
+    e->store = NULL;
+    if (!location || !*location)
+        return;
+    /* A folder is taken against the current folder now, as the state folder is. */
+    e->store = sw_store_location_is_url(location) ? sw_xstrdup(location) : absolute(location);
+}
+
+SW_API const char *sw_engine_store(const sw_engine *e)
+{
+    return e->store ? e->store : e->state_dir;
 }
 
 SW_API void sw_engine_set_observer(sw_engine *e, sw_observer_fn fn, void *userdata)

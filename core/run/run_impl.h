@@ -23,6 +23,7 @@ struct sw_engine {
     char **plugin_dirs; /* sw_engine_add_plugin_dir, in order */
     size_t n_plugin_dirs;
     char *state_dir;
+    char *store; /* the release store's location; NULL: the state folder */
     sw_observer_fn observer;
     void *observer_ud;
     volatile sig_atomic_t stop_requests; /* raised by sw_engine_request_stop */

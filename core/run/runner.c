@@ -669,6 +669,9 @@ static int write_run_meta(sw_run *run, sw_err *err)
     json_t *meta = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o}", "format", 1, "run_id", run->id,
                              "pipeline", p->path, "pipeline_dir", p->dir, "created_at",
                              run->started_at, "sets", sets, "plugin_dirs", dirs);
+    /* A release store named apart from the state folder: a resume must use it too. */
+    if (run->engine->store)
+        json_object_set_new(meta, "store", json_string(run->engine->store));
     char *body = json_dumps(meta, JSON_INDENT(2));
     json_decref(meta);
     char *path = sw_path_join(run->dir, "run.json");
@@ -826,6 +829,10 @@ SW_API sw_run *sw_run_open(sw_engine *e, const char *run_id, sw_diags *d)
     {
         sw_engine_add_plugin_dir(e, json_string_value(v));
     }
+    /* The run's own release store, unless the resume names one. */
+    const char *store = json_string_value(json_object_get(meta, "store"));
+    if (store && !e->store)
+        sw_engine_set_store(e, store);
     if (sw_pipeline_check(e, p, d) != 0)
         goto fail;
     run = run_alloc(e, p);

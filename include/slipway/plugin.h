@@ -233,6 +233,9 @@ typedef struct sw_host {
        when it was not written there as it is now: absent (a default), or built
        from ${...} references. The file string is owned by the host, as above. */
     sw_status (*param_origin)(sw_stage *stage, const char *name, sw_origin *out);
+    /* ABI minor 1. The release store to open with sw_store_open (slipway/store.h):
+       the state folder, or a postgres:// URL (--store, $SLIPWAY_STORE). */
+    const char *(*store)(sw_stage *stage);
 } sw_host;
 
 /* An HTTP request for host->http. Zeroed fields take their defaults. */

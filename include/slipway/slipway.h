@@ -108,7 +108,8 @@ typedef struct sw_event {
 
 typedef void (*sw_observer_fn)(void *userdata, const sw_event *event);
 
-/* A new engine. Reads SLIPWAY_PLUGIN_PATH and SLIPWAY_STATE_DIR from the environment. */
+/* A new engine. Reads SLIPWAY_PLUGIN_PATH, SLIPWAY_STATE_DIR and SLIPWAY_STORE from the
+   environment. */
 SW_API sw_engine *sw_engine_new(void);
 SW_API void sw_engine_free(sw_engine *engine);
 /* Add a plugin folder, searched before SLIPWAY_PLUGIN_PATH, pipeline paths and the
@@ -117,6 +118,10 @@ SW_API void sw_engine_add_plugin_dir(sw_engine *engine, const char *dir);
 /* Where runs and releases are kept (default: $SLIPWAY_STATE_DIR, else ./.slipway). */
 SW_API void sw_engine_set_state_dir(sw_engine *engine, const char *dir);
 SW_API const char *sw_engine_state_dir(const sw_engine *engine);
+/* The release store (slipway/store.h): a folder, or a postgres:// URL. Default:
+   $SLIPWAY_STORE, else the state folder. NULL goes back to that default. */
+SW_API void sw_engine_set_store(sw_engine *engine, const char *location);
+SW_API const char *sw_engine_store(const sw_engine *engine);
 SW_API void sw_engine_set_observer(sw_engine *engine, sw_observer_fn fn, void *userdata);
 /* Ask the running run to stop (cancellation, then exit 3, resumable).
    Async-signal-safe. A second call while stopping makes the stop immediate. */

@@ -838,7 +838,7 @@ static sw_status promote(run_state *r, json_t *route)
     const sw_host *h = sw_host_api;
     const canary_cfg *c = r->c;
     sw_store_error e = {0};
-    sw_store *s = sw_store_open(h->state_dir(r->stage), &e);
+    sw_store *s = sw_store_open(h->store(r->stage), &e);
     if (!s)
         return h->error(r->stage, "%s", e.message);
     char *id = store_release(r->stage, c, s);

@@ -299,7 +299,7 @@ static int load_release(sw_stage *stage, const char *text, const char *agent, ev
         return sw_err_set(err, "expected a release manifest or a release id");
     }
     sw_store_error se = {0};
-    sw_store *s = sw_store_open(sw_host_api->state_dir(stage), &se);
+    sw_store *s = sw_store_open(sw_host_api->store(stage), &se);
     if (!s) {
         json_decref(j);
         return sw_err_set(err, "%s", se.message);

@@ -137,7 +137,7 @@ static sw_status run(sw_stage *stage, const void *config)
     sw_store *s = NULL;
     if (c->store) {
         sw_store_error e = {0};
-        s = sw_store_open(h->state_dir(stage), &e);
+        s = sw_store_open(h->store(stage), &e);
         if (!s) {
             sw_admin_client_fini(&ac);
             return h->error(stage, "%s", e.message);

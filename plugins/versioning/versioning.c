@@ -162,7 +162,7 @@ static sw_status run(sw_stage *stage, const void *config)
     const sw_host *h = sw_host_api;
     const versioning_cfg *c = config;
     sw_store_error err = {0};
-    sw_store *s = sw_store_open(h->state_dir(stage), &err);
+    sw_store *s = sw_store_open(h->store(stage), &err);
     if (!s)
         return h->error(stage, "%s", err.message);
 
