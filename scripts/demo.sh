@@ -9,7 +9,8 @@
 #                    tool calls and task outcomes as events
 #
 # Then: the agent as it is becomes stable; a good change is evaluated, shadowed, ramped
-# 5/25/50/100% while the monitor watches, and promoted; a regressed change passes the golden
+# 25/50/100% while the monitor watches, and promoted once the monitor has had the samples to
+# see each regression the pipeline declares (about a minute at 20 sessions/s); a regressed change passes the golden
 # set but fails tool calls under live traffic: the monitor catches it mid-canary and the
 # router is rolled back (pinned sessions drain); a breaking tool schema change is stopped
 # before any user sees it. No API key, no external service, loopback only.
@@ -100,18 +101,18 @@ YAML
 pids+=($!)
 router="http://127.0.0.1:$(wait_port "$demo/router.port" router)"
 echo "router: $router (support-agent -> $stable)"
-"$slipway" traffic --router "$router" --agent support-agent --users 8 --rate 15 --duration 0 \
+"$slipway" traffic --router "$router" --agent support-agent --users 8 --rate 20 --duration 0 \
     --seed 42 --tools "$bundle/tools" >"$demo/traffic.log" 2>&1 &
 traffic_pid=$!
 pids+=($traffic_pid)
-echo "traffic: 15 new sessions/s, 2 to 4 turns each (log: $demo/traffic.log)"
+echo "traffic: 20 new sessions/s, 2 to 4 turns each (log: $demo/traffic.log)"
 
 release() {
     "$slipway" run pipelines/release.yaml --set "vars.bundle=$bundle" --set "vars.router=$router" \
         --set "vars.token=$demo/router.token" --set "vars.model_url=http://127.0.0.1:$mock_port/v1"
 }
 
-step "2/4  a good change (a friendlier sign-off): eval -> shadow -> canary 5/25/50/100 -> promoted"
+step "2/4  a good change (a friendlier sign-off): eval -> shadow -> canary 25/50/100 on evidence -> promoted"
 printf '\nEnd every conversation by wishing the customer a good day.\n' >>"$bundle/prompts/system.md"
 release
 good_run=$(newest_run)

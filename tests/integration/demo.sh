@@ -32,7 +32,8 @@ expect_eq "$(json "$(R 1)" 'd["exit_code"]')" 0 "run 2 (the good change) succeed
 good=$(o 1 release.id)
 expect_eq "$(o 1 golden.pass_rate)" 1.0 "its golden set passed"
 expect_eq "$(o 1 canary.promoted)" True "it was promoted"
-expect_eq "$(o 1 canary.steps_done)" 5 "after shadow, 5, 25, 50 and 100%"
+expect_eq "$(o 1 canary.steps_done)" 4 "after shadow, 25, 50 and 100%"
+expect_eq "$(o 1 canary.evidence) $(o 1 watch.evidence)" "enough enough" "on evidence, not on a timer"
 expect_eq "$(o 1 watch.verdict)" pass "the monitor passed it"
 [ "$(o 1 canary.sessions_on_candidate)" -ge 40 ] && ok "live sessions reached it" ||
     bad "sessions_on_candidate $(o 1 canary.sessions_on_candidate)"
