@@ -89,7 +89,9 @@ void sw_messages_event(sw_completion *c, const char *name, const json_t *data)
     if (strcmp(name, "message_start") == 0) {
         usage(c, json_object_get(json_object_get(data, "message"), "usage"), 1);
     } else if (strcmp(name, "message_delta") == 0) {
-        usage(c, json_object_get(data, "usage"), 0);
+        /* Its usage is cumulative, and may restate the input (a translated stream's does). */
+        const json_t *u = json_object_get(data, "usage");
+        usage(c, u, json_object_get(u, "input_tokens") != NULL);
     } else if (strcmp(name, "content_block_start") == 0) {
         const json_t *block = json_object_get(data, "content_block");
         if (is_type(block, "tool_use"))

@@ -9,6 +9,7 @@
 
 #include "base/fsutil.h"
 #include "model/yamldoc.h"
+#include "proto/proto.h"
 #include "store/store_impl.h"
 
 typedef struct ctx {
@@ -399,14 +400,37 @@ static void parse_root(ctx *x, const sw_ynode *root)
                           prov->keys[i]->text);
             continue;
         }
-        static const char *const pk[] = {"base_url", "api_key_env"};
-        check_keys(x, p, "provider", pk, 2);
+        static const char *const pk[] = {"base_url", "api_key_env",       "api_key_file",
+                                         "protocol", "anthropic_version", "max_tokens"};
+        check_keys(x, p, "provider", pk, 6);
         c->providers = sw_xrealloc(c->providers, (c->n_providers + 1) * sizeof *c->providers);
         sw_provider_cfg *pc = &c->providers[c->n_providers++];
         memset(pc, 0, sizeof *pc);
         pc->name = sw_xstrdup(prov->keys[i]->text);
         get_str(x, p, "base_url", &pc->base_url);
         get_str(x, p, "api_key_env", &pc->api_key_env);
+        get_path(x, p, "api_key_file", &pc->api_key_file);
+        get_str(x, p, "anthropic_version", &pc->anthropic_version);
+        GET_INT(x, p, "max_tokens", 1, 10000000, pc->max_tokens);
+        /* The protocol: said, or known from the provider's name (anthropic speaks Messages). */
+        char *proto = NULL;
+        get_str(x, p, "protocol", &proto);
+        const char *pname = proto                                ? proto
+                            : strcmp(pc->name, "anthropic") == 0 ? "messages"
+                                                                 : "chat";
+        if (strcmp(pname, "chat") == 0 || strcmp(pname, "openai") == 0)
+            pc->protocol = SW_PROTO_CHAT;
+        else if (strcmp(pname, "messages") == 0 || strcmp(pname, "anthropic") == 0)
+            pc->protocol = SW_PROTO_MESSAGES;
+        else
+            sw_diag_error(x->d, pos(x, sw_ynode_get(p, "protocol")),
+                          "provider '%s': protocol must be chat (OpenAI-compatible: Chat "
+                          "Completions and Responses) or messages (Anthropic)",
+                          pc->name);
+        free(proto);
+        if (pc->api_key_env && pc->api_key_file)
+            sw_diag_error(x->d, pos(x, p),
+                          "provider '%s': set api_key_env or api_key_file, not both", pc->name);
         if (!pc->base_url)
             sw_diag_error(x->d, pos(x, p), "provider '%s': missing 'base_url'", pc->name);
         else if (strncmp(pc->base_url, "http://", 7) != 0 &&
@@ -509,6 +533,8 @@ void sw_router_config_free(sw_router_config *c)
         free(c->providers[i].name);
         free(c->providers[i].base_url);
         free(c->providers[i].api_key_env);
+        free(c->providers[i].api_key_file);
+        free(c->providers[i].anthropic_version);
     }
     free(c->providers);
     for (size_t i = 0; i < c->n_agents; i++) {

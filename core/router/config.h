@@ -21,6 +21,10 @@ typedef struct sw_provider_cfg {
     char *name;
     char *base_url;
     char *api_key_env;
+    char *api_key_file;      /* the key in a file instead (read when a release is resolved) */
+    int protocol;            /* sw_proto_id: chat (OpenAI-compatible, Responses too) or messages */
+    char *anthropic_version; /* messages: the anthropic-version header */
+    long long max_tokens;    /* messages: max_tokens when neither request nor release sets it */
 } sw_provider_cfg;
 
 typedef struct sw_agent_cfg {

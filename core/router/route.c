@@ -73,6 +73,8 @@ static void free_version(sw_rversion *v)
     free(v->url);
     free(v->release);
     free(v->api_key_env);
+    free(v->api_key);
+    free(v->anthropic_version);
     json_decref(v->manifest);
 }
 

@@ -55,6 +55,13 @@ typedef struct sw_rversion {
     char *release;     /* gateway: the release id */
     char *api_key_env; /* gateway: the provider key's variable */
     json_t *manifest;  /* gateway: the release manifest */
+    /* gateway: the provider's protocol (sw_proto_id; chat also serves Responses), its key
+       (from api_key_env or api_key_file; never logged nor shown), and for Messages the
+       anthropic-version header and the default max_tokens (0: none) */
+    int proto;
+    char *api_key;
+    char *anthropic_version;
+    long long max_tokens;
     sw_price price;
 } sw_rversion;
 

@@ -110,6 +110,31 @@ static int resolve_version(void *ud, const char *agent, sw_rversion *v, sw_err *
         sw_router_logf(r, SW_LOG_WARN,
                        "provider '%s': $%s is not set; calls to it go without a key", p->name,
                        p->api_key_env);
+    free(v->api_key);
+    v->api_key = NULL;
+    if (p->api_key_env && getenv(p->api_key_env) && *getenv(p->api_key_env))
+        v->api_key = sw_xstrdup(getenv(p->api_key_env));
+    if (p->api_key_file) {
+        sw_err ke = {{0}};
+        size_t klen = 0;
+        char *key = sw_read_file(p->api_key_file, 64u << 10, &klen, &ke);
+        while (key && klen &&
+               (key[klen - 1] == '\n' || key[klen - 1] == '\r' || key[klen - 1] == ' '))
+            key[--klen] = '\0';
+        if (!key || !klen) {
+            /* The file's path is said, never its content. */
+            sw_err_set(err, "provider '%s': cannot read its key from api_key_file %s: %s", p->name,
+                       p->api_key_file, key ? "the file is empty" : ke.msg);
+            free(key);
+            json_decref(m);
+            goto out;
+        }
+        v->api_key = key;
+    }
+    v->proto = p->protocol;
+    free(v->anthropic_version);
+    v->anthropic_version = sw_xstrdup(p->anthropic_version ? p->anthropic_version : "2023-06-01");
+    v->max_tokens = p->max_tokens;
     json_decref(v->manifest);
     v->manifest = m;
     if (!v->price.set)

@@ -25,6 +25,7 @@
 
 #include "bucket.h"
 #include "gateway.h"
+#include "proto/translate.h"
 #include "router_impl.h"
 #include "upstream.h"
 
@@ -53,7 +54,10 @@ struct rreq {
     char *method, *url;
     char *path_agent; /* from /agents/<name>/... */
     kind kind;
-    const sw_proto *proto; /* K_MODEL: the protocol the path speaks; else Chat Completions' */
+    const sw_proto *proto;    /* K_MODEL: the protocol the path speaks; else Chat Completions' */
+    const sw_proto *up_proto; /* the protocol the upstream is called in (gateway: its provider's) */
+    const sw_translator *xl;  /* gateway: client and provider protocols differ; else NULL */
+    sw_xlate_stream *xs;      /* a translated stream's state */
     sw_buf body;
     int too_big;
     rstate st;
@@ -137,6 +141,8 @@ static void req_unref(rreq *q)
     sw_buf_free(&q->out);
     sw_completion_free(&q->comp);
     sw_buf_free(&q->pair_raw);
+    if (q->xs)
+        q->xl->stream_free(q->xs);
     free(q);
 }
 
@@ -263,6 +269,14 @@ static enum MHD_Result reply_error(rreq *q, int status, const char *type, const 
     return queue_json(q, status, j);
 }
 
+/* A refused translation: 400 in the client's protocol, naming the field. */
+static enum MHD_Result reply_refusal(rreq *q, const sw_xlate_err *xe)
+{
+    return queue_json(q, 400,
+                      sw_proto_error(q->proto, 400, "invalid_request_error", "untranslatable",
+                                     xe->param, xe->msg));
+}
+
 /* A reply decided later (the upstream answered or failed): keep it and wake the connection. */
 static void finish(rreq *q, int status, char *body, size_t len, const char *ctype)
 {
@@ -356,7 +370,7 @@ static void wake_client(rreq *q)
 static void on_event(void *ud, const char *ev, size_t len)
 {
     rreq *q = ud;
-    const sw_proto *p = q->proto;
+    const sw_proto *p = q->up_proto; /* the events are the upstream's */
     int drop = 0;
     char name_buf[64];
     const char *name = p->named_events && sw_sse_event_name(ev, len, name_buf, sizeof name_buf) == 0
@@ -382,8 +396,13 @@ static void on_event(void *ud, const char *ev, size_t len)
         }
         if (q->t_first < 0 && token)
             q->t_first = now_ms() - q->t0;
+        if (q->xs) {
+            /* Translated as it comes: the client's events for this one, now. */
+            q->xl->stream_event(q->xs, name, data, q->scratch.len, &q->out);
+            return;
+        }
     }
-    if (!drop)
+    if (!drop && !q->xs)
         sw_buf_append(&q->out, ev, len);
 }
 
@@ -631,10 +650,10 @@ static void read_completion(rreq *q)
         sw_buf_append(&q->pair_raw, body, q->up_buf.len);
         q->comp.collect = 0;
     }
-    if (q->proto->id != SW_PROTO_CHAT) {
+    if (q->up_proto->id != SW_PROTO_CHAT) {
         /* The other protocols' answers are read whole (the fast path below knows chat's). */
         json_t *resp = json_loadb(body, q->up_buf.len, 0, NULL);
-        q->proto->read_response(&q->comp, resp);
+        q->up_proto->read_response(&q->comp, resp);
         json_decref(resp);
         return;
     }
@@ -668,6 +687,28 @@ static void read_completion(rreq *q)
     if (resp)
         sw_completion_response(&q->comp, resp);
     json_decref(resp);
+}
+
+/* A whole answer (or error) of a translated request, into the client's protocol. */
+static void translate_answer(rreq *q)
+{
+    json_t *up = json_loadb(q->up_buf.data ? q->up_buf.data : "", q->up_buf.len, 0, NULL);
+    int status = (int)q->up_status;
+    json_t *j;
+    if (status == 200 && json_is_object(up)) {
+        j = q->xl->response(up);
+    } else if (status == 200) {
+        status = 502;
+        q->errclass = SW_ERRC_5XX;
+        j = sw_proto_error(q->proto, status, "upstream_error", "upstream_invalid", NULL,
+                           "the provider's answer is not JSON");
+    } else {
+        j = sw_xlate_error(q->proto, status, up);
+    }
+    json_decref(up);
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    finish(q, status, text, strlen(text), "application/json");
 }
 
 /* The end of an upstream call (either client), its handle released. */
@@ -722,12 +763,18 @@ static void upstream_end(rreq *q, CURLcode rc)
         return;
     }
     if (q->is_sse) {
+        if (q->xs)
+            q->xl->stream_end(q->xs, &q->out);
         q->up_done = 1;
         wake_client(q);
         return;
     }
     if (q->up_status == 200 && q->up_buf.data)
         read_completion(q);
+    if (q->xl) {
+        translate_answer(q);
+        return;
+    }
     size_t len = q->up_buf.len;
     char *body = sw_buf_steal(&q->up_buf);
     finish(q, (int)q->up_status, body, len, q->up_ctype ? q->up_ctype : "application/json");
@@ -944,7 +991,8 @@ static int shadow_request(sw_shadow_job *job)
 {
     json_t *b = json_loadb(job->body, job->len, 0, NULL);
     sw_err err = {{0}};
-    if (!b || (job->manifest && sw_gateway_apply(job->manifest, b, &err) < 0)) {
+    if (!b || (job->manifest &&
+               sw_gateway_apply(job->manifest, (sw_proto_id)job->proto, 0, b, &err) < 0)) {
         snprintf(job->error, sizeof job->error, "cannot make the shadow request: %.200s",
                  b ? err.msg : "the request is not JSON");
         json_decref(b);
@@ -961,7 +1009,12 @@ static int shadow_request(sw_shadow_job *job)
 static void submit_shadow(rreq *q, char *client_body, size_t len, const sw_rversion *sv)
 {
     sw_router *r = q->r;
-    if (!sv->url || (q->route->mode == SW_MODE_GATEWAY && !sv->manifest)) {
+    /* A gateway shadow goes in the client's own protocol only, with a bearer key: a
+       translated pair would compare answers of two protocols. */
+    if (!sv->url ||
+        (q->route->mode == SW_MODE_GATEWAY &&
+         (!sv->manifest || q->xl || sw_gateway_upstream(sv->proto, q->proto->id) != q->proto->id ||
+          q->proto->id == SW_PROTO_MESSAGES))) {
         free(client_body);
         return;
     }
@@ -973,7 +1026,7 @@ static void submit_shadow(rreq *q, char *client_body, size_t len, const sw_rvers
     job->proto = q->proto->id;
     if (q->route->mode == SW_MODE_GATEWAY) {
         job->manifest = json_incref(sv->manifest);
-        const char *key = sv->api_key_env ? getenv(sv->api_key_env) : NULL;
+        const char *key = sv->api_key;
         if (key)
             job->auth = sw_xasprintf("Authorization: Bearer %s", key);
     } else {
@@ -1049,13 +1102,6 @@ static enum MHD_Result handle_model(rreq *q)
                                          : "'messages' must be a list of chat messages");
         goto out;
     }
-    if (route->mode == SW_MODE_GATEWAY && p->id != SW_PROTO_CHAT) {
-        res = reply_error(q, 400, "invalid_request_error", "unsupported_protocol",
-                          "agent '%s' is served in gateway mode, which speaks Chat Completions "
-                          "only (POST /v1/chat/completions); %s requests need a service agent",
-                          agent, p->path);
-        goto out;
-    }
     const json_t *stream = json_object_get(body, "stream");
     if (stream && !json_is_boolean(stream)) {
         res = reply_error(q, 400, "invalid_request_error", "invalid_stream",
@@ -1120,6 +1166,18 @@ static enum MHD_Result handle_model(rreq *q)
     q->route = sw_route_ref(route);
     q->ver = sw_route_find(route, version);
     q->series = sw_metrics_series(&r->metrics, agent, version);
+    q->up_proto = p;
+    if (route->mode == SW_MODE_GATEWAY) {
+        q->up_proto = sw_proto_get(sw_gateway_upstream(q->ver->proto, p->id));
+        if (q->up_proto != p && !(q->xl = sw_translator_find(p->id, q->up_proto->id))) {
+            res = reply_error(q, 400, "invalid_request_error", "unsupported_protocol",
+                              "release '%s' of agent '%s' is served by a provider speaking %s, "
+                              "and %s requests are not translated to it (translated: chat <-> "
+                              "messages)",
+                              q->ver->release, agent, q->up_proto->name, p->name);
+            goto out;
+        }
+    }
     const sw_agent_cfg *acfg = sw_router_agent_cfg(r, agent);
     int stream_on = json_is_true(stream);
     int modified = 0;
@@ -1132,8 +1190,22 @@ static enum MHD_Result handle_model(rreq *q)
     size_t client_len = q->body.len;
     char *client_copy = shadow_ver ? sw_xstrndup(q->body.data, client_len) : NULL;
     sw_completion_init(&q->comp, shadow_ver != NULL);
+    if (q->xl) {
+        sw_xlate_err xe = {{0}, {0}};
+        json_t *up = q->xl->request(body, &xe);
+        if (!up) {
+            res = reply_refusal(q, &xe);
+            free(client_copy);
+            goto out;
+        }
+        if (stream_on)
+            q->xs = q->xl->stream_new(body);
+        json_decref(body);
+        body = up;
+    }
     if (route->mode == SW_MODE_GATEWAY) {
-        if (!q->ver->manifest || sw_gateway_apply(q->ver->manifest, body, &err) < 0) {
+        if (!q->ver->manifest || sw_gateway_apply(q->ver->manifest, q->up_proto->id,
+                                                  q->ver->max_tokens, body, &err) < 0) {
             res = reply_error(q, 400, "invalid_request_error", "invalid_request",
                               "cannot apply release '%s': %s", q->ver->release,
                               err.msg[0] ? err.msg : "no manifest");
@@ -1142,7 +1214,7 @@ static enum MHD_Result handle_model(rreq *q)
         }
         modified = 1;
     }
-    if (p->id == SW_PROTO_CHAT && stream_on && (!acfg || acfg->inject_usage)) {
+    if (p->id == SW_PROTO_CHAT && !q->xl && stream_on && (!acfg || acfg->inject_usage)) {
         json_t *so = json_object_get(body, "stream_options");
         if (!json_is_true(json_object_get(so, "include_usage"))) {
             if (!json_is_object(so)) {
@@ -1160,13 +1232,17 @@ static enum MHD_Result handle_model(rreq *q)
         q->up_len = q->body.len;
         q->up_body = sw_buf_steal(&q->body);
     }
-    q->up_url = concat(q->ver->url, p->path);
+    q->up_url = concat(q->ver->url, q->up_proto->path);
     sw_buf *h = &q->up_hdrs;
     sw_buf_puts(h, stream_on ? "Content-Type: application/json\r\nAccept: text/event-stream\r\n"
                              : "Content-Type: application/json\r\nAccept: application/json\r\n");
     if (route->mode == SW_MODE_GATEWAY) {
-        const char *key = q->ver->api_key_env ? getenv(q->ver->api_key_env) : NULL;
-        if (key && *key) {
+        const char *key = q->ver->api_key;
+        if (q->up_proto->id == SW_PROTO_MESSAGES) {
+            if (key)
+                add_header(h, "x-api-key", key);
+            add_header(h, "anthropic-version", q->ver->anthropic_version);
+        } else if (key) {
             char *bearer = sw_xasprintf("Bearer %s", key);
             add_header(h, "Authorization", bearer);
             free(bearer);

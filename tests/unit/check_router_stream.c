@@ -167,7 +167,7 @@ START_TEST(gateway_applies_a_release)
                    " \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
                    0, NULL);
     sw_err err = {{0}};
-    ck_assert_int_eq(sw_gateway_apply(m, body, &err), 0);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_CHAT, 0, body, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(body, "model")), "gpt-4o-2024-08-06");
     json_t *msgs = json_object_get(body, "messages");
     ck_assert_uint_eq(json_array_size(msgs), 2);
@@ -187,7 +187,7 @@ START_TEST(gateway_applies_a_release)
     ck_assert(p.set && p.output == 0.00001);
     json_decref(body);
     body = json_loads("{\"messages\": 3}", 0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, body, &err), -1);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_CHAT, 0, body, &err), -1);
     json_decref(body);
     json_decref(m);
 }
