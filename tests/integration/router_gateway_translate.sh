@@ -24,6 +24,11 @@ PY
 swr releases create "$T/bundle" --allow-dirty --json
 expect_rc 0 "release (provider anthropic)"
 C=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+# And on OpenAI again without the seed (the Responses API has none).
+sed -i 's/provider: anthropic/provider: openai/; s/claude-sonnet-4-20250514/gpt-4o-2024-08-06/' "$T/bundle/agent.yaml"
+swr releases create "$T/bundle" --allow-dirty --json
+expect_rc 0 "release (provider openai, no seed)"
+D=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 out=""
 printf 'sk-ant-test-key-not-real\n' >"$T/anthropic.key"
 
@@ -136,6 +141,18 @@ expect_eq "$got" "lookup_order NW-654321 tool_calls" "a streamed tool call, tran
 ttft=$(metric "slipway_time_to_first_token_seconds_count{agent=\"support-agent\",version=\"$C\"}")
 python3 -c "import sys; sys.exit(0 if float('${ttft:-0}') >= 2 else 1)" && ok "time to first token measured on the translated streams ($ttft)" || bad "ttft count '$ttft'"
 
+# Natively: a Messages request to the Messages release passes with the release applied (its
+# system, input_schema tools, its max_tokens), streamed as the provider's events.
+post /v1/messages '{"model": "support-agent", "messages": [{"role": "user", "content": "hello"}]}'
+expect_eq "$status/$(jget 'd["content"][0]["text"]')" "200/claude with the release prompt and tools" \
+    "messages -> messages natively, max_tokens from the release"
+curl -s -N --max-time 10 -o "$T/s0.txt" -H 'Content-Type: application/json' \
+    -d '{"model": "support-agent", "stream": true, "messages": [{"role": "user", "content": "hello"}]}' "$URL/v1/messages"
+grep -q '^event: message_start' "$T/s0.txt" && grep -q '"text_delta"' "$T/s0.txt" && ok "a native Messages stream" ||
+    bad "native stream: $(head -c 300 "$T/s0.txt")"
+admin GET /admin/agents/support-agent/route
+grep -q "sk-ant-test-key" <<<"$body" && bad "the admin API shows the key" || ok "the admin API never shows the key"
+
 # Refusals: 400 in the Chat error shape, naming the field.
 post /v1/chat/completions '{"model": "support-agent", "n": 2, "messages": [{"role": "user", "content": "hi"}]}'
 expect_eq "$status/$(jget 'd["error"]["param"]')" 400/n "n > 1 is refused, naming n"
@@ -165,6 +182,15 @@ post /v1/messages '{"model": "support-agent", "max_tokens": 200, "messages": [{"
     {"role": "assistant", "content": [{"type": "tool_use", "id": "'"$tid"'", "name": "lookup_order", "input": {"order_id": "NW-111222"}}]},
     {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "'"$tid"'", "content": "delivered"}]}]}'
 expect_eq "$(jget 'd["content"][0]["text"]')" "the order says: delivered" "a tool_result goes as a role tool message"
+# Natively: a Responses request to an OpenAI release: instructions and flat tools. A release
+# parameter Responses has no name for is refused, named.
+post /v1/responses '{"model": "support-agent", "input": "hello"}'
+expect_eq "$status" 400 "responses: the release's seed has no Responses name"
+grep -q "'seed'" <<<"$body" && ok "and is named" || bad "message: $body"
+admin PUT /admin/agents/support-agent/route '{"version": 2, "stable": "'"$D"'"}'
+post /v1/responses '{"model": "support-agent", "input": "hello"}'
+expect_eq "$status/$(jget 'd["output"][0]["content"][0]["text"]')" "200/claude with the release prompt and tools" \
+    "responses -> an OpenAI provider natively, the release as instructions and flat tools"
 curl -s -N --max-time 10 -o "$T/s3.txt" -H 'Content-Type: application/json' \
     -d '{"model": "support-agent", "max_tokens": 200, "stream": true, "messages": [{"role": "user", "content": "hi"}]}' \
     "$URL/v1/messages"
