@@ -7,11 +7,14 @@
 static const char usage[] =
     "usage: slipway runs [show RUN] [options]\n"
     "\n"
-    "List the runs in the state folder, newest first, or show one run's report:\n"
-    "its status, every stage with its state, reason and duration, and its outputs.\n"
+    "List the runs in the state folder and in a database store, newest first, or\n"
+    "show one run's report: its status, every stage with its state, reason and duration, and its "
+    "outputs.\n"
     "\n"
     "Options:\n"
     "  --state-dir DIR   where runs are kept (default $SLIPWAY_STATE_DIR or ./.slipway)\n"
+    "  --store WHERE     a postgres:// store: the runs of every runner too (default\n"
+    "                    $SLIPWAY_STORE)\n"
     "  --json            the report or list as JSON\n"
     "  -h, --help        this help\n";
 

@@ -12,6 +12,7 @@
 #include "base/fsutil.h"
 #include "lua/lua_stage.h"
 #include "plugin/host.h"
+#include "run/run_db.h"
 #include "run/run_impl.h"
 #include "store/store_impl.h"
 
@@ -288,42 +289,62 @@ static json_t *read_json_file(const char *path)
     return json_load_file(path, 0, &jerr);
 }
 
+/* The row of a run in `slipway runs`, from its summary. */
+static json_t *list_row(const char *id, const char *show)
+{
+    json_t *report = show ? json_loads(show, 0, NULL) : NULL;
+    if (!report)
+        return NULL;
+    json_t *row = json_pack("{s:s}", "run_id", id);
+    static const char *const keys[] = {"pipeline",   "name",        "status",      "exit_code",
+                                       "started_at", "finished_at", "duration_ms", "failure"};
+    for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+        json_t *v = json_object_get(report, keys[k]);
+        if (v)
+            json_object_set(row, keys[k], v);
+    }
+    json_decref(report);
+    return row;
+}
+
 SW_API char *sw_runs_json(sw_engine *e, sw_diags *d)
 {
     char *runs_dir = sw_path_join(e->state_dir, "runs");
     json_t *arr = json_array();
+    char **ids = NULL;
+    size_t n = 0;
     DIR *dir = opendir(runs_dir);
     if (dir) {
-        char **ids = NULL;
-        size_t n = 0;
         struct dirent *ent;
         while ((ent = readdir(dir)) != NULL)
             if (ent->d_name[0] != '.')
                 strv_push_unique(&ids, &n, ent->d_name);
         closedir(dir);
-        qsort(ids, n, sizeof *ids, newest_first);
-        for (size_t i = 0; i < n; i++) {
-            char *show = sw_run_show_json(e, ids[i], NULL);
-            json_t *report = show ? json_loads(show, 0, NULL) : NULL;
-            free(show);
-            if (!report)
-                continue;
-            json_t *row = json_pack("{s:s}", "run_id", ids[i]);
-            static const char *const keys[] = {"pipeline",    "name",       "status",
-                                               "exit_code",   "started_at", "finished_at",
-                                               "duration_ms", "failure"};
-            for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
-                json_t *v = json_object_get(report, keys[k]);
-                if (v)
-                    json_object_set(row, keys[k], v);
-            }
-            json_array_append_new(arr, row);
-            json_decref(report);
-        }
-        sw_strv_free(ids, n);
     } else if (sw_file_exists(runs_dir)) {
         sw_diag_error(d, (sw_pos){.file = runs_dir}, "cannot read the runs folder");
     }
+    /* With a database store, the runs of every runner too. */
+    int failed = 0;
+    sw_err err;
+    json_t *stored = sw_run_db_ids(e, &failed, &err);
+    if (failed)
+        sw_diag_error(d, (sw_pos){0}, "runs in the database: %s", err.msg);
+    size_t k;
+    json_t *v;
+    json_array_foreach(stored, k, v)
+    {
+        strv_push_unique(&ids, &n, json_string_value(v));
+    }
+    json_decref(stored);
+    qsort(ids, n, sizeof *ids, newest_first);
+    for (size_t i = 0; i < n; i++) {
+        char *show = sw_run_show_json(e, ids[i], NULL);
+        json_t *row = list_row(ids[i], show);
+        free(show);
+        if (row)
+            json_array_append_new(arr, row);
+    }
+    sw_strv_free(ids, n);
     free(runs_dir);
     char *text = json_dumps(arr, JSON_INDENT(2));
     json_decref(arr);
@@ -341,6 +362,37 @@ static int valid_run_id(const char *id)
     return 1;
 }
 
+/* A run's summary: its report, else one rebuilt from its checkpoint and journal (an
+   interrupted or crashed run may have no report). Takes the references. */
+static json_t *summarize(const char *run_id, json_t *report, json_t *ckpt, json_t *events)
+{
+    if (report) {
+        json_decref(ckpt);
+        json_decref(events);
+        return report;
+    }
+    report = json_pack("{s:s, s:s}", "run_id", run_id, "status", "interrupted");
+    if (ckpt) {
+        json_object_set(report, "stages", json_object_get(ckpt, "stages"));
+        json_object_set(report, "pipeline", json_object_get(ckpt, "pipeline"));
+        json_object_set(report, "name", json_object_get(ckpt, "name"));
+        json_object_set(report, "started_at", json_object_get(ckpt, "started_at"));
+        json_decref(ckpt);
+    }
+    size_t i;
+    json_t *ev;
+    json_array_foreach(events, i, ev)
+    {
+        const char *kind = json_string_value(json_object_get(ev, "event"));
+        if (kind && strcmp(kind, "crash") == 0) {
+            json_object_set_new(report, "status", json_string("crashed"));
+            json_object_set(report, "crash", ev);
+        }
+    }
+    json_decref(events);
+    return report;
+}
+
 SW_API char *sw_run_show_json(sw_engine *e, const char *run_id, sw_diags *d)
 {
     if (!valid_run_id(run_id)) {
@@ -348,44 +400,39 @@ SW_API char *sw_run_show_json(sw_engine *e, const char *run_id, sw_diags *d)
         return NULL;
     }
     char *dir = sw_xasprintf("%s/runs/%s", e->state_dir, run_id);
-    if (!sw_is_dir(dir)) {
-        sw_diag_error(d, (sw_pos){0}, "no run '%s' in %s/runs", run_id, e->state_dir);
-        free(dir);
-        return NULL;
-    }
-    /* A finished run has its report; an interrupted or crashed one may not, so
-       rebuild a summary from its checkpoint and journal. */
-    char *path = sw_path_join(dir, "report.json");
-    json_t *report = read_json_file(path);
-    free(path);
-    if (!report) {
-        path = sw_path_join(dir, "context.json");
-        json_t *ckpt = read_json_file(path);
+    json_t *report = NULL;
+    if (sw_is_dir(dir)) {
+        char *path = sw_path_join(dir, "report.json");
+        json_t *rep = read_json_file(path);
         free(path);
-        report = json_pack("{s:s, s:s}", "run_id", run_id, "status", "interrupted");
-        if (ckpt) {
-            json_object_set(report, "stages", json_object_get(ckpt, "stages"));
-            json_object_set(report, "pipeline", json_object_get(ckpt, "pipeline"));
-            json_object_set(report, "name", json_object_get(ckpt, "name"));
-            json_object_set(report, "started_at", json_object_get(ckpt, "started_at"));
-            json_decref(ckpt);
+        json_t *ckpt = NULL, *events = NULL;
+        if (!rep) {
+            path = sw_path_join(dir, "context.json");
+            ckpt = read_json_file(path);
+            free(path);
+            path = sw_path_join(dir, "journal.jsonl");
+            events = sw_journal_read(path, NULL, NULL);
+            free(path);
         }
-        path = sw_path_join(dir, "journal.jsonl");
-        json_t *events = sw_journal_read(path, NULL, NULL);
-        free(path);
-        size_t i;
-        json_t *ev;
-        json_array_foreach(events, i, ev)
-        {
-            const char *kind = json_string_value(json_object_get(ev, "event"));
-            if (kind && strcmp(kind, "crash") == 0) {
-                json_object_set_new(report, "status", json_string("crashed"));
-                json_object_set(report, "crash", ev);
-            }
-        }
-        json_decref(events);
+        report = summarize(run_id, rep, ckpt, events);
+    } else {
+        /* Not run here: a database store may hold it (run on another machine). */
+        json_t *rep, *ckpt, *events;
+        sw_err err;
+        int found = sw_run_db_load(e, run_id, &rep, &ckpt, &events, &err);
+        if (found == 1)
+            report = summarize(run_id, rep, ckpt, events);
+        else if (found < 0)
+            sw_diag_error(d, (sw_pos){0}, "run '%s': %s", run_id, err.msg);
+        else if (e->store && sw_store_location_is_url(e->store))
+            sw_diag_error(d, (sw_pos){0}, "no run '%s' in %s/runs or in %s", run_id, e->state_dir,
+                          e->store);
+        else
+            sw_diag_error(d, (sw_pos){0}, "no run '%s' in %s/runs", run_id, e->state_dir);
     }
     free(dir);
+    if (!report)
+        return NULL;
     char *text = json_dumps(report, JSON_INDENT(2));
     json_decref(report);
     return text;

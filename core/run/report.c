@@ -16,6 +16,7 @@
 #include "base/fsutil.h"
 #include "run/report.h"
 #include "run/report_html.h"
+#include "run/run_db.h"
 #include "run/run_impl.h"
 
 static const char *phase_name(run_phase phase)
@@ -80,7 +81,8 @@ int sw_run_checkpoint(sw_run *run, sw_err *err)
     pthread_mutex_unlock(&run->lock);
     int rc = write_json(run, "context.json", j, err);
     json_decref(j);
-    return rc;
+    /* The database's copy is part of the checkpoint: a run that cannot record it stops. */
+    return rc == 0 ? sw_run_db_save(run, err) : rc;
 }
 
 static const char *status_name(sw_exit code)
@@ -483,5 +485,5 @@ int sw_run_write_report(sw_run *run, sw_err *err)
     free(path);
     free(html);
     json_decref(j);
-    return rc;
+    return rc == 0 ? sw_run_db_save(run, err) : rc;
 }

@@ -109,6 +109,7 @@ struct sw_run {
     json_t *artifacts;
     char crash_line[512]; /* prepared journal line written by the crash note */
     atomic_int stop;      /* the engine asked the run to stop */
+    struct sw_run_db *db; /* its record in a database store (run_db.h), or NULL */
 };
 
 /* runner.c: how long a cancelled stage may take to return (SLIPWAY_CANCEL_GRACE_MS). */

@@ -23,6 +23,7 @@
 #include "base/fsutil.h"
 #include "plugin/host.h"
 #include "run/isolate.h"
+#include "run/run_db.h"
 #include "run/run_impl.h"
 #include "run/stage.h"
 
@@ -462,7 +463,7 @@ static sw_exit interrupted(sw_run *run)
 static sw_exit unsaved(sw_run *run)
 {
     char *msg = sw_xasprintf("the run's progress cannot be saved (see above); stopped: fix the "
-                             "state folder, then 'slipway resume %s'",
+                             "state folder or the database, then 'slipway resume %s'",
                              run->id);
     sw_run_journal_event(
         run, json_pack("{s:s, s:s, s:s}", "event", "log", "level", "error", "message", msg));
@@ -575,6 +576,9 @@ SW_API sw_exit sw_run_execute(sw_run *run)
                                         (int)code));
     if (run->journal)
         sw_journal_sync(run->journal, NULL);
+    /* The run_end line too; the report is recorded already, so failing here only warns. */
+    if (sw_run_db_save(run, &err) != 0)
+        emit(run, (sw_event){.kind = SW_EVENT_LOG, .level = SW_LOG_WARN, .message = err.msg});
 out:
     if (code == SW_EXIT_INTERRUPTED) {
         sw_err werr;
@@ -722,6 +726,13 @@ SW_API sw_run *sw_run_new(sw_engine *e, sw_pipeline *p, sw_diags *d)
         discard_run(run);
         return NULL;
     }
+    int failed = 0;
+    run->db = sw_run_db_claim(e, run->id, &failed, &err);
+    if (failed) {
+        sw_diag_error(d, (sw_pos){0}, "cannot record the run: %s", err.msg);
+        discard_run(run);
+        return NULL;
+    }
     run->ctx = sw_context_new();
     for (size_t i = 0; i < p->n_vars; i++) {
         char *key = sw_xasprintf("vars.%s", p->vars[i].name);
@@ -734,6 +745,7 @@ SW_API sw_run *sw_run_new(sw_engine *e, sw_pipeline *p, sw_diags *d)
         discard_run(run);
         return NULL;
     }
+    sw_run_db_heartbeat(run->db, run);
     return run;
 }
 
@@ -781,11 +793,22 @@ static int restore_records(sw_run *run, json_t *stages, sw_diags *d)
 
 SW_API sw_run *sw_run_open(sw_engine *e, const char *run_id, sw_diags *d)
 {
-    char *show = sw_run_show_json(e, run_id, d); /* validates the id and the folder */
+    char *show = sw_run_show_json(e, run_id, d); /* validates the id; the folder or the db */
     if (!show)
         return NULL;
     free(show);
     char *dir = sw_xasprintf("%s/runs/%s", e->state_dir, run_id);
+    /* With a database store: the lease first (one process resumes a run), then the
+       folder from the database when it holds more of the run (resumed elsewhere). */
+    sw_err derr;
+    int failed = 0;
+    sw_run_db *db = sw_run_db_claim(e, run_id, &failed, &derr);
+    if (failed || (db && sw_run_db_restore(db, run_id, dir, &derr) != 0)) {
+        sw_diag_error(d, (sw_pos){0}, "cannot resume run '%s': %s", run_id, derr.msg);
+        sw_run_db_release(db);
+        free(dir);
+        return NULL;
+    }
     json_t *meta = load_json(dir, "run.json", d);
     json_t *ckpt = meta ? load_json(dir, "context.json", d) : NULL;
     json_t *report = NULL;
@@ -841,6 +864,8 @@ SW_API sw_run *sw_run_open(sw_engine *e, const char *run_id, sw_diags *d)
     run->id = sw_xstrdup(run_id);
     run->dir = dir;
     dir = NULL;
+    run->db = db;
+    db = NULL;
     const char *started = json_string_value(json_object_get(ckpt, "started_at"));
     snprintf(run->started_at, sizeof run->started_at, "%s", started ? started : "");
     run->ctx = sw_context_from_json(json_object_get(ckpt, "values"), &err);
@@ -871,12 +896,14 @@ SW_API sw_run *sw_run_open(sw_engine *e, const char *run_id, sw_diags *d)
     json_decref(meta);
     json_decref(ckpt);
     json_decref(report);
+    sw_run_db_heartbeat(run->db, run);
     return run;
 fail:
     if (run)
         sw_run_free(run);
     else
         sw_pipeline_free(p);
+    sw_run_db_release(db);
     free(dir);
     json_decref(meta);
     json_decref(ckpt);
@@ -900,6 +927,7 @@ SW_API void sw_run_free(sw_run *run)
     free(run->failure_reason);
     json_decref(run->artifacts);
     sw_context_free(run->ctx);
+    sw_run_db_release(run->db); /* before the journal: the heartbeat may stop the run */
     sw_journal_close(run->journal);
     pthread_mutex_destroy(&run->lock);
     pthread_cond_destroy(&run->cond);

@@ -7,11 +7,12 @@
 #include <string.h>
 
 #include "base/fsutil.h"
+#include "pg_impl.h"
 #include "release_cache.h"
 #include "store_impl.h"
 
 /* The schema this build writes and reads; docs/scale-out.md lists every version. */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 /* Taken (for the transaction) by whoever creates or checks the schema, so two first
    uses at once do not race on CREATE TABLE. */
 #define SCHEMA_LOCK_KEY             "7302158231"
@@ -41,6 +42,32 @@ static const char *const schema_v1[] = {
      " FOREIGN KEY (agent, id) REFERENCES slipway.releases)"),
     ("CREATE TABLE slipway.history (agent text NOT NULL REFERENCES slipway.channels,"
      " seq bigint NOT NULL, entry text NOT NULL, PRIMARY KEY (agent, seq))"),
+};
+
+/* Version 2: runs (pg_runs.c). A run's row, its files (pipeline snapshot, checkpoint,
+   reports, artifacts under a size cap), its journal one line a row, and the lease of
+   the process running it. */
+static const char *const schema_v2[] = {
+    ("CREATE TABLE slipway.runs (run_id text PRIMARY KEY, pipeline text NOT NULL DEFAULT '',"
+     " name text NOT NULL DEFAULT '', started_at text NOT NULL DEFAULT '',"
+     " journal_bytes bigint NOT NULL DEFAULT 0, runner text NOT NULL DEFAULT '',"
+     " updated_at timestamptz NOT NULL DEFAULT now())"),
+    ("CREATE TABLE slipway.run_files (run_id text NOT NULL REFERENCES slipway.runs"
+     " ON DELETE CASCADE, name text NOT NULL, sha256 text NOT NULL, data bytea NOT NULL,"
+     " PRIMARY KEY (run_id, name))"),
+    ("CREATE TABLE slipway.run_events (run_id text NOT NULL REFERENCES slipway.runs"
+     " ON DELETE CASCADE, seq bigint NOT NULL, line text NOT NULL, PRIMARY KEY (run_id, seq))"),
+    ("CREATE TABLE slipway.run_leases (run_id text PRIMARY KEY REFERENCES slipway.runs"
+     " ON DELETE CASCADE, owner text NOT NULL, expires_at timestamptz NOT NULL)"),
+};
+
+/* Every version's statements, in order: a database at version N gets N+1 onwards. */
+static const struct {
+    const char *const *statements;
+    size_t n;
+} schema_steps[] = {
+    {schema_v1, sizeof schema_v1 / sizeof schema_v1[0]},
+    {schema_v2, sizeof schema_v2 / sizeof schema_v2[0]},
 };
 
 /* ---- statements ---- */
@@ -126,6 +153,28 @@ static int commit(sw_store *s, sw_err *err)
     return 0;
 }
 
+/* The statements for the other PostgreSQL modules (pg_impl.h). */
+int sw_pg_run(sw_store *s, const char *sql, int n, const char *const *values, const int *lengths,
+              int binary_result, PGresult **out, sw_err *err)
+{
+    return run(s, sql, n, values, lengths, binary_result, out, err);
+}
+
+int sw_pg_exec(sw_store *s, const char *sql, sw_err *err)
+{
+    return exec(s, sql, err);
+}
+
+int sw_pg_commit(sw_store *s, sw_err *err)
+{
+    return commit(s, err);
+}
+
+void sw_pg_rollback(sw_store *s)
+{
+    rollback(s);
+}
+
 static void quiet_notices(void *arg, const char *message)
 {
     (void)arg;
@@ -134,12 +183,21 @@ static void quiet_notices(void *arg, const char *message)
 
 /* ---- schema ---- */
 
-static int create_schema(sw_store *s, sw_err *err)
+/* Bring the schema from version `from` (0: none) to SCHEMA_VERSION, in the caller's
+   transaction. */
+static int migrate_schema(sw_store *s, long from, sw_err *err)
 {
-    for (size_t i = 0; i < sizeof schema_v1 / sizeof schema_v1[0]; i++)
-        if (exec(s, schema_v1[i], err) != 0)
-            return -1;
-    return exec(s, "INSERT INTO slipway.meta (key, value) VALUES ('schema_version', '1')", err);
+    for (long v = from; v < SCHEMA_VERSION; v++)
+        for (size_t i = 0; i < schema_steps[v].n; i++)
+            if (exec(s, schema_steps[v].statements[i], err) != 0)
+                return -1;
+    char version[16];
+    snprintf(version, sizeof version, "%d", SCHEMA_VERSION);
+    const char *p[] = {version};
+    return run(s,
+               "INSERT INTO slipway.meta (key, value) VALUES ('schema_version', $1) "
+               "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+               1, p, NULL, 0, NULL, err);
 }
 
 /* Create the schema on first use; refuse one newer than this build. */
@@ -168,7 +226,7 @@ static sw_store_status ensure_schema(sw_store *s, sw_store_error *err)
                              "slipway knows (%d): upgrade slipway to use it",
                              s->location, version, SCHEMA_VERSION);
     }
-    if ((version == 0 && create_schema(s, &e) != 0) || commit(s, &e) != 0) {
+    if ((version < SCHEMA_VERSION && migrate_schema(s, version, &e) != 0) || commit(s, &e) != 0) {
         rollback(s);
         return sw_store_fail(err, SW_STORE_ERROR, "release store %s: creating the schema: %s",
                              s->location, e.msg);
