@@ -193,6 +193,69 @@ START_TEST(gateway_applies_a_release)
 }
 END_TEST
 
+/* The same release in the Responses and Messages terms. */
+START_TEST(gateway_applies_in_each_protocol)
+{
+    json_t *m = json_loads(
+        "{\"model\": {\"provider\": \"anthropic\", \"name\": \"claude-sonnet-4-20250514\"},"
+        " \"prompts\": {\"system\": {\"text\": \"You are Support.\"}},"
+        " \"parameters\": {\"temperature\": 0.2, \"max_tokens\": 300, \"parallel_tool_calls\": "
+        "false},"
+        " \"tools\": [{\"name\": \"lookup\", \"definition\": {\"type\": \"function\", \"function\":"
+        " {\"name\": \"lookup\", \"description\": \"d\", \"parameters\": {\"type\": "
+        "\"object\"}}}}]}",
+        0, NULL);
+    sw_err err = {{0}};
+    /* Messages: system before the client's, input_schema tools, max_tokens. */
+    json_t *body = json_loads("{\"system\": \"mine\", \"messages\": [{\"role\": \"user\", "
+                              "\"content\": \"hi\"}]}",
+                              0, NULL);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 0, body, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "system")),
+                     "You are Support.\n\nmine");
+    json_t *tool = json_array_get(json_object_get(body, "tools"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(tool, "name")), "lookup");
+    ck_assert_ptr_nonnull(json_object_get(tool, "input_schema"));
+    ck_assert_int_eq(json_integer_value(json_object_get(body, "max_tokens")), 300);
+    ck_assert(json_is_true(
+        json_object_get(json_object_get(body, "tool_choice"), "disable_parallel_tool_use")));
+    json_decref(body);
+    /* Responses: instructions, flat tools, max_output_tokens. */
+    body = json_loads("{\"input\": \"hi\"}", 0, NULL);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_RESPONSES, 0, body, &err), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(body, "instructions")), "You are Support.");
+    tool = json_array_get(json_object_get(body, "tools"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(tool, "type")), "function");
+    ck_assert_str_eq(json_string_value(json_object_get(tool, "name")), "lookup");
+    ck_assert_int_eq(json_integer_value(json_object_get(body, "max_output_tokens")), 300);
+    json_decref(body);
+    /* Messages without max_tokens anywhere: the provider's default, else a clear error. */
+    json_object_del(json_object_get(m, "parameters"), "max_tokens");
+    body = json_loads("{\"messages\": []}", 0, NULL);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 512, body, &err), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(body, "max_tokens")), 512);
+    json_decref(body);
+    body = json_loads("{\"messages\": []}", 0, NULL);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 0, body, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "max_tokens"));
+    json_decref(body);
+    /* A parameter a protocol has no name for is named. */
+    json_object_set_new(json_object_get(m, "parameters"), "seed", json_integer(7));
+    body = json_loads("{\"input\": \"hi\"}", 0, NULL);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_RESPONSES, 0, body, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'seed'"));
+    json_decref(body);
+    body = json_loads("{\"messages\": []}", 0, NULL);
+    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 100, body, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "seed"));
+    json_decref(body);
+    ck_assert_int_eq(sw_gateway_upstream(SW_PROTO_CHAT, SW_PROTO_RESPONSES), SW_PROTO_RESPONSES);
+    ck_assert_int_eq(sw_gateway_upstream(SW_PROTO_CHAT, SW_PROTO_MESSAGES), SW_PROTO_CHAT);
+    ck_assert_int_eq(sw_gateway_upstream(SW_PROTO_MESSAGES, SW_PROTO_CHAT), SW_PROTO_MESSAGES);
+    json_decref(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("router_stream");
@@ -203,6 +266,7 @@ int main(void)
     tcase_add_test(tc, completion_from_chunks);
     tcase_add_test(tc, completion_from_response);
     tcase_add_test(tc, gateway_applies_a_release);
+    tcase_add_test(tc, gateway_applies_in_each_protocol);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
