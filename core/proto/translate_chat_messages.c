@@ -11,6 +11,13 @@
 
 #include "proto/xlate_dirs.h"
 
+static const char *const text_types[] = {"text", NULL};
+
+static int text_of(const json_t *content, sw_buf *buf, const char *where, sw_xlate_err *err)
+{
+    return sw_xlate_text(content, text_types, buf, where, err);
+}
+
 /* ---- stop reasons (both directions) ---- */
 
 static const struct {
@@ -37,15 +44,6 @@ const char *sw_xlate_stop_to_finish(const char *stop_reason)
 }
 
 /* ---- the request ---- */
-
-typedef int (*conv_fn)(const char *key, const json_t *v, json_t *out, sw_xlate_err *err);
-
-static int conv_copy(const char *key, const json_t *v, json_t *out, sw_xlate_err *err)
-{
-    (void)err;
-    json_object_set(out, key, (json_t *)v);
-    return 0;
-}
 
 static int conv_drop(const char *key, const json_t *v, json_t *out, sw_xlate_err *err)
 {
@@ -215,17 +213,17 @@ static int conv_messages(const char *key, const json_t *v, json_t *out, sw_xlate
 /* Every Chat Completions request field, and what it becomes. */
 static const struct {
     const char *name;
-    conv_fn conv;
+    sw_xlate_conv conv;
     int is_param; /* may come from a release's parameters too */
 } fields[] = {
-    {"model", conv_copy, 0},
+    {"model", sw_xlate_conv_copy, 0},
     {"messages", conv_messages, 0},
-    {"stream", conv_copy, 0},
+    {"stream", sw_xlate_conv_copy, 0},
     {"stream_options", conv_drop, 0}, /* usage is always in a Messages stream */
     {"max_tokens", conv_max_tokens, 1},
     {"max_completion_tokens", conv_max_tokens, 1},
-    {"temperature", conv_copy, 1},
-    {"top_p", conv_copy, 1},
+    {"temperature", sw_xlate_conv_copy, 1},
+    {"top_p", sw_xlate_conv_copy, 1},
     {"stop", conv_stop, 1},
     {"tools", conv_tools, 0},
     {"tool_choice", conv_tool_choice, 1},
@@ -274,28 +272,6 @@ int sw_xlate_chat_params_to_messages(const json_t *params, json_t *body, sw_xlat
         } else if (convert_field(k, v, body, 1, err) < 0) {
             return -1;
         }
-    }
-    return 0;
-}
-
-/* A message's text parts (a text, or a list of text parts) appended to buf. */
-static int text_of(const json_t *content, sw_buf *buf, const char *where, sw_xlate_err *err)
-{
-    if (json_is_string(content)) {
-        sw_buf_append(buf, json_string_value(content), json_string_length(content));
-        return 0;
-    }
-    size_t j;
-    json_t *part;
-    json_array_foreach(content, j, part)
-    {
-        const char *type = json_string_value(json_object_get(part, "type"));
-        const json_t *t = json_object_get(part, "text");
-        if (!type || strcmp(type, "text") != 0 || !json_is_string(t))
-            return sw_xlate_refuse(err, where, "%s[%zu]: only text parts translate here", where, j);
-        if (buf->len)
-            sw_buf_append(buf, "\n", 1);
-        sw_buf_append(buf, json_string_value(t), json_string_length(t));
     }
     return 0;
 }
@@ -485,12 +461,6 @@ json_t *sw_xlate_cm_request(const json_t *req, sw_xlate_err *err)
 
 /* ---- the answer ---- */
 
-static uint32_t u32(const json_t *j)
-{
-    json_int_t v = json_integer_value(j);
-    return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
-}
-
 /* Chat's usage from Anthropic's counts: prompt tokens are all three input parts. */
 static json_t *chat_usage(uint32_t input, uint32_t cache_read, uint32_t cache_write,
                           uint32_t output)
@@ -544,10 +514,10 @@ json_t *sw_xlate_cm_response(const json_t *resp)
                             model ? model : "", "choices", "index", 0, "message", message,
                             "logprobs", "finish_reason", finish ? finish : "stop");
     json_object_set_new(out, "usage",
-                        chat_usage(u32(json_object_get(u, "input_tokens")),
-                                   u32(json_object_get(u, "cache_read_input_tokens")),
-                                   u32(json_object_get(u, "cache_creation_input_tokens")),
-                                   u32(json_object_get(u, "output_tokens"))));
+                        chat_usage(sw_xlate_u32(json_object_get(u, "input_tokens")),
+                                   sw_xlate_u32(json_object_get(u, "cache_read_input_tokens")),
+                                   sw_xlate_u32(json_object_get(u, "cache_creation_input_tokens")),
+                                   sw_xlate_u32(json_object_get(u, "output_tokens"))));
     return out;
 }
 
@@ -655,13 +625,13 @@ static void block_delta(sw_xlate_stream *s, const json_t *data, sw_buf *out)
 static void input_usage(sw_xlate_stream *s, const json_t *u)
 {
     if (json_object_get(u, "input_tokens"))
-        s->input = u32(json_object_get(u, "input_tokens"));
+        s->input = sw_xlate_u32(json_object_get(u, "input_tokens"));
     if (json_object_get(u, "cache_read_input_tokens"))
-        s->cache_read = u32(json_object_get(u, "cache_read_input_tokens"));
+        s->cache_read = sw_xlate_u32(json_object_get(u, "cache_read_input_tokens"));
     if (json_object_get(u, "cache_creation_input_tokens"))
-        s->cache_write = u32(json_object_get(u, "cache_creation_input_tokens"));
+        s->cache_write = sw_xlate_u32(json_object_get(u, "cache_creation_input_tokens"));
     if (json_object_get(u, "output_tokens"))
-        s->output = u32(json_object_get(u, "output_tokens"));
+        s->output = sw_xlate_u32(json_object_get(u, "output_tokens"));
 }
 
 static void stream_finish(sw_xlate_stream *s, sw_buf *out)

@@ -9,13 +9,11 @@
 
 #include "proto/xlate_dirs.h"
 
-typedef int (*conv_fn)(const char *key, const json_t *v, json_t *out, sw_xlate_err *err);
+static const char *const text_types[] = {"text", NULL};
 
-static int conv_copy(const char *key, const json_t *v, json_t *out, sw_xlate_err *err)
+static int text_of(const json_t *content, sw_buf *buf, const char *where, sw_xlate_err *err)
 {
-    (void)err;
-    json_object_set(out, key, (json_t *)v);
-    return 0;
+    return sw_xlate_text(content, text_types, buf, where, err);
 }
 
 static int conv_stream(const char *key, const json_t *v, json_t *out, sw_xlate_err *err)
@@ -104,40 +102,24 @@ static int conv_system(const char *key, const json_t *v, json_t *out, sw_xlate_e
 static int conv_messages(const char *key, const json_t *v, json_t *out, sw_xlate_err *err);
 
 /* Every Anthropic Messages request field, and what it becomes. */
-static const struct {
-    const char *name;
-    conv_fn conv;
-} fields[] = {
-    {"model", conv_copy},          {"messages", conv_messages},       {"system", conv_system},
-    {"max_tokens", conv_copy},     {"temperature", conv_copy},        {"top_p", conv_copy},
-    {"stop_sequences", conv_stop}, {"stream", conv_stream},           {"metadata", conv_metadata},
-    {"tools", conv_tools},         {"tool_choice", conv_tool_choice}, {"top_k", conv_refuse},
-    {"thinking", conv_refuse},     {"container", conv_refuse},        {"mcp_servers", conv_refuse},
+static const sw_xlate_field fields[] = {
+    {"model", sw_xlate_conv_copy},
+    {"messages", conv_messages},
+    {"system", conv_system},
+    {"max_tokens", sw_xlate_conv_copy},
+    {"temperature", sw_xlate_conv_copy},
+    {"top_p", sw_xlate_conv_copy},
+    {"stop_sequences", conv_stop},
+    {"stream", conv_stream},
+    {"metadata", conv_metadata},
+    {"tools", conv_tools},
+    {"tool_choice", conv_tool_choice},
+    {"top_k", conv_refuse},
+    {"thinking", conv_refuse},
+    {"container", conv_refuse},
+    {"mcp_servers", conv_refuse},
     {"service_tier", conv_refuse},
 };
-
-/* A text, or a list of text blocks, appended to buf. */
-static int text_of(const json_t *content, sw_buf *buf, const char *where, sw_xlate_err *err)
-{
-    if (json_is_string(content)) {
-        sw_buf_append(buf, json_string_value(content), json_string_length(content));
-        return 0;
-    }
-    size_t j;
-    json_t *b;
-    json_array_foreach(content, j, b)
-    {
-        const char *type = json_string_value(json_object_get(b, "type"));
-        const json_t *t = json_object_get(b, "text");
-        if (!type || strcmp(type, "text") != 0 || !json_is_string(t))
-            return sw_xlate_refuse(err, where, "%s[%zu]: only text blocks translate here", where,
-                                   j);
-        if (buf->len)
-            sw_buf_append(buf, "\n", 1);
-        sw_buf_append(buf, json_string_value(t), json_string_length(t));
-    }
-    return 0;
-}
 
 /* `system` comes before the messages in the request's order only by chance: it is put first
    in the list whenever it is met. */
@@ -298,42 +280,22 @@ static int conv_messages(const char *key, const json_t *v, json_t *out, sw_xlate
 
 json_t *sw_xlate_mc_request(const json_t *req, sw_xlate_err *err)
 {
-    json_t *out = json_object();
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)req, k, v)
-    {
-        size_t i = 0, n = sizeof fields / sizeof fields[0];
-        while (i < n && strcmp(fields[i].name, k) != 0)
-            i++;
-        int rc = i < n ? fields[i].conv(k, v, out, err)
-                       : sw_xlate_refuse(err, k, "'%s' has no Chat Completions equivalent", k);
-        if (rc < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
+    return sw_xlate_fields(fields, sizeof fields / sizeof fields[0], req, "Chat Completions", err);
 }
 
 /* ---- the answer ---- */
 
-static uint32_t u32(const json_t *j)
-{
-    json_int_t v = json_integer_value(j);
-    return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
-}
-
 /* Messages' usage from Chat's: input_tokens are the ones not read from the cache. */
 static json_t *messages_usage(const json_t *u)
 {
-    uint32_t prompt = u32(json_object_get(u, "prompt_tokens"));
+    uint32_t prompt = sw_xlate_u32(json_object_get(u, "prompt_tokens"));
     uint32_t cached =
-        u32(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
+        sw_xlate_u32(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
     if (cached > prompt)
         cached = prompt;
     return json_pack("{s:I, s:I, s:I, s:I}", "input_tokens", (json_int_t)(prompt - cached),
-                     "output_tokens", (json_int_t)u32(json_object_get(u, "completion_tokens")),
+                     "output_tokens",
+                     (json_int_t)sw_xlate_u32(json_object_get(u, "completion_tokens")),
                      "cache_read_input_tokens", (json_int_t)cached, "cache_creation_input_tokens",
                      (json_int_t)0);
 }
@@ -486,52 +448,41 @@ static void stream_finish(sw_xlate_stream *s, sw_buf *out)
     sw_xlate_emit(out, "message_stop", json_pack("{s:s}", "type", "message_stop"));
 }
 
+static void on_error(sw_xlate_stream *s, const char *message, sw_buf *out)
+{
+    (void)s;
+    sw_xlate_emit(out, "error",
+                  json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type", "api_error",
+                            "message", message));
+}
+
+static void on_text(sw_xlate_stream *s, const json_t *text, sw_buf *out)
+{
+    if (s->block < 0 || s->block_tool >= 0)
+        open_block(s, json_pack("{s:s, s:s}", "type", "text", "text", ""), -1, out);
+    delta(s, s->block, json_pack("{s:s, s:O}", "type", "text_delta", "text", text), out);
+}
+
+static void on_finish(sw_xlate_stream *s, const char *finish)
+{
+    snprintf(s->stop, sizeof s->stop, "%s", sw_xlate_finish_to_stop(finish));
+}
+
+static void on_usage(sw_xlate_stream *s, const json_t *u)
+{
+    json_decref(s->usage);
+    s->usage = json_deep_copy(u);
+}
+
+static const sw_xlate_chunk_fns chunk_fns = {stream_finish, on_error,  start,   on_text,
+                                             tool_delta,    on_finish, on_usage};
+
 void sw_xlate_mc_stream_event(sw_xlate_stream *s, const char *name, const char *data, size_t len,
                               sw_buf *out)
 {
     (void)name;
-    if (s->done)
-        return;
-    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-        stream_finish(s, out);
-        return;
-    }
-    json_t *c = json_loadb(data, len, 0, NULL);
-    if (!json_is_object(c)) {
-        json_decref(c);
-        return;
-    }
-    const json_t *e = json_object_get(c, "error");
-    if (e) {
-        const char *msg = json_string_value(json_object_get(e, "message"));
-        sw_xlate_emit(out, "error",
-                      json_pack("{s:s, s:{s:s, s:s}}", "type", "error", "error", "type",
-                                "api_error", "message",
-                                msg ? msg : "the provider's stream failed"));
-        json_decref(c);
-        return;
-    }
-    start(s, c, out);
-    const json_t *choice = json_array_get(json_object_get(c, "choices"), 0);
-    const json_t *d = json_object_get(choice, "delta");
-    const json_t *text = json_object_get(d, "content");
-    if (json_is_string(text) && json_string_length(text)) {
-        if (s->block < 0 || s->block_tool >= 0)
-            open_block(s, json_pack("{s:s, s:s}", "type", "text", "text", ""), -1, out);
-        delta(s, s->block, json_pack("{s:s, s:O}", "type", "text_delta", "text", text), out);
-    }
-    size_t i;
-    json_t *call;
-    json_array_foreach(json_object_get(d, "tool_calls"), i, call) tool_delta(s, call, out);
-    const char *finish = json_string_value(json_object_get(choice, "finish_reason"));
-    if (finish)
-        snprintf(s->stop, sizeof s->stop, "%s", sw_xlate_finish_to_stop(finish));
-    const json_t *u = json_object_get(c, "usage");
-    if (json_is_object(u)) {
-        json_decref(s->usage);
-        s->usage = json_deep_copy(u);
-    }
-    json_decref(c);
+    if (!s->done)
+        sw_xlate_read_chunk(&chunk_fns, s, data, len, out);
 }
 
 void sw_xlate_mc_stream_end(sw_xlate_stream *s, sw_buf *out)

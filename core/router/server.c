@@ -1173,7 +1173,7 @@ static enum MHD_Result handle_model(rreq *q)
             res = reply_error(q, 400, "invalid_request_error", "unsupported_protocol",
                               "release '%s' of agent '%s' is served by a provider speaking %s, "
                               "and %s requests are not translated to it (translated: chat <-> "
-                              "messages)",
+                              "messages, responses -> chat and messages)",
                               q->ver->release, agent, q->up_proto->name, p->name);
             goto out;
         }

@@ -89,9 +89,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2 || size > FZ_MAX_INPUT)
         return 0;
-    sw_proto_id client = data[0] % 2 ? SW_PROTO_MESSAGES : SW_PROTO_CHAT;
-    const sw_translator *t =
-        sw_translator_find(client, client == SW_PROTO_CHAT ? SW_PROTO_MESSAGES : SW_PROTO_CHAT);
+    static const sw_proto_id pairs[][2] = {{SW_PROTO_CHAT, SW_PROTO_MESSAGES},
+                                           {SW_PROTO_MESSAGES, SW_PROTO_CHAT},
+                                           {SW_PROTO_RESPONSES, SW_PROTO_CHAT},
+                                           {SW_PROTO_RESPONSES, SW_PROTO_MESSAGES}};
+    sw_proto_id client = pairs[data[0] % 4][0];
+    const sw_translator *t = sw_translator_find(client, pairs[data[0] % 4][1]);
     size_t step = 1 + data[1] % 13;
     const char *body = (const char *)data + 2;
     size_t len = size - 2;

@@ -161,9 +161,40 @@ post /v1/chat/completions '{"model": "support-agent", "logprobs": true, "message
 expect_eq "$status/$(jget 'd["error"]["param"]')" 400/logprobs "logprobs is refused"
 post /v1/chat/completions '{"model": "support-agent", "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "AA==", "format": "wav"}}]}]}'
 expect_eq "$status/$(jget 'd["error"]["param"]')" 400/messages[0].content "an audio part is refused, naming where"
-# A Responses request has no translation to Messages: refused in the Responses shape.
-post /v1/responses '{"model": "support-agent", "input": "hi"}'
-expect_eq "$status/$(jget 'd["error"]["code"]')" 400/unsupported_protocol "responses -> messages is not translated"
+# A Responses client on Claude: translated through Chat Completions, whole and streamed.
+post /v1/responses '{"model": "support-agent", "input": "hello", "max_output_tokens": 300}'
+expect_eq "$status/$(jget 'd["object"]')/$(jget 'd["output"][0]["content"][0]["text"]')" \
+    "200/response/claude with the release prompt and tools" "responses -> messages: a response"
+expect_eq "$(jget 'd["usage"]["input_tokens"] > 0 and d["usage"]["output_tokens"] > 0')" True "with its usage"
+post /v1/responses '{"model": "support-agent", "input": [{"role": "user", "content": "order NW-121212?"},
+    {"type": "function_call", "call_id": "call_9", "name": "lookup_order", "arguments": "{\"order_id\": \"NW-121212\"}"},
+    {"type": "function_call_output", "call_id": "call_9", "output": "returned"}]}'
+expect_eq "$(jget 'd["output"][0]["content"][0]["text"]')" "the order says: returned" \
+    "a function_call_output reaches Claude as a tool_result"
+curl -s -N --max-time 10 -o "$T/s4.txt" -H 'Content-Type: application/json' \
+    -d '{"model": "support-agent", "stream": true, "input": "order NW-343434?"}' "$URL/v1/responses"
+got=$(python3 - "$T/s4.txt" <<'PY'
+import json, sys
+names, args, final = [], "", None
+for block in open(sys.argv[1]).read().split("\n\n"):
+    if not block.strip():
+        continue
+    name = block.split("\n")[0].split(": ", 1)[1]
+    d = json.loads(block.split("data: ", 1)[1])
+    assert d["type"] == name
+    names.append(name)
+    if name == "response.function_call_arguments.delta":
+        args += d["delta"]
+    if name == "response.completed":
+        final = d["response"]
+call = [o for o in final["output"] if o["type"] == "function_call"][0]
+print(names[0], names[-1], json.loads(args)["order_id"], call["name"], json.loads(call["arguments"])["order_id"])
+PY
+)
+expect_eq "$got" "response.created response.completed NW-343434 lookup_order NW-343434" \
+    "a Responses stream translated from Claude's events, its function call whole in response.completed"
+post /v1/responses '{"model": "support-agent", "input": "x", "previous_response_id": "resp_1"}'
+expect_eq "$status/$(jget 'd["error"]["param"]')" 400/previous_response_id "a stored conversation cannot be translated"
 
 # ---- a Messages client, a Chat provider: the OpenAI release becomes the stable one ----
 admin PUT /admin/agents/support-agent/route '{"version": 1, "stable": "'"$A"'"}'

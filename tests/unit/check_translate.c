@@ -1,6 +1,7 @@
 /* check_translate.c - the gateway translators, both directions: requests (tool calls and tool
- * results included), whole answers, streams event by event (fed the mock's own wire forms and
- * read back with the client protocol's reader), stop reasons, usage, and the refusals. */
+ * results included), whole answers (Responses on Chat and, chained, on Messages too), streams event
+ * by event (fed the mock's own wire forms and read back with the client protocol's reader), stop
+ * reasons, usage, and the refusals. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,7 @@ START_TEST(chat_request_to_messages)
 {
     const sw_translator *t = sw_translator_find(SW_PROTO_CHAT, SW_PROTO_MESSAGES);
     ck_assert_ptr_nonnull(t);
-    ck_assert_ptr_null(sw_translator_find(SW_PROTO_RESPONSES, SW_PROTO_MESSAGES));
+    ck_assert_ptr_null(sw_translator_find(SW_PROTO_MESSAGES, SW_PROTO_RESPONSES));
     json_t *req =
         J("{\"model\": \"m\", \"max_tokens\": 50, \"stop\": \"END\", \"user\": \"u1\","
           " \"parallel_tool_calls\": false, \"tool_choice\": \"required\","
@@ -386,6 +387,82 @@ START_TEST(errors_and_stops)
 }
 END_TEST
 
+/* A Responses client: on Chat (rc) and, chained through Chat, on Messages. */
+START_TEST(responses_client)
+{
+    const sw_translator *rc = sw_translator_find(SW_PROTO_RESPONSES, SW_PROTO_CHAT);
+    const sw_translator *rm = sw_translator_find(SW_PROTO_RESPONSES, SW_PROTO_MESSAGES);
+    ck_assert_ptr_nonnull(rc);
+    ck_assert_ptr_nonnull(rm);
+    json_t *req =
+        J("{\"model\": \"m\", \"instructions\": \"sys\", \"max_output_tokens\": 9,"
+          " \"tools\": [{\"type\": \"function\", \"name\": \"f\", \"parameters\": {}}],"
+          " \"tool_choice\": {\"type\": \"function\", \"name\": \"f\"},"
+          " \"input\": [{\"role\": \"user\", \"content\": [{\"type\": \"input_text\","
+          " \"text\": \"q\"}]}, {\"type\": \"function_call\", \"call_id\": \"c1\","
+          " \"name\": \"f\", \"arguments\": \"{\\\"a\\\":1}\"},"
+          " {\"type\": \"function_call_output\", \"call_id\": \"c1\", \"output\": \"r\"}]}");
+    sw_xlate_err err = {{0}, {0}};
+    json_t *c = rc->request(req, &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    ck_assert_str_eq(S(c, "messages.0.role"), "system");
+    ck_assert_str_eq(S(c, "messages.1.content"), "q");
+    ck_assert_str_eq(S(c, "messages.2.tool_calls.0.id"), "c1");
+    ck_assert_str_eq(S(c, "messages.3.role"), "tool");
+    ck_assert_str_eq(S(c, "tools.0.function.name"), "f");
+    ck_assert_str_eq(S(c, "tool_choice.function.name"), "f");
+    ck_assert_int_eq(json_integer_value(json_object_get(c, "max_tokens")), 9);
+    json_decref(c);
+    json_t *m = rm->request(req, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    ck_assert_str_eq(S(m, "system"), "sys");
+    ck_assert_str_eq(S(m, "messages.1.content.0.type"), "tool_use");
+    ck_assert_str_eq(S(m, "messages.2.content.0.type"), "tool_result");
+    json_decref(m);
+    json_decref(req);
+    req = J("{\"input\": \"x\", \"previous_response_id\": \"resp_1\"}");
+    ck_assert_ptr_null(rm->request(req, &err));
+    ck_assert_str_eq(err.param, "previous_response_id");
+    json_decref(req);
+
+    /* A whole message as a response; its stream as Responses events, read back. */
+    sw_mock_answer a;
+    sw_mock_call_out call;
+    sample_answer(&a, &call);
+    sw_mock_wire w = {"msg_1", "claude-x", 1700000000};
+    char *text = sw_mock_message_json(&a, &w);
+    json_t *msg = J(text);
+    free(text);
+    json_t *r = rm->response(msg);
+    ck_assert_str_eq(S(r, "object"), "response");
+    ck_assert_str_eq(S(r, "output.0.content.0.text"), "Let me look that up.");
+    ck_assert_str_eq(S(r, "output.1.type"), "function_call");
+    ck_assert_str_eq(S(r, "output.1.arguments"), "{\"order_id\":\"NW-123456\"}");
+    sw_completion cr;
+    sw_completion_init(&cr, 1);
+    sw_proto_get(SW_PROTO_RESPONSES)->read_response(&cr, r);
+    ck_assert_uint_eq(cr.tokens_out, 17);
+    ck_assert_uint_eq(cr.tool_calls, 1);
+    sw_completion_free(&cr);
+    json_decref(r);
+    json_decref(msg);
+    size_t n, n_head, n_body;
+    char **ev = sw_mock_message_events(&a, &w, 5, &n, &n_head, &n_body);
+    reader rd = {sw_proto_get(SW_PROTO_RESPONSES), {0}, {0}, 0, 0};
+    sw_completion_init(&rd.c, 1);
+    translate_stream(SW_PROTO_RESPONSES, SW_PROTO_MESSAGES, ev, n, &rd);
+    sw_mock_events_free(ev, n);
+    ck_assert_str_eq(rd.c.text.data, "Let me look that up.");
+    ck_assert_uint_eq(rd.c.tool_calls, 1);
+    ck_assert_str_eq(S(rd.c.tools, "0.arguments"), "{\"order_id\":\"NW-123456\"}");
+    ck_assert_uint_eq(rd.c.tokens_out, 17);
+    ck_assert_uint_gt(rd.c.tokens_in, 0);
+    ck_assert_ptr_nonnull(rd.c.response_id);
+    sw_completion_free(&rd.c);
+    sw_buf_free(&rd.data);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("translate");
@@ -396,6 +473,7 @@ int main(void)
     tcase_add_test(tc, whole_answers);
     tcase_add_test(tc, streams_event_by_event);
     tcase_add_test(tc, errors_and_stops);
+    tcase_add_test(tc, responses_client);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
