@@ -38,29 +38,11 @@ if [ "${PIN:-0}" = 1 ]; then
     CPU_PROXY="taskset -c 1"
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-wait_port() { for i in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+. "$BENCH_DIR/../lib.sh"
 
 UP=$(free_port)
 SUP=$(free_port)
 NGX=$(free_port)
-ANSWER='{"id":"chatcmpl-1","object":"chat.completion","created":0,"model":"bench","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}'
-# nginx_conf NAME BODY: a one-worker nginx of its own (pid, logs and temp files under $D/NAME).
-nginx_conf() {
-    cat >"$D/$1.conf" <<NGINX
-worker_processes 1;
-pid $D/$1.pid;
-error_log $D/$1-error.log warn;
-events { worker_connections 8192; }
-http {
-    access_log off;
-    client_body_temp_path $D/$1-body;
-    proxy_temp_path $D/$1-proxy;
-    $2
-}
-NGINX
-}
-upstream_server() { echo "server { listen 127.0.0.1:$1; location / { default_type application/json; return 200 '$ANSWER'; } }"; }
 nginx_conf upstream "$(upstream_server "$UP")"
 # The shadow version is a deployment of its own, as in production: its copies do not queue
 # behind the primaries in the primary upstream's event loop.
@@ -113,21 +95,7 @@ stop_router() { kill "$RPID"; wait "$RPID" 2>/dev/null; }
 wrk_run() {
     local url=$1 script=$BENCH_DIR/post.lua conns=$CONNS
     $CPU_LOAD wrk -t"$THREADS" -c"$conns" -d"${DUR}s" --latency -s "$script" "$url/v1/chat/completions" >"$D/wrk.txt" 2>&1
-    python3 - "$D/wrk.txt" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-def ms(label):
-    m = re.search(r"^\s*%s%%\s+([\d.]+)(us|ms|s)\s*$" % label, t, re.M)
-    if not m:
-        return float("nan")
-    v = float(m.group(1))
-    return v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-errs = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", t)
-e = (int(errs.group(1)) if errs else 0) + (sum(map(int, sock.groups())) if sock else 0)
-print("%.0f %.3f %.3f %d" % (rps, ms("50"), ms("99"), e))
-PY
+    wrk_parse "$D/wrk.txt"
 }
 
 echo "# slipway serve benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DUR}s)"
@@ -161,11 +129,7 @@ HALF=$(python3 -c "print(int(float('$r_rps') / 2))")
 # lg_run URL [RATE]: prints "rps p50_ms p99_ms errors lag_p99_ms" for one bench_loadgen run
 # (at $HALF/s by default).
 lg_run() {
-    $CPU_LOAD "$LOADGEN" -r "${2:-$HALF}" -d "$DUR" -w 1 "$1/v1/chat/completions" 2>"$D/lg.err" | python3 -c '
-import sys
-kv = dict(f.split("=") for f in sys.stdin.read().split())
-print("%.0f %.3f %.3f %s %.3f" % (float(kv["achieved"]), int(kv["p50_us"]) / 1000, int(kv["p99_us"]) / 1000,
-      kv["errors"], int(kv["lag_p99_us"]) / 1000))'
+    $CPU_LOAD "$LOADGEN" -r "${2:-$HALF}" -d "$DUR" -w 1 "$1/v1/chat/completions" 2>"$D/lg.err" | lg_parse
 }
 echo "## 2. Latency at half of the router's saturation ($HALF requests/s, open loop, two rounds in turn)"
 echo

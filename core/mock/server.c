@@ -38,7 +38,7 @@
 #define IDLE_TIMEOUT_S   300
 /* MHD's default is FD_SETSIZE - 4, a select(2) limit that epoll does not have; the
    process's descriptor limit still applies. */
-#define MAX_CONNECTIONS 10000
+#define MAX_CONNECTIONS 30000
 #define STREAM_BLOCK    (16u * 1024u)
 /* A wait shorter than this is not worth a trip through the timer. */
 #define SLACK_MS 0.2
