@@ -320,6 +320,13 @@ static json_t *quantiles(float *v, size_t n)
                      "max", (double)v[n - 1], "mean", sum / (double)n);
 }
 
+/* One request's share of its session: summed per session into the cost and tokens
+   samples a rank test compares. */
+typedef struct sess_req {
+    uint32_t hash;
+    float cost, tokens;
+} sess_req;
+
 typedef struct agg {
     uint64_t requests, errors[SW_ERRC_N], tokens_in, tokens_out, tool_calls;
     double cost;
@@ -327,7 +334,7 @@ typedef struct agg {
     uint64_t sh_same, sh_diff, sh_err, sh_drop;
     float *lat, *ttft;
     size_t n_lat, n_ttft, cap_lat, cap_ttft;
-    uint32_t *sess; /* the requests' session hashes, for counting distinct sessions */
+    sess_req *sess; /* the requests' sessions, for distinct sessions and per-session sums */
     size_t n_sess, cap_sess;
 } agg;
 
@@ -340,31 +347,45 @@ static void add_sample(float **v, size_t *n, size_t *cap, float x)
     (*v)[(*n)++] = x;
 }
 
-static void add_session(agg *g, uint32_t h)
+static void add_session(agg *g, uint32_t h, float cost, float tokens)
 {
     if (g->n_sess == g->cap_sess) {
         g->cap_sess = g->cap_sess ? g->cap_sess * 2 : 64;
         g->sess = sw_xrealloc(g->sess, g->cap_sess * sizeof *g->sess);
     }
-    g->sess[g->n_sess++] = h;
+    g->sess[g->n_sess++] = (sess_req){h, cost, tokens};
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* By session hash (the order of one session's requests does not matter to its sums). */
+static int cmp_sess(const void *a, const void *b)
 {
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    uint32_t x = ((const sess_req *)a)->hash, y = ((const sess_req *)b)->hash;
     return (x > y) - (x < y);
 }
 
 /* Distinct sessions among the window's requests (by their 32-bit hashes: two sessions
-   colliding count once, which at the window's size is rare and only lowers the count). */
-static uint64_t distinct_sessions(agg *g)
+   colliding count once, which at the window's size is rare and only lowers the count),
+   and each one's cost and tokens in the window into cost[] and tokens[] (g->n_sess long;
+   NULL: not wanted). The sessions are in hash order, an order unrelated to cost. */
+static uint64_t distinct_sessions(agg *g, float *cost, float *tokens)
 {
     if (!g->n_sess)
         return 0;
-    qsort(g->sess, g->n_sess, sizeof *g->sess, cmp_u32);
-    uint64_t n = 1;
-    for (size_t i = 1; i < g->n_sess; i++)
-        n += g->sess[i] != g->sess[i - 1];
+    qsort(g->sess, g->n_sess, sizeof *g->sess, cmp_sess);
+    uint64_t n = 0;
+    for (size_t i = 0; i < g->n_sess; i++) {
+        if (i == 0 || g->sess[i].hash != g->sess[i - 1].hash) {
+            if (cost) {
+                cost[n] = 0;
+                tokens[n] = 0;
+            }
+            n++;
+        }
+        if (cost) {
+            cost[n - 1] += g->sess[i].cost;
+            tokens[n - 1] += g->sess[i].tokens;
+        }
+    }
     return n;
 }
 
@@ -433,7 +454,7 @@ json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t sinc
             if (r->ttft_ms >= 0)
                 add_sample(&g->ttft, &g->n_ttft, &g->cap_ttft, r->ttft_ms);
             if (r->session)
-                add_session(g, r->session);
+                add_session(g, r->session, (float)r->cost, (float)(r->tokens_in + r->tokens_out));
             break;
         case 1: {
             int idx = r->ev_type * 2 +
@@ -491,7 +512,18 @@ json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t sinc
         json_object_set_new(v, "cost", json_real(g->cost));
         json_object_set_new(v, "cost_per_request",
                             json_real(g->requests ? g->cost / (double)g->requests : 0));
-        uint64_t sessions = distinct_sessions(g);
+        float *sc = samples ? sw_xmalloc((g->n_sess ? g->n_sess : 1) * sizeof *sc) : NULL;
+        float *st = samples ? sw_xmalloc((g->n_sess ? g->n_sess : 1) * sizeof *st) : NULL;
+        uint64_t sessions = distinct_sessions(g, sc, st);
+        if (samples) {
+            uint64_t seed = (uint64_t)since_ms * 1000003u + s->id + 0x51ed27u;
+            json_object_set_new(v, "cost_per_session_samples",
+                                reservoir(sc, (size_t)sessions, samples, seed));
+            json_object_set_new(v, "tokens_per_session_samples",
+                                reservoir(st, (size_t)sessions, samples, seed));
+            free(sc);
+            free(st);
+        }
         json_object_set_new(v, "sessions", json_integer((json_int_t)sessions));
         json_object_set_new(v, "cost_per_session",
                             json_real(sessions ? g->cost / (double)sessions : 0));

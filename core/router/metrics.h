@@ -112,7 +112,10 @@ json_t *sw_metrics_stats(const sw_metrics *m, const char *agent, int64_t since_m
 /* sw_metrics_stats, and with samples > 0 (capped at SW_STATS_SAMPLES_MAX) each version also
    gets "latency_samples" and "ttft_samples": a uniform random sample without replacement
    (reservoir, seeded from since_ms and the series, so the same window gives the same sample)
-   of at most `samples` of the window's values in ms, in time order. */
+   of at most `samples` of the window's values in ms, in time order; and
+   "cost_per_session_samples" and "tokens_per_session_samples": as many of the window's
+   sessions (chosen the same way, the same sessions for both), each its cost and tokens
+   summed over its requests in the window. */
 json_t *sw_metrics_stats_ex(const sw_metrics *m, const char *agent, int64_t since_ms,
                             int64_t now_ms, size_t samples);
 

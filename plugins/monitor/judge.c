@@ -146,9 +146,11 @@ void sw_obs_from_stats(const char *m, const json_t *v, sw_obs *o, double **buf)
     o->value = sw_metric_value(m, v, &o->n);
     if (rate_counts(m, v, &x, &n))
         o->x = x;
-    const char *key = strncmp(m, "latency_", 8) == 0 ? "latency_samples"
-                      : strncmp(m, "ttft_", 5) == 0  ? "ttft_samples"
-                                                     : NULL;
+    const char *key = strncmp(m, "latency_", 8) == 0         ? "latency_samples"
+                      : strncmp(m, "ttft_", 5) == 0          ? "ttft_samples"
+                      : strcmp(m, "cost_per_session") == 0   ? "cost_per_session_samples"
+                      : strcmp(m, "tokens_per_session") == 0 ? "tokens_per_session_samples"
+                                                             : NULL;
     const json_t *s = key ? json_object_get(v, key) : NULL;
     if (json_is_array(s) && json_array_size(s)) {
         size_t k = 0;
@@ -253,10 +255,14 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
         }
     } else if (cand->samples && base->samples && (double)cand->n_samples >= fmax(min, 2) &&
                (double)base->n_samples >= fmax(min, 2)) {
-        sw_mwu_result u;
+        sw_mwu_result mw;
         test = "Mann-Whitney U";
-        sw_mann_whitney(base->samples, base->n_samples, cand->samples, cand->n_samples, &u);
-        p = u.p_greater;
+        sw_mann_whitney(base->samples, base->n_samples, cand->samples, cand->n_samples, &mw);
+        p = mw.p_greater;
+        /* The samples' unit: latency and TTFT in ms, else cost (USD) or tokens per session. */
+        const char *u = strncmp(m, "cost_", 5) == 0     ? "USD"
+                        : strncmp(m, "tokens_", 7) == 0 ? "tokens"
+                                                        : "ms";
         /* The interval whose lower end is a one-sided bound at this look's level. */
         double conf = 1 - 2 * fmax(level, 1e-15);
         if (sw_hodges_lehmann(base->samples, base->n_samples, cand->samples, cand->n_samples, conf,
@@ -272,26 +278,26 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
                 v = SW_VERDICT_FAIL;
                 why =
                     sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
-                                 "ms [%.4g, %.4g] (%.4g%% interval), Mann-Whitney U one-sided p = "
+                                 "%s [%.4g, %.4g] (%.4g%% interval), Mann-Whitney U one-sided p = "
                                  "%.3g < alpha %.3g (look %d of %d, %s; %zu and %zu samples); "
                                  "threshold max_relative_increase %+.1f%% of the baseline median "
-                                 "%.4g = %.4g ms",
-                                 m, vc, vb, shift, lo, hi, conf * 100, p, level, o->look,
+                                 "%.4g = %.4g %s",
+                                 m, vc, vb, shift, u, lo, hi, conf * 100, p, level, o->look,
                                  o->max_looks, sw_spending_name(o->spending), cand->n_samples,
-                                 base->n_samples, rel * 100, med, allowed);
+                                 base->n_samples, rel * 100, med, allowed, u);
             } else if (shift > allowed) {
                 v = SW_VERDICT_INCONCLUSIVE;
                 why =
                     sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
-                                 "ms [%.4g, %.4g] is over the allowed %.4g ms but not shown at "
+                                 "%s [%.4g, %.4g] is over the allowed %.4g %s but not shown at "
                                  "this look's alpha %.3g (Mann-Whitney U p = %.3g)",
-                                 m, vc, vb, shift, lo, hi, allowed, level, p);
+                                 m, vc, vb, shift, u, lo, hi, allowed, u, level, p);
             } else {
                 why =
                     sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
-                                 "ms [%.4g, %.4g], allowed %.4g ms (Mann-Whitney U p = %.3g): "
+                                 "%s [%.4g, %.4g], allowed %.4g %s (Mann-Whitney U p = %.3g): "
                                  "pass",
-                                 m, vc, vb, shift, lo, hi, allowed, p);
+                                 m, vc, vb, shift, u, lo, hi, allowed, u, p);
             }
         }
     } else {
@@ -465,7 +471,13 @@ int sw_metric_has_power(const char *m)
 {
     if (candidate_only(m))
         return 0;
-    return sw_metric_is_rate(m) || strncmp(m, "latency_", 8) == 0 || strncmp(m, "ttft_", 5) == 0;
+    return sw_metric_is_rate(m) || sw_metric_has_samples(m);
+}
+
+int sw_metric_has_samples(const char *m)
+{
+    return strncmp(m, "latency_", 8) == 0 || strncmp(m, "ttft_", 5) == 0 ||
+           strcmp(m, "cost_per_session") == 0 || strcmp(m, "tokens_per_session") == 0;
 }
 
 int sw_monitor_min_effect_parse(const char *min_effect_json, sw_metric_rule *rules, size_t n,
@@ -503,7 +515,8 @@ int sw_monitor_min_effect_parse(const char *min_effect_json, sw_metric_rule *rul
         char *bad = NULL;
         if (!sw_metric_has_power(key))
             bad = sw_xasprintf("min_effect.%s: %s is judged by a test without a sample-size "
-                               "computation (only rates with a baseline, latency and TTFT)",
+                               "computation (only rates with a baseline, latency, TTFT and "
+                               "cost and tokens per session)",
                                key, key);
         else if (!(e > margin) || (rate && !(e < 1)))
             bad = sw_xasprintf("min_effect.%s: %g must be above the allowed increase %g (%s)%s",

@@ -116,8 +116,11 @@ int sw_monitor_rules_parse(const char *metrics_json, const char *thresholds_json
 void sw_monitor_rules_free(sw_metric_rule *rules, size_t n);
 
 /* The metrics whose test has a power computation (evidence.h): the rates with a
-   baseline, and latency and TTFT when judged by the rank test. */
+   baseline, and those judged by the rank test on raw samples. */
 int sw_metric_has_power(const char *metric);
+/* The metrics a source may give raw samples of, judged by the rank test when both sides
+   have them: latency and TTFT (per request), cost and tokens per session. */
+int sw_metric_has_samples(const char *metric);
 
 /* Parse `min_effect:` (a JSON object metric -> number, or null: not guarded) onto the
    rules of the metrics judged; entries of metrics not judged are left out. A rate's

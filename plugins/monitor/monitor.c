@@ -39,8 +39,9 @@
     "[\"task_failure_rate\", \"tool_error_rate\", \"error_rate\", \"cost_per_session\", "          \
     "\"latency_p95\", \"ttft_p95\"]"
 /* And the regressions it must have had the samples to see (evidence.h). TTFT exists only
-   for streamed answers, so it is judged but not required; cost per session has no test
-   with a sample size (the router's stats give no spread of it). */
+   for streamed answers, so it is judged but not required; cost per session has the rank
+   test on the router's per-session samples, but how many sessions a change needs depends
+   on how widely an agent's sessions vary: a pipeline declares it (pipelines/release.yaml). */
 #define DEFAULT_MIN_EFFECT                                                                         \
     "{\"task_failure_rate\": 0.03, \"tool_error_rate\": 0.03, \"error_rate\": 0.02, "              \
     "\"latency_p95\": 0.5}"

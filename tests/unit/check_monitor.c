@@ -439,18 +439,35 @@ START_TEST(min_effect_rules)
     ck_assert_ptr_nonnull(strstr(err, "unknown metric 'eror_rate'"));
     free(err);
     sw_monitor_rules_free(rules, n);
-    /* cost per session is judged by relative change: no sample size to guard it by */
-    ck_assert_int_eq(sw_monitor_rules_parse("[\"cost_per_session\"]", "{}", &rules, &n, &err), 0);
-    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_session\": 0.1}", rules, n, 1, &err),
+    /* cost per request is judged by relative change: no sample size to guard it by */
+    ck_assert_int_eq(sw_monitor_rules_parse("[\"cost_per_request\"]", "{}", &rules, &n, &err), 0);
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_request\": 0.3}", rules, n, 1, &err),
                      -1);
     ck_assert_ptr_nonnull(strstr(err, "without a sample-size computation"));
     free(err);
     /* the stage's defaults are not strict: the entry is left out, with a note */
-    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_session\": 0.1}", rules, n, 0, &err),
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_request\": 0.3}", rules, n, 0, &err),
                      0);
     ck_assert(isnan(rules[0].min_effect));
-    ck_assert_ptr_nonnull(strstr(err, "min_effect.cost_per_session: "));
+    ck_assert_ptr_nonnull(strstr(err, "min_effect.cost_per_request: "));
     free(err);
+    sw_monitor_rules_free(rules, n);
+    /* cost per session has the rank test on per-session samples: guarded, relative, above its
+       allowed increase (the default +20%, here +5%) */
+    ck_assert_int_eq(sw_monitor_rules_parse("[\"cost_per_session\"]", "{}", &rules, &n, &err), 0);
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_session\": 0.1}", rules, n, 1, &err),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err, "0.1 must be above the allowed increase 0.2"));
+    free(err);
+    sw_monitor_rules_free(rules, n);
+    ck_assert_int_eq(sw_monitor_rules_parse("[]",
+                                            "{\"cost_per_session\": {\"max_relative_increase\": "
+                                            "0.05}}",
+                                            &rules, &n, &err),
+                     0);
+    ck_assert_int_eq(sw_monitor_min_effect_parse("{\"cost_per_session\": 0.1}", rules, n, 1, &err),
+                     0);
+    ck_assert_double_eq(rules[0].min_effect, 0.1);
     sw_monitor_rules_free(rules, n);
 }
 END_TEST
@@ -644,6 +661,103 @@ START_TEST(router_latency_sample_is_bounded)
 }
 END_TEST
 
+/* The router's per-session samples: each session's cost and tokens summed over its
+   requests in the window; judged by the rank test, with a sample size. */
+START_TEST(cost_per_session_samples)
+{
+    sw_metrics m;
+    sw_metrics_init(&m, 8000);
+    sw_series *a = sw_metrics_series(&m, "ag", "v1");
+    sw_series *b = sw_metrics_series(&m, "ag", "v2");
+    /* v1: 300 sessions of 3 requests, session k costing (k % 10 + 1) cents in all; v2 the
+       same sessions at 1.5 times the cost. One request with no session counts in none. */
+    for (int k = 0; k < 300; k++)
+        for (int i = 0; i < 3; i++) {
+            double c = (k % 10 + 1) / 300.0;
+            sw_req_result r = {.status = 200,
+                               .latency_ms = 10,
+                               .ttft_ms = -1,
+                               .tokens_in = 10,
+                               .tokens_out = (uint32_t)(k % 10),
+                               .cost = c,
+                               .session = 1000u + (uint32_t)k};
+            sw_metrics_request(&m, a, &r, 1000 + 3 * k + i);
+            r.cost = 1.5 * c;
+            r.session = 5000u + (uint32_t)k;
+            sw_metrics_request(&m, b, &r, 1000 + 3 * k + i);
+        }
+    sw_req_result none = {.status = 200, .latency_ms = 10, .ttft_ms = -1, .cost = 9};
+    sw_metrics_request(&m, a, &none, 2000);
+    json_t *s = sw_metrics_stats_ex(&m, "ag", 0, 9000, 100);
+    json_t *v1 = json_object_get(json_object_get(s, "versions"), "v1");
+    json_t *v2 = json_object_get(json_object_get(s, "versions"), "v2");
+    json_t *cs = json_object_get(v1, "cost_per_session_samples");
+    json_t *ts = json_object_get(v1, "tokens_per_session_samples");
+    ck_assert_uint_eq(json_array_size(cs), 100);
+    ck_assert_uint_eq(json_array_size(ts), 100);
+    ck_assert_int_eq(json_integer_value(json_object_get(v1, "sessions")), 300);
+    /* each a whole session's: 3 requests' cost (k % 10 + 1) / 300, tokens 3 (10 + k % 10) */
+    for (size_t i = 0; i < 100; i++) {
+        double c = json_real_value(json_array_get(cs, i)) * 100;
+        double t = json_real_value(json_array_get(ts, i));
+        ck_assert(c > 0.99 && c < 10.01 && fabs(c - round(c)) < 1e-3);
+        ck_assert(t >= 30 && t <= 57 && fmod(t, 3) == 0);
+        /* the same session for both: its tokens follow from its cost */
+        ck_assert_double_eq_tol(t, 3 * (10 + (round(c) - 1)), 1e-9);
+    }
+    /* fewer sessions than asked: every one */
+    json_t *all = sw_metrics_stats_ex(&m, "ag", 0, 9000, 1000);
+    ck_assert_uint_eq(
+        json_array_size(json_object_get(json_object_get(json_object_get(all, "versions"), "v2"),
+                                        "cost_per_session_samples")),
+        300);
+    json_decref(all);
+    /* the judge reads them and runs the rank test: +50% per session against an allowed +5% */
+    sw_obs oc, ob;
+    double *bc, *bb;
+    sw_obs_from_stats("cost_per_session", v2, &oc, &bc);
+    sw_obs_from_stats("cost_per_session", v1, &ob, &bb);
+    ck_assert_uint_eq(oc.n_samples, 100);
+    ck_assert_double_eq(oc.n, 300);
+    sw_metric_rule r = rule("cost_per_session");
+    r.max_relative_increase = 0.05;
+    r.min_effect = 0.1;
+    sw_judge_opts o = {.alpha = 0.05,
+                       .spending = SW_SPEND_BONFERRONI,
+                       .look = 1,
+                       .max_looks = 10,
+                       .min_samples = 30,
+                       .power = 0.8};
+    json_t *snap;
+    char *why;
+    ck_assert_int_eq(sw_judge_obs(&r, &oc, &ob, &o, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert_str_eq(json_string_value(json_object_get(snap, "test")), "Mann-Whitney U");
+    ck_assert_ptr_nonnull(strstr(why, "cost_per_session: candidate "));
+    ck_assert_ptr_nonnull(strstr(why, " USD ["));
+    json_t *ev = json_object_get(snap, "evidence");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "test")), "Hodges-Lehmann shift");
+    ck_assert_str_eq(json_string_value(json_object_get(ev, "unit")), "relative");
+    /* 100 sessions a side of costs spread 1 to 10 see +44%, not yet +10%: about 6,000 a side
+       would (with 100 baseline sessions, no number of candidate ones is enough) */
+    ck_assert(!json_is_true(json_object_get(ev, "enough")));
+    ck_assert_double_eq_tol(json_real_value(json_object_get(ev, "detectable")), 0.437, 0.01);
+    ck_assert_double_eq_tol(json_real_value(json_object_get(ev, "required")), 5990, 100);
+    ck_assert(json_is_null(json_object_get(ev, "required_candidate")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(ev, "line")),
+                                 "cost per session: could detect +44% with 80% power"));
+    json_decref(snap);
+    free(why);
+    /* A/A: the baseline against itself passes */
+    ck_assert_int_eq(sw_judge_obs(&r, &ob, &ob, &o, &snap, &why), SW_VERDICT_PASS);
+    json_decref(snap);
+    free(why);
+    free(bc);
+    free(bb);
+    json_decref(s);
+    sw_metrics_free(&m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("monitor");
@@ -657,6 +771,7 @@ int main(void)
     tcase_add_test(tc, rules_with_policies);
     tcase_add_test(tc, judge_evidence);
     tcase_add_test(tc, min_effect_rules);
+    tcase_add_test(tc, cost_per_session_samples);
     tcase_add_test(tc, policy_decisions);
     tcase_add_test(tc, report_section);
     tcase_add_test(tc, router_latency_sample_is_bounded);
