@@ -15,11 +15,11 @@
 #   quality          half the golden cases answered wrongly     eval: pass_rate
 #   tool-errors      order ids without NW-: tool calls refused  the monitor: tool_error_rate
 #   provider-errors  the provider fails 60% of live lookups     the monitor: error_rate
-#   aa               only the description changes               promoted
+#   task-failures    6% of live sessions rate-limited (429):    the monitor: task_failure_rate
+#                    tasks fail 1-2% -> 8%, no error, no tool
+#   aa               only the description changes               promoted, on evidence
 #
-# Not here: a task failure rate regression (2% -> 8%) that tool errors do not show; the canary
-# would need evidence-based holds to see it (issue 16). No timing assertions: the pipeline
-# waits for conditions, never for the clock.
+# No timing assertions: the pipeline waits for conditions, never for the clock.
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/canary/lib.sh"
@@ -163,9 +163,16 @@ stopped_at provider-errors watch "^error_rate: candidate"
 expect_eq "$(o golden.pass_rate) $(o golden.error_rate)" "1.0 0.0" "provider-errors: the golden set never saw it"
 expect_eq "$(o rollback.to)" "$stable" "provider-errors: rolled back to stable"
 
+release task-failures
+stopped_at task-failures watch "^task_failure_rate: candidate"
+expect_eq "$(o golden.pass_rate) $(o canary.promoted)" "1.0 None" \
+    "task-failures: it passed the golden set, and was stopped mid-canary"
+expect_eq "$(o rollback.to)" "$stable" "task-failures: rolled back to stable"
+
 release aa
 expect_rc 0 "aa: the A/A candidate goes through"
 expect_eq "$(o canary.promoted) $(o watch.verdict)" "True pass" "aa: promoted, the monitor passing it"
+expect_eq "$(o canary.evidence) $(o watch.evidence)" "enough enough" "aa: on evidence, not on a timer"
 expect_eq "$(o golden.has_baseline) $(o golden.regressions) $(awk -v r="$(o golden.cost_ratio)" 'BEGIN { printf "%.6f", r }')" \
     "True 0 1.000000" \
     "aa: against stable, no flip, the same cost"
