@@ -157,6 +157,9 @@ import json, sys
 d, s, p = (json.loads(a) for a in sys.argv[1:4])
 print("| direct | %d | %s | %s | - | - |" % (d["whole"], d["ttft_p50_ms"], d["ttft_p99_ms"]))
 for name, r in (("slipway serve", s), ("Portkey gateway", p)):
+    if r["ttft_p50_ms"] is None:  # no stream came back whole
+        print("| %s | %d | - | - | - | - |" % (name, r["whole"]))
+        continue
     print("| %s | %d | %s | %s | %.1f | %.1f |" % (name, r["whole"], r["ttft_p50_ms"], r["ttft_p99_ms"],
           r["ttft_p50_ms"] - d["ttft_p50_ms"], r["ttft_p99_ms"] - d["ttft_p99_ms"]))
 PY
