@@ -52,6 +52,14 @@ static json_t *tool_for(sw_proto_id proto, const json_t *def)
     return json_incref((json_t *)def);
 }
 
+/* parameters.extra: provider-specific fields, set on the body as they are in every protocol. */
+static void apply_extra(const json_t *extra, json_t *body)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)extra, k, v) json_object_set(body, k, v);
+}
+
 /* Release parameters (Chat names) in Responses terms: renamed, or refused by name. */
 static int responses_params(const json_t *params, json_t *body, sw_err *err)
 {
@@ -75,9 +83,7 @@ static int responses_params(const json_t *params, json_t *body, sw_err *err)
     json_object_foreach((json_t *)params, k, v)
     {
         if (strcmp(k, "extra") == 0) {
-            const char *ek;
-            json_t *ev;
-            json_object_foreach(v, ek, ev) json_object_set(body, ek, ev);
+            apply_extra(v, body);
             continue;
         }
         size_t i = 0, n = sizeof names / sizeof names[0];
@@ -115,13 +121,10 @@ static int apply_params(sw_proto_id proto, const json_t *params, json_t *body, s
     json_t *v;
     json_object_foreach((json_t *)params, k, v)
     {
-        if (strcmp(k, "extra") == 0) {
-            const char *ek;
-            json_t *ev;
-            json_object_foreach(v, ek, ev) json_object_set(body, ek, ev);
-        } else {
+        if (strcmp(k, "extra") == 0)
+            apply_extra(v, body);
+        else
             json_object_set(body, k, v);
-        }
     }
     return 0;
 }
