@@ -43,7 +43,7 @@ void sw_completion_tool_append(sw_completion *c, size_t at, const char *args, si
     sw_buf_free(&b);
 }
 
-static uint32_t u32(const json_t *j)
+uint32_t sw_completion_u32(const json_t *j)
 {
     json_int_t v = json_integer_value(j);
     return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
@@ -54,10 +54,10 @@ static void usage(sw_completion *c, const json_t *u)
     if (!json_is_object(u))
         return;
     c->has_usage = 1;
-    c->tokens_in = u32(json_object_get(u, "prompt_tokens"));
-    c->tokens_out = u32(json_object_get(u, "completion_tokens"));
-    c->cached_in =
-        u32(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
+    c->tokens_in = sw_completion_u32(json_object_get(u, "prompt_tokens"));
+    c->tokens_out = sw_completion_u32(json_object_get(u, "completion_tokens"));
+    c->cached_in = sw_completion_u32(
+        json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
 }
 
 void sw_completion_response(sw_completion *c, const json_t *resp)

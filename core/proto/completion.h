@@ -26,6 +26,9 @@ typedef struct sw_completion {
     char *response_id; /* Responses: the answer's id, which a next request may continue */
 } sw_completion;
 
+/* A token count read from JSON: 0 when absent, not an integer or negative; capped at
+   UINT32_MAX. */
+uint32_t sw_completion_u32(const json_t *j);
 void sw_completion_init(sw_completion *c, int collect);
 void sw_completion_free(sw_completion *c);
 /* A non-streaming response body. */

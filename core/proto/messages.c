@@ -15,12 +15,6 @@
 
 #include "proto/readers.h"
 
-static uint32_t u32(const json_t *j)
-{
-    json_int_t v = json_integer_value(j);
-    return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
-}
-
 static uint32_t sum(uint32_t a, uint32_t b)
 {
     return a > 0xffffffffu - b ? 0xffffffffu : a + b;
@@ -32,12 +26,12 @@ static void usage(sw_completion *c, const json_t *u, int input)
         return;
     c->has_usage = 1;
     if (input) {
-        c->cached_in = u32(json_object_get(u, "cache_read_input_tokens"));
-        c->tokens_in = sum(sum(u32(json_object_get(u, "input_tokens")), c->cached_in),
-                           u32(json_object_get(u, "cache_creation_input_tokens")));
+        c->cached_in = sw_completion_u32(json_object_get(u, "cache_read_input_tokens"));
+        c->tokens_in = sum(sum(sw_completion_u32(json_object_get(u, "input_tokens")), c->cached_in),
+                           sw_completion_u32(json_object_get(u, "cache_creation_input_tokens")));
     }
     if (json_object_get(u, "output_tokens"))
-        c->tokens_out = u32(json_object_get(u, "output_tokens"));
+        c->tokens_out = sw_completion_u32(json_object_get(u, "output_tokens"));
 }
 
 /* A tool_use block; its input as compact JSON text when whole (a response), or the

@@ -12,12 +12,6 @@
 
 #include "proto/readers.h"
 
-static uint32_t u32(const json_t *j)
-{
-    json_int_t v = json_integer_value(j);
-    return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
-}
-
 static void add_tool(sw_completion *c, const json_t *item)
 {
     c->tool_calls++;
@@ -37,10 +31,10 @@ void sw_responses_read(sw_completion *c, const json_t *resp)
     const json_t *u = json_object_get(resp, "usage");
     if (json_is_object(u)) {
         c->has_usage = 1;
-        c->tokens_in = u32(json_object_get(u, "input_tokens"));
-        c->tokens_out = u32(json_object_get(u, "output_tokens"));
-        c->cached_in =
-            u32(json_object_get(json_object_get(u, "input_tokens_details"), "cached_tokens"));
+        c->tokens_in = sw_completion_u32(json_object_get(u, "input_tokens"));
+        c->tokens_out = sw_completion_u32(json_object_get(u, "output_tokens"));
+        c->cached_in = sw_completion_u32(
+            json_object_get(json_object_get(u, "input_tokens_details"), "cached_tokens"));
     }
     size_t i;
     json_t *item;

@@ -232,12 +232,6 @@ void sw_xlate_read_chunk(const sw_xlate_chunk_fns *f, sw_xlate_stream *s, const 
     json_decref(c);
 }
 
-uint32_t sw_xlate_u32(const json_t *j)
-{
-    json_int_t v = json_integer_value(j);
-    return v < 0 ? 0 : v > 0xffffffffLL ? 0xffffffffu : (uint32_t)v;
-}
-
 int sw_xlate_refuse(sw_xlate_err *err, const char *param, const char *fmt, ...)
 {
     snprintf(err->param, sizeof err->param, "%s", param ? param : "");

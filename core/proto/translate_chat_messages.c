@@ -513,11 +513,12 @@ json_t *sw_xlate_cm_response(const json_t *resp)
                             "object", "chat.completion", "created", (json_int_t)time(NULL), "model",
                             model ? model : "", "choices", "index", 0, "message", message,
                             "logprobs", "finish_reason", finish ? finish : "stop");
-    json_object_set_new(out, "usage",
-                        chat_usage(sw_xlate_u32(json_object_get(u, "input_tokens")),
-                                   sw_xlate_u32(json_object_get(u, "cache_read_input_tokens")),
-                                   sw_xlate_u32(json_object_get(u, "cache_creation_input_tokens")),
-                                   sw_xlate_u32(json_object_get(u, "output_tokens"))));
+    json_object_set_new(
+        out, "usage",
+        chat_usage(sw_completion_u32(json_object_get(u, "input_tokens")),
+                   sw_completion_u32(json_object_get(u, "cache_read_input_tokens")),
+                   sw_completion_u32(json_object_get(u, "cache_creation_input_tokens")),
+                   sw_completion_u32(json_object_get(u, "output_tokens"))));
     return out;
 }
 
@@ -625,13 +626,13 @@ static void block_delta(sw_xlate_stream *s, const json_t *data, sw_buf *out)
 static void input_usage(sw_xlate_stream *s, const json_t *u)
 {
     if (json_object_get(u, "input_tokens"))
-        s->input = sw_xlate_u32(json_object_get(u, "input_tokens"));
+        s->input = sw_completion_u32(json_object_get(u, "input_tokens"));
     if (json_object_get(u, "cache_read_input_tokens"))
-        s->cache_read = sw_xlate_u32(json_object_get(u, "cache_read_input_tokens"));
+        s->cache_read = sw_completion_u32(json_object_get(u, "cache_read_input_tokens"));
     if (json_object_get(u, "cache_creation_input_tokens"))
-        s->cache_write = sw_xlate_u32(json_object_get(u, "cache_creation_input_tokens"));
+        s->cache_write = sw_completion_u32(json_object_get(u, "cache_creation_input_tokens"));
     if (json_object_get(u, "output_tokens"))
-        s->output = sw_xlate_u32(json_object_get(u, "output_tokens"));
+        s->output = sw_completion_u32(json_object_get(u, "output_tokens"));
 }
 
 static void stream_finish(sw_xlate_stream *s, sw_buf *out)

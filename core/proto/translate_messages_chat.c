@@ -288,14 +288,14 @@ json_t *sw_xlate_mc_request(const json_t *req, sw_xlate_err *err)
 /* Messages' usage from Chat's: input_tokens are the ones not read from the cache. */
 static json_t *messages_usage(const json_t *u)
 {
-    uint32_t prompt = sw_xlate_u32(json_object_get(u, "prompt_tokens"));
-    uint32_t cached =
-        sw_xlate_u32(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
+    uint32_t prompt = sw_completion_u32(json_object_get(u, "prompt_tokens"));
+    uint32_t cached = sw_completion_u32(
+        json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
     if (cached > prompt)
         cached = prompt;
     return json_pack("{s:I, s:I, s:I, s:I}", "input_tokens", (json_int_t)(prompt - cached),
                      "output_tokens",
-                     (json_int_t)sw_xlate_u32(json_object_get(u, "completion_tokens")),
+                     (json_int_t)sw_completion_u32(json_object_get(u, "completion_tokens")),
                      "cache_read_input_tokens", (json_int_t)cached, "cache_creation_input_tokens",
                      (json_int_t)0);
 }

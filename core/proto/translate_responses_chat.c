@@ -226,10 +226,10 @@ json_t *sw_xlate_rc_request(const json_t *req, sw_xlate_err *err)
 
 static json_t *responses_usage(const json_t *u)
 {
-    uint32_t in = sw_xlate_u32(json_object_get(u, "prompt_tokens"));
-    uint32_t out = sw_xlate_u32(json_object_get(u, "completion_tokens"));
-    uint32_t cached =
-        sw_xlate_u32(json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
+    uint32_t in = sw_completion_u32(json_object_get(u, "prompt_tokens"));
+    uint32_t out = sw_completion_u32(json_object_get(u, "completion_tokens"));
+    uint32_t cached = sw_completion_u32(
+        json_object_get(json_object_get(u, "prompt_tokens_details"), "cached_tokens"));
     return json_pack("{s:I, s:{s:I}, s:I, s:{s:i}, s:I}", "input_tokens", (json_int_t)in,
                      "input_tokens_details", "cached_tokens", (json_int_t)cached, "output_tokens",
                      (json_int_t)out, "output_tokens_details", "reasoning_tokens", 0,

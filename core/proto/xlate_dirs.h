@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "proto/completion.h"
 #include "proto/translate.h"
 
 json_t *sw_xlate_cm_request(const json_t *req, sw_xlate_err *err);
@@ -52,8 +53,6 @@ int sw_xlate_conv_copy(const char *key, const json_t *v, json_t *out, sw_xlate_e
    part is of another type. */
 int sw_xlate_text(const json_t *content, const char *const *types, sw_buf *buf, const char *where,
                   sw_xlate_err *err);
-/* A token count (0 when absent or negative, capped). */
-uint32_t sw_xlate_u32(const json_t *j);
 
 /* A Chat Completions stream event, read for a module that turns it into another protocol's:
    [DONE], an error event, or a chunk (start, with every chunk; its text; each tool call
