@@ -16,8 +16,9 @@ two_versions_config "$T/router.yaml" "
 limits: {max_body_bytes: 4096, max_header_bytes: 2048, client_timeout_s: 2}"
 start_router "$T/router.yaml"
 
-# post DATA [CURL ARGS]: POST to chat completions; sets status, body, code (the error code).
-post() {
+# raw_chat DATA [CURL ARGS]: DATA byte for byte to chat completions, without the JSON Content-Type
+# (unlike post); sets status, body, code (the error code).
+raw_chat() {
     local data=$1
     shift
     body=$(curl -s --max-time 10 -o - -w '\n%{http_code}' "$@" --data-binary "$data" "$URL/v1/chat/completions")
@@ -26,29 +27,29 @@ post() {
     code=$(jget 'd["error"]["code"]' 2>/dev/null)
 }
 
-post '{"model": "support-agent", "messages": ['
+raw_chat '{"model": "support-agent", "messages": ['
 expect_eq "$status/$code" 400/invalid_json "malformed JSON"
 expect_eq "$(jget 'd["error"]["type"]')" invalid_request_error "an OpenAI-style error type"
-post '[1, 2]'
+raw_chat '[1, 2]'
 expect_eq "$status/$code" 400/invalid_request "not an object"
-post '{"messages": []}'
+raw_chat '{"messages": []}'
 expect_eq "$status/$code" 400/missing_model "missing model"
-post '{"model": "suport-agent", "messages": []}'
+raw_chat '{"model": "suport-agent", "messages": []}'
 expect_eq "$status/$code" 404/model_not_found "unknown agent"
 expect_eq "$(jget '"did you mean" in d["error"]["message"]')" True "with a suggestion"
-post '{"model": "support-agent"}'
+raw_chat '{"model": "support-agent"}'
 expect_eq "$status/$code" 400/invalid_messages "missing messages"
-post '{"model": "support-agent", "stream": "yes", "messages": []}'
+raw_chat '{"model": "support-agent", "stream": "yes", "messages": []}'
 expect_eq "$status/$code" 400/invalid_stream "stream must be a boolean"
-post '{"model": "support-agent", "messages": []}' -H 'x-slipway-session: has spaces'
+raw_chat '{"model": "support-agent", "messages": []}' -H 'x-slipway-session: has spaces'
 expect_eq "$status/$code" 400/invalid_session "a session header with spaces"
 
 big=$(python3 -c 'print("{\"model\": \"support-agent\", \"messages\": [], \"pad\": \"" + "x" * 6000 + "\"}")')
-post "$big"
+raw_chat "$big"
 expect_eq "$status/$code" 413/request_too_large "an oversize body (Content-Length)"
-post "$big" -H 'Transfer-Encoding: chunked'
+raw_chat "$big" -H 'Transfer-Encoding: chunked'
 expect_eq "$status/$code" 413/request_too_large "an oversize body (chunked)"
-post '{"model": "support-agent", "messages": []}' -H "X-Big: $(python3 -c 'print("y" * 3000)')"
+raw_chat '{"model": "support-agent", "messages": []}' -H "X-Big: $(python3 -c 'print("y" * 3000)')"
 expect_eq "$status/$code" 431/headers_too_large "oversize headers"
 
 body=$(curl -s --max-time 10 -o - -w '\n%{http_code}' "$URL/v1/chat/completions")
@@ -59,18 +60,18 @@ status=${body##*$'\n'}
 expect_eq "$status" 404 "an unknown path"
 
 # A dead upstream: tried twice (retries: 1), then 502.
-post '{"model": "dead-agent", "messages": [{"role": "user", "content": "hi"}]}'
+raw_chat '{"model": "dead-agent", "messages": [{"role": "user", "content": "hi"}]}'
 expect_eq "$status/$code" 502/upstream_unavailable "a dead upstream is a 502"
 expect_eq "$(jget '"after 2 attempts" in d["error"]["message"]')" True "after two attempts"
 expect_eq "$(metric 'slipway_request_errors_total{agent="dead-agent",version="v1",class="connect"}')" 1 "counted as a connect error"
 
 # 429 and 500: three attempts (retries: 2) on the same version, then the upstream's answer.
 before=$(curl -s --max-time 10 "http://127.0.0.1:$v1_PORT/mock/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_rule"]["rate-limited"])')
-post '{"model": "support-agent", "messages": [{"role": "user", "content": "rate me"}]}' -H 'x-slipway-session: r1'
+raw_chat '{"model": "support-agent", "messages": [{"role": "user", "content": "rate me"}]}' -H 'x-slipway-session: r1'
 expect_eq "$status" 429 "a 429 passes through after the retries"
 after=$(curl -s --max-time 10 "http://127.0.0.1:$v1_PORT/mock/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_rule"]["rate-limited"])')
 expect_eq "$((after - before))" 3 "three attempts at v1"
-post '{"model": "support-agent", "messages": [{"role": "user", "content": "break me"}]}' -H 'x-slipway-session: r1'
+raw_chat '{"model": "support-agent", "messages": [{"role": "user", "content": "break me"}]}' -H 'x-slipway-session: r1'
 expect_eq "$status" 500 "a 500 passes through after the retries"
 v2n=$(curl -s --max-time 10 "http://127.0.0.1:$v2_PORT/mock/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_completions"])')
 expect_eq "$v2n" 0 "never another version"
@@ -100,7 +101,7 @@ for path in /agents/%ff%fe/v1/chat/completions /agents/%ff/v1/events /v1/%ff; do
 done
 admin PUT "/admin/agents/%ff%fe/route" '{"version": 0, "stable": "v1", "versions": {"v1": {"url": "http://127.0.0.1:9/v1"}}}'
 expect_eq "$status" 400 "an admin PUT cannot create an agent whose name is not UTF-8"
-post $'{"model": "a\\\xc3\xa9"}'
+raw_chat $'{"model": "a\\\xc3\xa9"}'
 [ "$status" = 400 ] && python3 -c 'import json,sys; json.loads(sys.argv[1])' "$body" &&
     ok "bad JSON quoting half a character: 400 with a JSON error" || bad "status $status, body '$body'"
 chat "after" "still there"

@@ -46,17 +46,6 @@ agents:
 YAML
 SW_TEST_PROVIDER_KEY=sk-test-not-a-real-key start_router "$T/router.yaml"
 
-# post PATH BODY [CURL ARGS...]
-post() {
-    local path=$1 data=$2
-    shift 2
-    body=$(curl -s --max-time 10 -D "$T/h.txt" -o - -w '\n%{http_code}' "$@" \
-        -H 'Content-Type: application/json' -d "$data" "$URL$path")
-    status=${body##*$'\n'}
-    body=${body%$'\n'*}
-    version=$(hdr x-slipway-version)
-}
-
 # ---- a Chat client, a Messages provider ----
 post /v1/chat/completions '{"model": "support-agent", "messages": [{"role": "user", "content": "hello"}], "user": "u-1"}'
 expect_eq "$status" 200 "chat -> messages: 200"

@@ -12,17 +12,6 @@ start_mock v2 "$FIX/v2.yaml"
 WEIGHT=50 two_versions_config "$T/router.yaml" "limits: {max_body_bytes: 2000}"
 start_router "$T/router.yaml"
 
-# post PATH BODY [CURL ARGS...]: body in $body, status in $status, headers in $T/h.txt.
-post() {
-    local path=$1 data=$2
-    shift 2
-    body=$(curl -s --max-time 10 -D "$T/h.txt" -o - -w '\n%{http_code}' "$@" \
-        -H 'Content-Type: application/json' -d "$data" "$URL$path")
-    status=${body##*$'\n'}
-    body=${body%$'\n'*}
-    version=$(hdr x-slipway-version)
-}
-
 # ---- Responses, not streamed ----
 post /v1/responses '{"model": "support-agent", "input": "hello", "user": "r-1"}'
 expect_eq "$status" 200 "responses: 200 through the router"
