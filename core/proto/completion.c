@@ -68,6 +68,15 @@ void sw_completion_response(sw_completion *c, const json_t *resp)
     const json_t *content = json_object_get(msg, "content");
     if (c->collect && json_is_string(content))
         sw_buf_append(&c->text, json_string_value(content), json_string_length(content));
+    size_t k;
+    const json_t *part;
+    /* Content may also be a list of parts; their texts are the answer's text. */
+    json_array_foreach(c->collect ? content : NULL, k, part)
+    {
+        const json_t *text = json_object_get(part, "text");
+        if (json_is_string(text))
+            sw_buf_append(&c->text, json_string_value(text), json_string_length(text));
+    }
     const json_t *calls = json_object_get(msg, "tool_calls");
     size_t i;
     json_t *call;

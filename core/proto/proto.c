@@ -53,6 +53,11 @@ const sw_proto *sw_proto_named(const char *name)
     return NULL;
 }
 
+sw_proto_id sw_proto_of_provider(const char *provider)
+{
+    return provider && strcmp(provider, "anthropic") == 0 ? SW_PROTO_MESSAGES : SW_PROTO_CHAT;
+}
+
 const sw_proto *sw_proto_for_path(const char *path)
 {
     for (size_t i = 0; path && i < SW_PROTO_COUNT; i++)

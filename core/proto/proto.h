@@ -58,6 +58,11 @@ typedef struct sw_proto {
 const sw_proto *sw_proto_get(sw_proto_id id);
 /* By name ("chat", "responses", "messages"); NULL when unknown. */
 const sw_proto *sw_proto_named(const char *name);
+/* The protocol a model provider speaks, known from its name alone (a release's model.provider,
+   router.yaml's provider names): anthropic speaks Messages, any other name Chat Completions
+   (OpenAI-compatible; such a provider serves Responses too). router.yaml may say otherwise for
+   a provider it configures (`protocol:`). */
+sw_proto_id sw_proto_of_provider(const char *provider);
 /* By the end of a request path: "/chat/completions", "/responses", "/messages"; NULL when it
    is none of them. */
 const sw_proto *sw_proto_for_path(const char *path);

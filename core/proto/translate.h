@@ -63,6 +63,11 @@ int sw_xlate_chat_params_to_messages(const json_t *params, json_t *body, sw_xlat
    ({"name", "description", "input_schema"}); NULL when it is not a function tool. */
 json_t *sw_xlate_tool_to_messages(const json_t *chat_tool);
 
+/* The stop reasons, both ways: Chat's finish_reason and Messages' stop_reason (one table,
+   translate_chat_messages.c; the eval says every protocol's in Chat's words). */
+const char *sw_xlate_finish_to_stop(const char *finish_reason);
+const char *sw_xlate_stop_to_finish(const char *stop_reason);
+
 /* Shared by the direction modules: one event framed onto out (name NULL: unnamed). */
 void sw_xlate_emit(sw_buf *out, const char *name, json_t *data);
 int sw_xlate_refuse(sw_xlate_err *err, const char *param, const char *fmt, ...) SW_PRINTF(3, 4);

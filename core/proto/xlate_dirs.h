@@ -69,8 +69,4 @@ typedef struct sw_xlate_chunk_fns {
 void sw_xlate_read_chunk(const sw_xlate_chunk_fns *f, sw_xlate_stream *s, const char *data,
                          size_t len, sw_buf *out);
 
-/* The stop reasons, both ways (one table, translate_chat_messages.c). */
-const char *sw_xlate_finish_to_stop(const char *finish_reason);
-const char *sw_xlate_stop_to_finish(const char *stop_reason);
-
 #endif

@@ -415,9 +415,7 @@ static void parse_root(ctx *x, const sw_ynode *root)
         /* The protocol: said, or known from the provider's name (anthropic speaks Messages). */
         char *proto = NULL;
         get_str(x, p, "protocol", &proto);
-        const char *pname = proto                                ? proto
-                            : strcmp(pc->name, "anthropic") == 0 ? "messages"
-                                                                 : "chat";
+        const char *pname = proto ? proto : sw_proto_get(sw_proto_of_provider(pc->name))->name;
         if (strcmp(pname, "chat") == 0 || strcmp(pname, "openai") == 0)
             pc->protocol = SW_PROTO_CHAT;
         else if (strcmp(pname, "messages") == 0 || strcmp(pname, "anthropic") == 0)

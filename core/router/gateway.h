@@ -1,9 +1,7 @@
 /*
  * gateway.h - applying a release to a request, for gateway agents.
  *
- * The release's system prompt is put before the client's own, its pinned model
- * replaces the client's `model`, its tools replace the client's, and its
- * sampling parameters are set (the `extra` ones at the top level), each in the
+ * The release is applied by sw_proto_apply_release (proto/apply.h), in the
  * terms of the protocol the provider is called in. The client sends only its
  * conversation; it never sees the release's prompt.
  */
@@ -13,6 +11,7 @@
 #include <jansson.h>
 
 #include "base/util.h"
+#include "proto/apply.h"
 #include "proto/proto.h"
 #include "route.h"
 
@@ -20,12 +19,6 @@
    client's own when the provider serves it (an OpenAI-compatible provider, protocol chat,
    serves Responses too), else the provider's (the request is then translated). */
 sw_proto_id sw_gateway_upstream(int provider_proto, sw_proto_id client);
-/* Apply manifest to body, a request in protocol proto (changed in place): Chat, a system
-   message first; Responses, `instructions` and flat function tools; Messages, `system`,
-   tools with input_schema and max_tokens (the release's, else max_tokens when > 0, else an
-   error). A release parameter the protocol has no name for is an error naming it. */
-int sw_gateway_apply(const json_t *manifest, sw_proto_id proto, long long max_tokens, json_t *body,
-                     sw_err *err);
 /* The pricing of a manifest into p (unset when it has none). */
 void sw_gateway_price(const json_t *manifest, sw_price *p);
 

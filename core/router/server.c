@@ -992,7 +992,7 @@ static int shadow_request(sw_shadow_job *job)
     json_t *b = json_loadb(job->body, job->len, 0, NULL);
     sw_err err = {{0}};
     if (!b || (job->manifest &&
-               sw_gateway_apply(job->manifest, (sw_proto_id)job->proto, 0, b, &err) < 0)) {
+               sw_proto_apply_release(job->manifest, (sw_proto_id)job->proto, 0, b, &err) < 0)) {
         snprintf(job->error, sizeof job->error, "cannot make the shadow request: %.200s",
                  b ? err.msg : "the request is not JSON");
         json_decref(b);
@@ -1204,8 +1204,8 @@ static enum MHD_Result handle_model(rreq *q)
         body = up;
     }
     if (route->mode == SW_MODE_GATEWAY) {
-        if (!q->ver->manifest || sw_gateway_apply(q->ver->manifest, q->up_proto->id,
-                                                  q->ver->max_tokens, body, &err) < 0) {
+        if (!q->ver->manifest || sw_proto_apply_release(q->ver->manifest, q->up_proto->id,
+                                                        q->ver->max_tokens, body, &err) < 0) {
             res = reply_error(q, 400, "invalid_request_error", "invalid_request",
                               "cannot apply release '%s': %s", q->ver->release,
                               err.msg[0] ? err.msg : "no manifest");

@@ -167,7 +167,7 @@ START_TEST(gateway_applies_a_release)
                    " \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
                    0, NULL);
     sw_err err = {{0}};
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_CHAT, 0, body, &err), 0);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_CHAT, 0, body, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(body, "model")), "gpt-4o-2024-08-06");
     json_t *msgs = json_object_get(body, "messages");
     ck_assert_uint_eq(json_array_size(msgs), 2);
@@ -187,7 +187,7 @@ START_TEST(gateway_applies_a_release)
     ck_assert(p.set && p.output == 0.00001);
     json_decref(body);
     body = json_loads("{\"messages\": 3}", 0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_CHAT, 0, body, &err), -1);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_CHAT, 0, body, &err), -1);
     json_decref(body);
     json_decref(m);
 }
@@ -210,7 +210,7 @@ START_TEST(gateway_applies_in_each_protocol)
     json_t *body = json_loads("{\"system\": \"mine\", \"messages\": [{\"role\": \"user\", "
                               "\"content\": \"hi\"}]}",
                               0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 0, body, &err), 0);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_MESSAGES, 0, body, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(body, "system")),
                      "You are Support.\n\nmine");
     json_t *tool = json_array_get(json_object_get(body, "tools"), 0);
@@ -222,7 +222,7 @@ START_TEST(gateway_applies_in_each_protocol)
     json_decref(body);
     /* Responses: instructions, flat tools, max_output_tokens. */
     body = json_loads("{\"input\": \"hi\"}", 0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_RESPONSES, 0, body, &err), 0);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_RESPONSES, 0, body, &err), 0);
     ck_assert_str_eq(json_string_value(json_object_get(body, "instructions")), "You are Support.");
     tool = json_array_get(json_object_get(body, "tools"), 0);
     ck_assert_str_eq(json_string_value(json_object_get(tool, "type")), "function");
@@ -232,21 +232,21 @@ START_TEST(gateway_applies_in_each_protocol)
     /* Messages without max_tokens anywhere: the provider's default, else a clear error. */
     json_object_del(json_object_get(m, "parameters"), "max_tokens");
     body = json_loads("{\"messages\": []}", 0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 512, body, &err), 0);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_MESSAGES, 512, body, &err), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(body, "max_tokens")), 512);
     json_decref(body);
     body = json_loads("{\"messages\": []}", 0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 0, body, &err), -1);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_MESSAGES, 0, body, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "max_tokens"));
     json_decref(body);
     /* A parameter a protocol has no name for is named. */
     json_object_set_new(json_object_get(m, "parameters"), "seed", json_integer(7));
     body = json_loads("{\"input\": \"hi\"}", 0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_RESPONSES, 0, body, &err), -1);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_RESPONSES, 0, body, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "'seed'"));
     json_decref(body);
     body = json_loads("{\"messages\": []}", 0, NULL);
-    ck_assert_int_eq(sw_gateway_apply(m, SW_PROTO_MESSAGES, 100, body, &err), -1);
+    ck_assert_int_eq(sw_proto_apply_release(m, SW_PROTO_MESSAGES, 100, body, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "seed"));
     json_decref(body);
     ck_assert_int_eq(sw_gateway_upstream(SW_PROTO_CHAT, SW_PROTO_RESPONSES), SW_PROTO_RESPONSES);
