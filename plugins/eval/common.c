@@ -145,6 +145,8 @@ int ev_release_from_manifest(const json_t *m, ev_release *r, sw_err *err)
     r->model = sw_xstrdup(model);
     r->id = sw_xstrdup(json_string_value(json_object_get(m, "id")));
     r->agent = sw_xstrdup(json_string_value(json_object_get(m, "agent")));
+    r->provider =
+        sw_xstrdup(json_string_value(json_object_get(json_object_get(m, "model"), "provider")));
     json_t *sys = json_object_get(json_object_get(m, "prompts"), "system");
     const char *text = json_is_string(sys) ? json_string_value(sys)
                                            : json_string_value(json_object_get(sys, "text"));
@@ -168,6 +170,16 @@ int ev_release_from_manifest(const json_t *m, ev_release *r, sw_err *err)
     r->params = params ? json_deep_copy(params) : json_object();
     r->pricing_json = pricing ? json_deep_copy(pricing) : NULL;
     r->pricing = pr;
+    r->applied = json_pack("{s:{s:s}, s:[], s:O}", "model", "name", r->model, "tools", "parameters",
+                           r->params);
+    if (r->system)
+        json_object_set_new(r->applied, "prompts",
+                            json_pack("{s:{s:s}}", "system", "text", r->system));
+    json_array_foreach(r->tools, i, t)
+    {
+        json_array_append_new(json_object_get(r->applied, "tools"),
+                              json_pack("{s:O}", "definition", t));
+    }
     if (ev_release_canon(r, err) < 0) {
         ev_release_clear(r);
         return -1;
@@ -252,6 +264,7 @@ void ev_release_clear(ev_release *r)
 {
     free(r->id);
     free(r->agent);
+    free(r->provider);
     free(r->model);
     free(r->system);
     json_decref(r->tools);
@@ -260,6 +273,7 @@ void ev_release_clear(ev_release *r)
     free(r->canon_head);
     free(r->canon_tail);
     free(r->canon_system);
+    json_decref(r->applied);
     memset(r, 0, sizeof *r);
 }
 

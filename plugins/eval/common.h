@@ -65,10 +65,11 @@ json_t *ev_output_calls_json(const ev_output *o);
 /* A 64-bit fingerprint of the text and the tool calls, to see an output changed. */
 uint64_t ev_output_hash(const ev_output *o);
 
-/* A release as the openai target applies it. */
+/* A release as the model target applies it. */
 typedef struct ev_release {
     char *id; /* may be NULL for a manifest without one */
     char *agent;
+    char *provider; /* model.provider, or NULL */
     char *model;
     char *system;         /* the system prompt text, or NULL */
     json_t *tools;        /* array of tool definitions ({"type": "function", ...}) */
@@ -80,6 +81,9 @@ typedef struct ev_release {
     char *canon_head;   /* the members sorting before "messages", joined by ',' */
     char *canon_tail;   /* those after it */
     char *canon_system; /* the system message object, or NULL */
+    /* The release as sw_proto_apply_release reads a manifest (model, prompts.system.text,
+       tools[].definition, parameters), for the protocols other than Chat Completions. */
+    json_t *applied;
 } ev_release;
 
 int ev_release_from_manifest(const json_t *manifest, ev_release *out, sw_err *err);

@@ -26,6 +26,9 @@ typedef struct eval_cfg {
     const char *target;
     const char *base_url;
     const char *api_key;
+    const char *anthropic_base_url;
+    const char *anthropic_api_key;
+    const char *anthropic_version;
     int64_t max_steps;
     const char *http; /* JSON */
     int64_t concurrency;
@@ -37,6 +40,7 @@ typedef struct eval_cfg {
     int64_t max_backoff;
     int64_t repeat;
     const char *judge_model;
+    const char *judge_target;
     const char *judge_base_url;
     const char *judge_api_key;
     int64_t judge_concurrency;
@@ -66,12 +70,21 @@ static const sw_param params[] = {
       "the candidate: a release manifest (${release.manifest}) or a release id/reference"),
     P("dataset", SW_TYPE_STRING, SW_PARAM_REQUIRED | SW_PARAM_PATH, NULL, dataset,
       "the golden dataset: .jsonl (one case per line) or .yaml"),
-    P("target", SW_TYPE_STRING, 0, "openai", target,
-      "openai (the release applied to base_url) or http (an agent service)"),
+    P("target", SW_TYPE_STRING, 0, "auto", target,
+      "auto (each release over its model.provider's protocol: anthropic -> Anthropic Messages, "
+      "any other -> Chat Completions), openai (Chat Completions), openai-responses (the "
+      "Responses API), anthropic (Messages), or http (an agent service)"),
     P("base_url", SW_TYPE_STRING, 0, NULL, base_url,
-      "OpenAI-compatible API of the model, e.g. http://127.0.0.1:8080/v1"),
+      "API of the model, e.g. http://127.0.0.1:8080/v1 (the protocol's path is added)"),
     P("api_key", SW_TYPE_STRING, SW_PARAM_SECRET, NULL, api_key,
       "the API key, e.g. ${env.OPENAI_API_KEY}; never logged or written"),
+    P("anthropic_base_url", SW_TYPE_STRING, 0, NULL, anthropic_base_url,
+      "where releases evaluated over Messages go, e.g. https://api.anthropic.com/v1 "
+      "(default: base_url)"),
+    P("anthropic_api_key", SW_TYPE_STRING, SW_PARAM_SECRET, NULL, anthropic_api_key,
+      "their key, sent as x-api-key (default: api_key)"),
+    P("anthropic_version", SW_TYPE_STRING, 0, "2023-06-01", anthropic_version,
+      "the anthropic-version header of Messages requests"),
     P("max_steps", SW_TYPE_INT, 0, "8", max_steps,
       "model calls per case at most in the agent loop (tool calls answered in between)"),
     P("http", SW_TYPE_JSON, 0, NULL, http,
@@ -90,8 +103,10 @@ static const sw_param params[] = {
     P("max_backoff", SW_TYPE_INT, SW_PARAM_DURATION, "30s", max_backoff, "longest back-off"),
     P("repeat", SW_TYPE_INT, 0, "1", repeat, "samples per case (pass@k, pass^k)"),
     P("judge_model", SW_TYPE_STRING, 0, NULL, judge_model, "the model grading llm-rubric"),
+    P("judge_target", SW_TYPE_STRING, 0, "openai", judge_target,
+      "the judge's protocol: openai (Chat Completions), openai-responses or anthropic"),
     P("judge_base_url", SW_TYPE_STRING, 0, NULL, judge_base_url,
-      "the judge's OpenAI-compatible API (default: base_url)"),
+      "the judge's API (default: base_url; anthropic_base_url for an anthropic judge)"),
     P("judge_api_key", SW_TYPE_STRING, SW_PARAM_SECRET, NULL, judge_api_key,
       "the judge's API key (default: api_key)"),
     P("judge_concurrency", SW_TYPE_INT, 0, "8", judge_concurrency,
@@ -202,15 +217,44 @@ static int parse_rate(const char *text, ev_pool_opts *p, const char *name, sw_er
     return rc;
 }
 
+/* A target's name: its protocol, -1 for auto (each release's provider) and http; -1 when
+   unknown. */
+static int target_proto(const char *name, int *proto)
+{
+    static const struct {
+        const char *name;
+        int proto;
+    } names[] = {{"auto", -1},
+                 {"http", -1},
+                 {"openai", SW_PROTO_CHAT},
+                 {"openai-responses", SW_PROTO_RESPONSES},
+                 {"anthropic", SW_PROTO_MESSAGES}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(name, names[i].name) == 0) {
+            *proto = names[i].proto;
+            return 0;
+        }
+    return -1;
+}
+
 static int check_config(const eval_cfg *c, sw_err *err)
 {
-    if (strcmp(c->target, "openai") != 0 && strcmp(c->target, "http") != 0)
-        return sw_err_set(err, "target '%s': expected openai or http", c->target);
+    int proto;
+    if (target_proto(c->target, &proto) < 0)
+        return sw_err_set(err,
+                          "target '%s': expected auto, openai, openai-responses, anthropic or "
+                          "http",
+                          c->target);
     if (strcmp(c->target, "http") == 0 && !c->http)
         return sw_err_set(err, "target http needs the `http` parameter");
-    if (strcmp(c->target, "openai") == 0 && !c->base_url)
-        return sw_err_set(err, "target openai needs base_url (an OpenAI-compatible API, "
-                               "e.g. http://127.0.0.1:8080/v1)");
+    if (strcmp(c->target, "http") != 0 && !c->base_url)
+        return sw_err_set(err,
+                          "target %s needs base_url (the model's API, e.g. "
+                          "http://127.0.0.1:8080/v1)",
+                          c->target);
+    if (target_proto(c->judge_target, &proto) < 0 || proto < 0)
+        return sw_err_set(err, "judge_target '%s': expected openai, openai-responses or anthropic",
+                          c->judge_target);
     if (c->max_steps < 1 || c->max_steps > 100)
         return sw_err_set(err, "max_steps must be in 1..100, not %lld", (long long)c->max_steps);
     if (c->concurrency < 1 || c->concurrency > 4096)
@@ -343,14 +387,6 @@ static int host_cancelled(void *ud)
 
 /* ---- the run ---- */
 
-static char *chat_url(const char *base)
-{
-    size_t n = strlen(base);
-    while (n && base[n - 1] == '/')
-        n--;
-    return sw_xasprintf("%.*s/chat/completions", (int)n, base);
-}
-
 static json_t *provenance(const ev_config *cfg, const eval_cfg *c)
 {
     json_t *p = json_object();
@@ -365,9 +401,17 @@ static json_t *provenance(const ev_config *cfg, const eval_cfg *c)
                             have && r->id ? json_string(r->id) : json_null());
         json_object_set_new(p, s ? "baseline_model" : "candidate_model",
                             have ? json_string(r->model) : json_null());
+        /* The protocol each release was called in (auto: its provider's). */
+        json_object_set_new(p, s ? "baseline_protocol" : "candidate_protocol",
+                            have && cfg->target.kind == EV_TARGET_MODEL
+                                ? json_string(sw_proto_get(ev_target_proto(&cfg->target, r))->name)
+                                : json_null());
     }
     json_object_set_new(p, "judge_model",
                         cfg->judge_model ? json_string(cfg->judge_model) : json_null());
+    json_object_set_new(p, "judge_protocol",
+                        cfg->judge_model ? json_string(sw_proto_get(cfg->judge_proto)->name)
+                                         : json_null());
     json_object_set_new(p, "judge_prompt_sha256", json_string(ev_judge_prompt_hash()));
     json_t *prices = json_object();
     json_object_set(prices, "candidate",
@@ -422,11 +466,7 @@ static void config_clear(ev_config *cfg)
     ev_release_clear(&cfg->rel[0]);
     ev_release_clear(&cfg->rel[1]);
     free(cfg->judge_model);
-    free(cfg->judge_url);
-    if (cfg->judge_auth)
-        memset(cfg->judge_auth, 0, strlen(cfg->judge_auth));
-    free(cfg->judge_auth);
-    free(cfg->judge_key);
+    ev_target_clear(&cfg->judge);
     ev_cache_close(cfg->sched.cache);
     free(cfg->out_path[0]);
     free(cfg->out_path[1]);
@@ -454,10 +494,20 @@ static sw_status prepare(sw_stage *stage, const eval_cfg *c, ev_config *cfg)
                "itself",
                cfg->rel[0].id);
 
-    ev_target_kind kind = strcmp(c->target, "http") == 0 ? EV_TARGET_HTTP : EV_TARGET_OPENAI;
-    if (ev_target_init(&cfg->target, kind, c->base_url, c->api_key, (int)c->max_steps, c->http,
-                       &err) < 0)
+    ev_target_opts to = {.kind = strcmp(c->target, "http") == 0 ? EV_TARGET_HTTP : EV_TARGET_MODEL,
+                         .base_url = c->base_url,
+                         .api_key = c->api_key,
+                         .anthropic_base_url = c->anthropic_base_url,
+                         .anthropic_api_key = c->anthropic_api_key,
+                         .anthropic_version = c->anthropic_version,
+                         .max_steps = (int)c->max_steps,
+                         .http_json = c->http};
+    target_proto(c->target, &to.proto);
+    if (ev_target_init(&cfg->target, &to, &err) < 0)
         return h->error(stage, "%s", err.msg);
+    for (int side = 0; side < 1 + cfg->has_baseline; side++)
+        if (ev_target_check(&cfg->target, &cfg->rel[side], &err) < 0)
+            return h->error(stage, "%s%s", side ? "baseline: " : "", err.msg);
 
     sw_diags *d = sw_diags_new();
     json_t *tags = c->tags ? json_loads(c->tags, 0, NULL) : NULL;
@@ -479,16 +529,28 @@ static sw_status prepare(sw_stage *stage, const eval_cfg *c, ev_config *cfg)
         return h->error(stage, "dataset %s: no case selected", c->dataset);
 
     if (c->judge_model) {
-        const char *jb = c->judge_base_url ? c->judge_base_url : c->base_url;
+        int jproto;
+        target_proto(c->judge_target, &jproto);
+        int own = jproto == SW_PROTO_MESSAGES;
+        const char *jb = c->judge_base_url              ? c->judge_base_url
+                         : own && c->anthropic_base_url ? c->anthropic_base_url
+                                                        : c->base_url;
         if (!jb)
             return h->error(stage, "judge_model needs judge_base_url (or base_url)");
+        const char *key = c->judge_api_key              ? c->judge_api_key
+                          : own && c->anthropic_api_key ? c->anthropic_api_key
+                                                        : c->api_key;
+        /* The judge is called like a model target of its protocol. */
+        ev_target_opts jo = {.kind = EV_TARGET_MODEL,
+                             .proto = jproto,
+                             .base_url = jb,
+                             .api_key = key,
+                             .anthropic_version = c->anthropic_version,
+                             .max_steps = 1};
+        if (ev_target_init(&cfg->judge, &jo, &err) < 0)
+            return h->error(stage, "judge: %s", err.msg);
         cfg->judge_model = sw_xstrdup(c->judge_model);
-        cfg->judge_url = chat_url(jb);
-        const char *key = c->judge_api_key ? c->judge_api_key : c->api_key;
-        if (key && *key) {
-            cfg->judge_key = sw_xstrdup(key);
-            cfg->judge_auth = sw_xasprintf("Authorization: Bearer %s", key);
-        }
+        cfg->judge_proto = (sw_proto_id)jproto;
         if (c->judge_pricing) {
             json_t *jp = json_loads(c->judge_pricing, 0, NULL);
             ev_pricing_parse(jp, &cfg->judge_pricing, &err);

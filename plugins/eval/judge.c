@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/apply.h"
 #include "store/sha256.h"
 
 /* "grader" also tells `slipway mock` this is a judge call. */
@@ -46,7 +47,8 @@ const ev_kind ev_kind_llm_rubric = {"llm-rubric",
                                     EV_K_NEGATABLE | EV_K_VALUE | EV_K_THRESHOLD | EV_K_JUDGE,
                                     prepare_rubric, NULL, NULL};
 
-json_t *ev_judge_request(const char *model, const ev_assert *a, const ev_subject *s)
+json_t *ev_judge_request(const char *model, sw_proto_id proto, int max_tokens, const ev_assert *a,
+                         const ev_subject *s, sw_err *err)
 {
     sw_buf calls = {0};
     if (s->out && s->out->n_calls) {
@@ -59,10 +61,19 @@ json_t *ev_judge_request(const char *model, const ev_assert *a, const ev_subject
                               s->out && s->out->text ? s->out->text : "",
                               calls.data ? calls.data : "", json_string_value(a->value));
     sw_buf_free(&calls);
-    json_t *req = json_pack("{s:s, s:f, s:[{s:s, s:s}, {s:s, s:s}]}", "model", model, "temperature",
-                            0.0, "messages", "role", "system", "content", judge_system, "role",
-                            "user", "content", user);
+    /* The grader is a release of its own: its prompt applied in its protocol's terms. */
+    json_t *grader = json_pack("{s:{s:s}, s:{s:{s:s}}, s:{s:f, s:i}}", "model", "name", model,
+                               "prompts", "system", "text", judge_system, "parameters",
+                               "temperature", 0.0, "max_tokens", max_tokens);
+    json_t *req = json_pack("{s:[{s:s, s:s}]}", sw_proto_get(proto)->messages_field, "role", "user",
+                            "content", user);
     free(user);
+    int rc = sw_proto_apply_release(grader, proto, 0, req, err);
+    json_decref(grader);
+    if (rc < 0) {
+        json_decref(req);
+        return NULL;
+    }
     return req;
 }
 
@@ -97,28 +108,33 @@ static int read_bool(const json_t *v, int *out)
     return 0;
 }
 
-void ev_judge_verdict(const ev_assert *a, long status, const char *body, size_t len, ev_aresult *r,
-                      int64_t *tokens_in, int64_t *tokens_out)
+void ev_judge_verdict(const ev_assert *a, sw_proto_id proto, long status, const char *body,
+                      size_t len, ev_aresult *r, int64_t *tokens_in, int64_t *tokens_out)
 {
     memset(r, 0, sizeof *r);
-    *tokens_in = *tokens_out = 0;
     json_t *root = json_loadb(body ? body : "", len, 0, NULL);
-    json_t *usage = json_object_get(root, "usage");
-    *tokens_in = json_integer_value(json_object_get(usage, "prompt_tokens"));
-    *tokens_out = json_integer_value(json_object_get(usage, "completion_tokens"));
+    sw_completion c;
+    sw_completion_init(&c, 1);
+    sw_proto_get(proto)->read_response(&c, root);
+    *tokens_in = c.tokens_in;
+    *tokens_out = c.tokens_out;
+    int parsed = root != NULL;
+    json_decref(root);
     if (status < 200 || status > 299) {
         char *ex = ev_excerpt(body, 200);
         ev_result_set(r, EV_ERROR, 0, "judge: HTTP %ld: %s", status, ex);
         free(ex);
-        json_decref(root);
+        sw_completion_free(&c);
         return;
     }
-    const char *content = json_string_value(json_object_get(
-        json_object_get(json_array_get(json_object_get(root, "choices"), 0), "message"),
-        "content"));
-    if (!content) {
-        ev_result_set(r, EV_ERROR, 0, "judge: the answer is not a chat completion");
-        json_decref(root);
+    sw_buf_append(&c.text, "", 0);
+    const char *content = c.text.data;
+    if (!parsed || !c.text.len) {
+        ev_result_set(r, EV_ERROR, 0, "judge: the answer has no text (not %s)",
+                      proto == SW_PROTO_MESSAGES    ? "an Anthropic message"
+                      : proto == SW_PROTO_RESPONSES ? "a Responses API response"
+                                                    : "a chat completion");
+        sw_completion_free(&c);
         return;
     }
     json_t *v = first_object(content);
@@ -126,7 +142,7 @@ void ev_judge_verdict(const ev_assert *a, long status, const char *body, size_t 
         char *ex = ev_excerpt(content, 200);
         ev_result_set(r, EV_ERROR, 0, "judge: no JSON verdict in its answer: '%s'", ex);
         free(ex);
-        json_decref(root);
+        sw_completion_free(&c);
         return;
     }
     int pass = 0, has_pass = read_bool(json_object_get(v, "pass"), &pass);
@@ -147,5 +163,5 @@ void ev_judge_verdict(const ev_assert *a, long status, const char *body, size_t 
                       ok ? "pass" : "fail", score, reason);
     }
     json_decref(v);
-    json_decref(root);
+    sw_completion_free(&c);
 }

@@ -1,8 +1,9 @@
 /*
  * judge.h - llm-rubric: an LLM grades the answer against a rubric.
  *
- * The judge is an OpenAI-compatible chat model with its own pool of
- * connections (see sched.h). It is asked for one JSON object
+ * The judge is a model called in any of the three protocols (judge_target:
+ * Chat Completions, the Responses API or Anthropic Messages), with its own
+ * pool of connections (see sched.h). It is asked for one JSON object
  * {"reason", "score" (0 to 1), "pass"}; an answer that is not such an
  * object, a score outside [0, 1], or a judge that cannot be reached is an
  * ERROR for the assertion, never a FAIL.
@@ -15,13 +16,16 @@
 #define EV_JUDGE_H
 
 #include "assertion.h"
+#include "proto/proto.h"
 
-/* The request body for grading subject s against a's rubric. New reference. */
-json_t *ev_judge_request(const char *model, const ev_assert *a, const ev_subject *s);
-/* Read a chat completion answer (status and body) into r (negation not
+/* The request body for grading subject s against a's rubric, in protocol proto's terms (new
+   reference), or NULL and err. */
+json_t *ev_judge_request(const char *model, sw_proto_id proto, int max_tokens, const ev_assert *a,
+                         const ev_subject *s, sw_err *err);
+/* Read the judge's answer in protocol proto (status and body) into r (negation not
    applied); tokens receive the judge's usage (0 when absent). */
-void ev_judge_verdict(const ev_assert *a, long status, const char *body, size_t len, ev_aresult *r,
-                      int64_t *tokens_in, int64_t *tokens_out);
+void ev_judge_verdict(const ev_assert *a, sw_proto_id proto, long status, const char *body,
+                      size_t len, ev_aresult *r, int64_t *tokens_in, int64_t *tokens_out);
 /* SHA-256 (hex) of the judge's prompt templates, for the reports' provenance. */
 const char *ev_judge_prompt_hash(void);
 

@@ -285,10 +285,12 @@ static void on_judge(void *ud, const ev_response *resp)
         ev_result_set(ar, EV_ERROR, 0, "judge: %s", resp->error);
     } else {
         int64_t in, out;
-        ev_judge_verdict(a, resp->status, resp->body, resp->len, ar, &in, &out);
+        const ev_endpoint *ep = &r->cfg->judge.ep[r->cfg->judge_proto];
+        ev_judge_verdict(a, r->cfg->judge_proto, resp->status, resp->body, resp->len, ar, &in,
+                         &out);
         ev_assert_negate(a, ar);
-        if (r->cfg->judge_key && ar->message) { /* an error page may echo the key */
-            char *clean = ev_scrub(ar->message, r->cfg->judge_key);
+        if (ep->key && ar->message) { /* an error page may echo the key */
+            char *clean = ev_scrub(ar->message, ep->key);
             free(ar->message);
             ar->message = clean;
         }
@@ -338,10 +340,10 @@ static void grade(job *j)
         const ev_assert *a = &c->asserts[i];
         if (!(a->kind->flags & EV_K_JUDGE) || !r->cfg->judge_model)
             continue;
-        json_t *body = ev_judge_request(r->cfg->judge_model, a, &subj);
-        json_object_set_new(body, "max_tokens", json_integer(JUDGE_MAX_TOKENS));
         sw_err err;
-        char *text = sw_canon_json(body, &err);
+        json_t *body = ev_judge_request(r->cfg->judge_model, r->cfg->judge_proto, JUDGE_MAX_TOKENS,
+                                        a, &subj, &err);
+        char *text = body ? sw_canon_json(body, &err) : NULL;
         json_decref(body);
         if (!text) {
             ev_result_set(&j->results[i], EV_ERROR, 0, "judge: %s", err.msg);
@@ -351,14 +353,20 @@ static void grade(job *j)
         char key[SW_SHA256_HEX_LEN + 1];
         if (r->cfg->sched.cache)
             ev_cache_key_canon("judge", text, 0, key);
-        const char *headers[2] = {r->cfg->judge_auth, NULL};
+        const ev_endpoint *ep = &r->cfg->judge.ep[r->cfg->judge_proto];
+        const char *headers[3] = {NULL, NULL, NULL};
+        size_t nh = 0;
+        if (ep->auth)
+            headers[nh++] = ep->auth;
+        if (r->cfg->judge_proto == SW_PROTO_MESSAGES)
+            headers[nh++] = r->cfg->judge.anthropic_version;
         judge_req *jr = sw_xmalloc(sizeof *jr);
         jr->j = j;
         jr->idx = i;
         size_t len = strlen(text);
         ev_req_spec spec = {.pool = EV_POOL_JUDGE,
-                            .url = r->cfg->judge_url,
-                            .headers = r->cfg->judge_auth ? headers : NULL,
+                            .url = ep->url,
+                            .headers = nh ? headers : NULL,
                             .body = text,
                             .body_len = len,
                             .cache_key = r->cfg->sched.cache ? key : NULL,
@@ -576,7 +584,7 @@ void ev_worst_case(const ev_config *cfg, double *usd, int64_t *tokens)
     const ev_dataset *ds = cfg->ds;
     double n = (double)ev_dataset_count(ds), k = cfg->repeat;
     double in_sum = (double)ev_dataset_input_bytes_sum(ds) / 4;
-    int steps = cfg->target.kind == EV_TARGET_OPENAI ? cfg->target.max_steps : 1;
+    int steps = cfg->target.kind == EV_TARGET_MODEL ? cfg->target.max_steps : 1;
     double total_usd = 0, total_tok = 0;
     int sides = cfg->has_baseline ? 2 : 1;
     for (int s = 0; s < sides; s++) {

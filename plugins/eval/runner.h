@@ -39,10 +39,9 @@ typedef struct ev_config {
     int has_baseline;
     int repeat;
     /* the judge */
-    char *judge_model; /* NULL: no llm-rubric allowed */
-    char *judge_url;   /* .../chat/completions */
-    char *judge_auth;  /* "Authorization: Bearer ..." or NULL */
-    char *judge_key;
+    char *judge_model;       /* NULL: no llm-rubric allowed */
+    sw_proto_id judge_proto; /* the protocol it is called in */
+    ev_target judge;         /* where: judge.ep[judge_proto] */
     ev_pricing judge_pricing;
     ev_sched_opts sched;
     double max_usd;     /* 0: no cap */

@@ -240,13 +240,13 @@ int ev_http_take(ev_convo *cv, const ev_response *r)
     ev_output *o = &cv->out;
     if (r->error) {
         free(o->error);
-        o->error = ev_scrub(r->error, cv->t->key);
+        o->error = ev_scrub(r->error, cv->ep->key);
         return 0;
     }
     o->steps = 1;
     o->latency_ms += r->latency_ms;
     if (r->status < 200 || r->status > 299) {
-        ev_output_http_error(o, r, cv->t->key);
+        ev_output_http_error(o, r, cv->ep->key);
         return 0;
     }
     json_t *root = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);

@@ -452,7 +452,7 @@ static ev_outcome verdict(const char *spec, long status, const char *content, do
     json_decref(resp);
     ev_aresult r;
     int64_t in, o;
-    ev_judge_verdict(&a, status, body, strlen(body), &r, &in, &o);
+    ev_judge_verdict(&a, SW_PROTO_CHAT, status, body, strlen(body), &r, &in, &o);
     ev_assert_negate(&a, &r);
     if (status == 200) {
         ck_assert_int_eq(in, 300);
@@ -503,8 +503,9 @@ START_TEST(test_llm_rubric)
     sw_err err;
     ck_assert_int_eq(parse(rubric, NULL, NULL, &a, &err), 0);
     ev_subject s = {.case_id = "c", .input = "hi", .out = &out};
-    json_t *req = ev_judge_request("judge-model", &a, &s);
+    json_t *req = ev_judge_request("judge-model", SW_PROTO_CHAT, 512, &a, &s, &err);
     ck_assert_str_eq(json_string_value(json_object_get(req, "model")), "judge-model");
+    ck_assert_int_eq(json_integer_value(json_object_get(req, "max_tokens")), 512);
     const char *sys = json_string_value(
         json_object_get(json_array_get(json_object_get(req, "messages"), 0), "content"));
     ck_assert_ptr_nonnull(strstr(sys, "grader"));
@@ -514,6 +515,47 @@ START_TEST(test_llm_rubric)
     ck_assert_ptr_nonnull(strstr(user, "delivered on 18 November"));
     ck_assert_uint_eq(strlen(ev_judge_prompt_hash()), 64);
     json_decref(req);
+
+    /* The judge over Anthropic Messages: the grader prompt is `system`, max_tokens set; its
+       answer's text blocks hold the verdict, its usage read as Messages counts it. */
+    req = ev_judge_request("claude-judge", SW_PROTO_MESSAGES, 256, &a, &s, &err);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(req, "system")), "grader"));
+    ck_assert_int_eq(json_integer_value(json_object_get(req, "max_tokens")), 256);
+    ck_assert_uint_eq(json_array_size(json_object_get(req, "messages")), 1);
+    json_decref(req);
+    const char *msg = "{\"type\": \"message\", \"role\": \"assistant\", \"content\": [{\"type\": "
+                      "\"text\", \"text\": \"{\\\"pass\\\": true, \\\"score\\\": 0.8}\"}], "
+                      "\"stop_reason\": \"end_turn\", \"usage\": {\"input_tokens\": 90, "
+                      "\"cache_read_input_tokens\": 10, \"output_tokens\": 12}}";
+    ev_aresult r;
+    int64_t in, o;
+    ev_judge_verdict(&a, SW_PROTO_MESSAGES, 200, msg, strlen(msg), &r, &in, &o);
+    ck_assert_int_eq(r.outcome, EV_PASS);
+    ck_assert_int_eq(in, 100);
+    ck_assert_int_eq(o, 12);
+    ev_aresult_clear(&r);
+    /* A chat completion read as a message has no text: ERROR, saying what was expected. */
+    const char *chat = "{\"choices\": [{\"message\": {\"content\": \"{\\\"pass\\\": true}\"}}]}";
+    ev_judge_verdict(&a, SW_PROTO_MESSAGES, 200, chat, strlen(chat), &r, &in, &o);
+    ck_assert_int_eq(r.outcome, EV_ERROR);
+    ck_assert_ptr_nonnull(strstr(r.message, "not an Anthropic message"));
+    ev_aresult_clear(&r);
+
+    /* Over the Responses API: instructions, max_output_tokens; output_text read. */
+    req = ev_judge_request("gpt-judge", SW_PROTO_RESPONSES, 256, &a, &s, &err);
+    ck_assert_ptr_nonnull(
+        strstr(json_string_value(json_object_get(req, "instructions")), "grader"));
+    ck_assert_int_eq(json_integer_value(json_object_get(req, "max_output_tokens")), 256);
+    ck_assert_ptr_null(json_object_get(req, "max_tokens"));
+    json_decref(req);
+    const char *resp = "{\"id\": \"resp_1\", \"status\": \"completed\", \"output\": [{\"type\": "
+                       "\"message\", \"content\": [{\"type\": \"output_text\", \"text\": "
+                       "\"{\\\"pass\\\": false, \\\"score\\\": 0.1}\"}]}], \"usage\": "
+                       "{\"input_tokens\": 70, \"output_tokens\": 9}}";
+    ev_judge_verdict(&a, SW_PROTO_RESPONSES, 200, resp, strlen(resp), &r, &in, &o);
+    ck_assert_int_eq(r.outcome, EV_FAIL);
+    ck_assert_int_eq(in, 70);
+    ev_aresult_clear(&r);
     ev_assert_clear(&a);
 }
 END_TEST

@@ -34,6 +34,7 @@
 #include "../../plugins/eval/section.c"
 #include "../../plugins/eval/target.c"
 #include "../../plugins/eval/target_http.c"
+#include "../../plugins/eval/target_model.c"
 #include "../../plugins/eval/target_openai.c"
 /* Last: its type `list` is a parameter name in files before it. */
 #include "../../plugins/eval/scheduler.c"

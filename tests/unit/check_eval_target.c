@@ -22,6 +22,7 @@
 #include "../../plugins/eval/schema.c"
 #include "../../plugins/eval/target.c"
 #include "../../plugins/eval/target_http.c"
+#include "../../plugins/eval/target_model.c"
 #include "../../plugins/eval/target_openai.c"
 
 static const char *manifest =
@@ -32,6 +33,20 @@ static const char *manifest =
     "helpful.\"}}, \"tools\": [{\"name\": \"lookup_order\", \"side_effect\": \"read_only\", "
     "\"definition\": {\"type\": \"function\", \"function\": {\"name\": \"lookup_order\", "
     "\"parameters\": {\"type\": \"object\"}}}}]}";
+
+/* A target as eval.c makes one: kind, protocol (-1: by the release's provider), base URL,
+   key, max_steps, the http parameter. */
+static int target_init(ev_target *t, ev_target_kind kind, int proto, const char *base_url,
+                       const char *key, int max_steps, const char *http, sw_err *err)
+{
+    ev_target_opts o = {.kind = kind,
+                        .proto = proto,
+                        .base_url = base_url,
+                        .api_key = key,
+                        .max_steps = max_steps,
+                        .http_json = http};
+    return ev_target_init(t, &o, err);
+}
 
 static ev_release rel;
 static ev_case kase;
@@ -95,14 +110,26 @@ static int take(ev_convo *cv, ev_req_spec *spec, const char *body, long status, 
     return ev_convo_take(cv, &r);
 }
 
+/* The conversation's output once the loop ended. */
+static void expect_output(const ev_convo *cv, const char *text, const char *finish, size_t calls,
+                          int64_t tokens_in)
+{
+    ck_assert_ptr_null(cv->out.error);
+    ck_assert_str_eq(cv->out.text, text);
+    ck_assert_str_eq(cv->out.finish_reason, finish);
+    ck_assert_uint_eq(cv->out.n_calls, calls);
+    ck_assert_int_eq(cv->out.tokens_in, tokens_in);
+}
+
 START_TEST(test_agent_loop)
 {
     ev_target t;
     sw_err err;
-    ck_assert_int_eq(ev_target_init(&t, EV_TARGET_OPENAI, "http://127.0.0.1:9/v1/", "sk-secret-1",
-                                    4, NULL, &err),
+    ck_assert_int_eq(target_init(&t, EV_TARGET_MODEL, -1, "http://127.0.0.1:9/v1/", "sk-secret-1",
+                                 4, NULL, &err),
                      0);
-    ck_assert_str_eq(t.url, "http://127.0.0.1:9/v1/chat/completions");
+    ck_assert_str_eq(t.ep[SW_PROTO_CHAT].url, "http://127.0.0.1:9/v1/chat/completions");
+    ck_assert_str_eq(t.ep[SW_PROTO_MESSAGES].url, "http://127.0.0.1:9/v1/messages");
     t.keyed = 1;
     ev_convo cv;
     ev_convo_init(&cv, &t, &rel, &kase, 0);
@@ -175,7 +202,7 @@ START_TEST(test_max_steps_and_missing_tool)
 {
     ev_target t;
     sw_err err;
-    ck_assert_int_eq(ev_target_init(&t, EV_TARGET_OPENAI, "http://h/v1", NULL, 2, NULL, &err), 0);
+    ck_assert_int_eq(target_init(&t, EV_TARGET_MODEL, -1, "http://h/v1", NULL, 2, NULL, &err), 0);
     ev_convo cv;
     ev_convo_init(&cv, &t, &rel, &kase, 0);
     ev_req_spec spec;
@@ -208,7 +235,7 @@ START_TEST(test_errors_scrubbed)
     ev_target t;
     sw_err err;
     ck_assert_int_eq(
-        ev_target_init(&t, EV_TARGET_OPENAI, "http://h/v1", "sk-secret-2", 4, NULL, &err), 0);
+        target_init(&t, EV_TARGET_MODEL, -1, "http://h/v1", "sk-secret-2", 4, NULL, &err), 0);
     ev_convo cv;
     ev_convo_init(&cv, &t, &rel, &kase, 0);
     ev_req_spec spec;
@@ -233,8 +260,8 @@ START_TEST(test_errors_scrubbed)
     ck_assert_ptr_nonnull(strstr(cv.out.error, "not a chat completion"));
     ev_convo_clear(&cv);
     ev_target_clear(&t);
-    ck_assert_int_eq(ev_target_init(&t, EV_TARGET_OPENAI, NULL, NULL, 4, NULL, &err), -1);
-    ck_assert_int_eq(ev_target_init(&t, EV_TARGET_OPENAI, "ftp://x", NULL, 4, NULL, &err), -1);
+    ck_assert_int_eq(target_init(&t, EV_TARGET_MODEL, -1, NULL, NULL, 4, NULL, &err), -1);
+    ck_assert_int_eq(target_init(&t, EV_TARGET_MODEL, -1, "ftp://x", NULL, 4, NULL, &err), -1);
 }
 END_TEST
 
@@ -242,7 +269,7 @@ START_TEST(test_samples_and_replay_marks)
 {
     ev_target t;
     sw_err err;
-    ev_target_init(&t, EV_TARGET_OPENAI, "http://h/v1", NULL, 4, NULL, &err);
+    target_init(&t, EV_TARGET_MODEL, -1, "http://h/v1", NULL, 4, NULL, &err);
     t.keyed = 1;
     ev_convo a, b;
     ev_convo_init(&a, &t, &rel, &kase, 0);
@@ -278,7 +305,7 @@ START_TEST(test_http_target)
                       "\"{{case_id}}-{{sample}}\", \"history\": \"{{messages}}\", \"canned\": "
                       "\"{{tool_results}}\"}, \"answer\": \"reply.text\", \"tool_calls\": "
                       "\"reply.calls\", \"finish_reason\": \"reply.end\"}";
-    int irc = ev_target_init(&t, EV_TARGET_HTTP, NULL, "k-123456", 1, cfg, &err);
+    int irc = target_init(&t, EV_TARGET_HTTP, -1, NULL, "k-123456", 1, cfg, &err);
     ck_assert_msg(irc == 0, "%s", err.msg);
     ev_convo cv;
     ev_convo_init(&cv, &t, &rel, &kase, 2);
@@ -299,12 +326,8 @@ START_TEST(test_http_target)
                        "\"NW-104233\"}}]}, \"usage\": {\"input_tokens\": 30, \"output_tokens\": "
                        "5}}";
     ck_assert_int_eq(take(&cv, &spec, resp, 200, 12), 0);
-    ck_assert_ptr_null(cv.out.error);
-    ck_assert_str_eq(cv.out.text, "Shipped.");
-    ck_assert_str_eq(cv.out.finish_reason, "done");
-    ck_assert_uint_eq(cv.out.n_calls, 1);
+    expect_output(&cv, "Shipped.", "done", 1, 30);
     ck_assert_ptr_nonnull(cv.out.calls[0].args);
-    ck_assert_int_eq(cv.out.tokens_in, 30);
     ev_convo_clear(&cv);
 
     ev_convo_init(&cv, &t, &rel, &kase, 0);
@@ -314,17 +337,203 @@ START_TEST(test_http_target)
     ev_convo_clear(&cv);
     ev_target_clear(&t);
 
-    ck_assert_int_eq(ev_target_init(&t, EV_TARGET_HTTP, NULL, NULL, 1,
-                                    "{\"url\": \"http://x\", \"anwser\": \"a\"}", &err),
+    ck_assert_int_eq(target_init(&t, EV_TARGET_HTTP, -1, NULL, NULL, 1,
+                                 "{\"url\": \"http://x\", \"anwser\": \"a\"}", &err),
                      -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "did you mean 'answer'"));
-    ck_assert_int_eq(ev_target_init(&t, EV_TARGET_HTTP, NULL, NULL, 1,
-                                    "{\"url\": \"http://x\", \"body\": \"{{nope}}\"}", &err),
+    ck_assert_int_eq(target_init(&t, EV_TARGET_HTTP, -1, NULL, NULL, 1,
+                                 "{\"url\": \"http://x\", \"body\": \"{{nope}}\"}", &err),
                      0);
     ev_convo_init(&cv, &t, &rel, &kase, 0);
     ck_assert_int_eq(ev_convo_next(&cv, &spec, key, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "unknown placeholder '{{nope}}'"));
     ev_convo_clear(&cv);
+    ev_target_clear(&t);
+}
+END_TEST
+
+/* A release on Anthropic: the same manifest with provider anthropic and a Claude model. */
+static void load_release(ev_release *r, const char *provider, const char *params)
+{
+    json_t *m = json_loads(manifest, 0, NULL);
+    json_object_set_new(json_object_get(m, "model"), "provider", json_string(provider));
+    json_object_set_new(json_object_get(m, "model"), "name",
+                        json_string("claude-sonnet-4-5-20250929"));
+    if (params)
+        json_object_set_new(m, "parameters", json_loads(params, 0, NULL));
+    sw_err err;
+    ck_assert_int_eq(ev_release_from_manifest(m, r, &err), 0);
+    json_decref(m);
+}
+
+START_TEST(test_messages_loop)
+{
+    ev_release claude;
+    load_release(&claude, "anthropic", NULL);
+    ev_target t;
+    sw_err err;
+    ck_assert_int_eq(target_init(&t, EV_TARGET_MODEL, -1, "http://127.0.0.1:9/v1",
+                                 "sk-ant-secret-3", 4, NULL, &err),
+                     0);
+    t.keyed = 1;
+    /* auto: the release's provider decides; openai stays on Chat Completions. */
+    ck_assert_int_eq(ev_target_proto(&t, &claude), SW_PROTO_MESSAGES);
+    ck_assert_int_eq(ev_target_proto(&t, &rel), SW_PROTO_CHAT);
+    ck_assert_int_eq(ev_target_check(&t, &claude, &err), 0);
+    ev_convo cv;
+    ev_convo_init(&cv, &t, &claude, &kase, 0);
+    ev_req_spec spec;
+    char key[65];
+    json_t *b = next_body(&cv, &spec, key);
+    ck_assert_str_eq(spec.url, "http://127.0.0.1:9/v1/messages");
+    ck_assert_str_eq(spec.headers[0], "x-api-key: sk-ant-secret-3");
+    ck_assert_str_eq(spec.headers[1], "anthropic-version: 2023-06-01");
+    ck_assert_ptr_null(spec.headers[2]);
+    /* The release in Messages terms: system, input_schema, max_tokens, the parallel setting. */
+    ck_assert_str_eq(json_string_value(json_object_get(b, "model")), "claude-sonnet-4-5-20250929");
+    ck_assert_str_eq(json_string_value(json_object_get(b, "system")), "You are helpful.");
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "max_tokens")), 100);
+    json_t *tool = json_array_get(json_object_get(b, "tools"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(tool, "name")), "lookup_order");
+    ck_assert_ptr_nonnull(json_object_get(tool, "input_schema"));
+    ck_assert(json_is_true(
+        json_object_get(json_object_get(b, "tool_choice"), "disable_parallel_tool_use")));
+    ck_assert_uint_eq(json_array_size(json_object_get(b, "messages")), 1);
+    char want[65];
+    ck_assert_int_eq(ev_cache_key("messages", b, 0, want, &err), 0);
+    ck_assert_str_eq(key, want);
+    json_decref(b);
+
+    const char *use = "{\"id\": \"msg_1\", \"type\": \"message\", \"role\": \"assistant\", "
+                      "\"content\": [{\"type\": \"text\", \"text\": \"Let me look.\"}, {\"type\": "
+                      "\"tool_use\", \"id\": \"toolu_1\", \"name\": \"lookup_order\", \"input\": "
+                      "{\"order_id\": \"NW-104233\"}}], \"stop_reason\": \"tool_use\", \"usage\": "
+                      "{\"input_tokens\": 80, \"cache_read_input_tokens\": 20, "
+                      "\"output_tokens\": 10}}";
+    ck_assert_int_eq(take(&cv, &spec, use, 200, 30), 1);
+    b = next_body(&cv, &spec, key);
+    json_t *msgs = json_object_get(b, "messages");
+    ck_assert_uint_eq(json_array_size(msgs), 3);
+    /* The model's turn as it wrote it, then the canned result as a tool_result block. */
+    json_t *turn = json_array_get(msgs, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(turn, "role")), "assistant");
+    ck_assert_uint_eq(json_array_size(json_object_get(turn, "content")), 2);
+    json_t *res = json_array_get(json_object_get(json_array_get(msgs, 2), "content"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(res, "type")), "tool_result");
+    ck_assert_str_eq(json_string_value(json_object_get(res, "tool_use_id")), "toolu_1");
+    ck_assert_str_eq(json_string_value(json_object_get(res, "content")),
+                     "{\"status\":\"shipped\"}");
+    json_decref(b);
+
+    const char *done = "{\"id\": \"msg_2\", \"type\": \"message\", \"role\": \"assistant\", "
+                       "\"content\": [{\"type\": \"text\", \"text\": \"It has shipped.\"}], "
+                       "\"stop_reason\": \"end_turn\", \"usage\": {\"input_tokens\": 150, "
+                       "\"output_tokens\": 8}}";
+    ck_assert_int_eq(take(&cv, &spec, done, 200, 20), 0);
+    /* Input is all of Anthropic's parts; end_turn in Chat's words. */
+    expect_output(&cv, "It has shipped.", "stop", 1, 250);
+    ck_assert_str_eq(cv.out.calls[0].name, "lookup_order");
+    ck_assert_str_eq(json_string_value(json_object_get(cv.out.calls[0].args, "order_id")),
+                     "NW-104233");
+    ck_assert_int_eq(cv.out.steps, 2);
+    ck_assert_int_eq(cv.out.tokens_cached, 20); /* the cache reads */
+    ck_assert_int_eq(cv.out.tokens_out, 18);
+    ev_convo_clear(&cv);
+
+    /* An Anthropic error: status and message, the key scrubbed. */
+    ev_convo_init(&cv, &t, &claude, &kase, 0);
+    json_decref(next_body(&cv, &spec, key));
+    ck_assert_int_eq(take(&cv, &spec,
+                          "{\"type\": \"error\", \"error\": {\"type\": \"authentication_error\", "
+                          "\"message\": \"invalid x-api-key sk-ant-secret-3\"}}",
+                          401, 3),
+                     0);
+    ck_assert_str_eq(cv.out.error, "HTTP 401: invalid x-api-key ***");
+    ev_convo_clear(&cv);
+    ev_release_clear(&claude);
+
+    /* What Messages cannot take is refused before any case, naming the release and field. */
+    load_release(&claude, "anthropic", "{\"temperature\": 0.2, \"max_tokens\": 100, \"seed\": 7}");
+    ck_assert_int_eq(ev_target_check(&t, &claude, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "release abc123def456"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "Anthropic Messages"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "seed"));
+    ev_release_clear(&claude);
+    load_release(&claude, "anthropic", "{\"temperature\": 0.2}");
+    ck_assert_int_eq(ev_target_check(&t, &claude, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "parameters.max_tokens is missing"));
+    ev_release_clear(&claude);
+    ev_target_clear(&t);
+}
+END_TEST
+
+START_TEST(test_responses_loop)
+{
+    ev_target t;
+    sw_err err;
+    ck_assert_int_eq(target_init(&t, EV_TARGET_MODEL, SW_PROTO_RESPONSES, "http://h/v1", "sk-r-44",
+                                 4, NULL, &err),
+                     0);
+    ck_assert_int_eq(ev_target_check(&t, &rel, &err), 0);
+    ev_convo cv;
+    ev_convo_init(&cv, &t, &rel, &kase, 0);
+    ev_req_spec spec;
+    char key[65];
+    json_t *b = next_body(&cv, &spec, key);
+    ck_assert_str_eq(spec.url, "http://h/v1/responses");
+    ck_assert_str_eq(spec.headers[0], "Authorization: Bearer sk-r-44");
+    ck_assert_ptr_null(spec.headers[1]);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "instructions")), "You are helpful.");
+    ck_assert_int_eq(json_integer_value(json_object_get(b, "max_output_tokens")), 100);
+    json_t *tool = json_array_get(json_object_get(b, "tools"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(tool, "type")), "function");
+    ck_assert_str_eq(json_string_value(json_object_get(tool, "name")), "lookup_order");
+    ck_assert_uint_eq(json_array_size(json_object_get(b, "input")), 1);
+    json_decref(b);
+
+    const char *call =
+        "{\"id\": \"resp_1\", \"status\": \"completed\", \"output\": [{\"type\": "
+        "\"function_call\", \"id\": \"fc_1\", \"call_id\": \"call_9\", \"name\": "
+        "\"lookup_order\", \"arguments\": \"{\\\"order_id\\\": \\\"NW-104233\\\"}\"}],"
+        " \"usage\": {\"input_tokens\": 60, \"output_tokens\": 7, "
+        "\"input_tokens_details\": {\"cached_tokens\": 12}}}";
+    ck_assert_int_eq(take(&cv, &spec, call, 200, 10), 1);
+    b = next_body(&cv, &spec, key);
+    json_t *input = json_object_get(b, "input");
+    ck_assert_uint_eq(json_array_size(input), 3);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(input, 1), "type")),
+                     "function_call");
+    json_t *out = json_array_get(input, 2);
+    ck_assert_str_eq(json_string_value(json_object_get(out, "type")), "function_call_output");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "call_id")), "call_9");
+    ck_assert_str_eq(json_string_value(json_object_get(out, "output")), "{\"status\":\"shipped\"}");
+    json_decref(b);
+
+    const char *text = "{\"id\": \"resp_2\", \"status\": \"completed\", \"output\": [{\"type\": "
+                       "\"message\", \"role\": \"assistant\", \"content\": [{\"type\": "
+                       "\"output_text\", \"text\": \"Shipped.\"}]}], \"usage\": {\"input_tokens\": "
+                       "90, \"output_tokens\": 3}}";
+    ck_assert_int_eq(take(&cv, &spec, text, 200, 10), 0);
+    expect_output(&cv, "Shipped.", "stop", 1, 150);
+    ck_assert_int_eq(cv.out.tokens_cached, 12);
+    ck_assert_int_eq(cv.out.tokens_out, 10);
+    ev_convo_clear(&cv);
+
+    /* A chat completion is not a Responses answer: an error that says so. */
+    ev_convo_init(&cv, &t, &rel, &kase, 0);
+    json_decref(next_body(&cv, &spec, key));
+    char *chat = answer("hi", NULL, NULL, 1, 1);
+    ck_assert_int_eq(take(&cv, &spec, chat, 200, 1), 0);
+    free(chat);
+    ck_assert_ptr_nonnull(strstr(cv.out.error, "not a Responses API response"));
+    ev_convo_clear(&cv);
+
+    /* The release's seed has no Responses name: refused before any case. */
+    ev_release seeded;
+    load_release(&seeded, "openai", "{\"seed\": 7}");
+    ck_assert_int_eq(ev_target_check(&t, &seeded, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'seed'"));
+    ev_release_clear(&seeded);
     ev_target_clear(&t);
 }
 END_TEST
@@ -425,6 +634,8 @@ int main(void)
     tcase_add_test(tc, test_errors_scrubbed);
     tcase_add_test(tc, test_samples_and_replay_marks);
     tcase_add_test(tc, test_http_target);
+    tcase_add_test(tc, test_messages_loop);
+    tcase_add_test(tc, test_responses_loop);
     tcase_add_test(tc, test_json_path);
     tcase_add_test(tc, test_cache_keys);
     tcase_add_test(tc, test_cache_store);
