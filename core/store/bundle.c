@@ -11,6 +11,8 @@
 
 #include "base/fsutil.h"
 #include "model/yamldoc.h"
+#include "proto/proto.h"
+#include "proto/translate.h"
 #include "template.h"
 #include "utf8.h"
 
@@ -307,6 +309,37 @@ static json_t *load_parameters(const yctx *y, const sw_ynode *map)
             json_object_set_new(out, k, j);
     }
     return out;
+}
+
+/* A release whose provider speaks Anthropic Messages (sw_proto_of_provider): each parameter
+   that Messages has no name for is an error here, at release time, where the router would
+   refuse every request with 400 and the eval the whole release (the same table, the
+   translator's); and max_tokens, which Messages requires, is asked for. */
+static void check_messages_parameters(const yctx *y, const sw_ynode *map, sw_pos at,
+                                      const char *provider, const json_t *params)
+{
+    for (size_t i = 0; map && i < map->n; i++) {
+        const char *k = map->keys[i]->text;
+        const json_t *v = json_object_get(params, k);
+        if (!v || strcmp(k, "extra") == 0)
+            continue;
+        json_t *one = json_pack("{s:O}", k, v), *body = json_object();
+        sw_xlate_err xe = {{0}, {0}};
+        if (sw_xlate_chat_params_to_messages(one, body, &xe) < 0)
+            sw_diag_error(y->L->d, ypos(y, map->keys[i]),
+                          "parameter '%s': provider '%s' speaks Anthropic Messages, which "
+                          "refuses it (%s); remove it (a provider-specific field goes under "
+                          "parameters.extra)",
+                          k, provider, xe.msg);
+        json_decref(one);
+        json_decref(body);
+    }
+    if (!json_object_get(params, "max_tokens") && !json_object_get(params, "max_completion_tokens"))
+        sw_diag_warning(y->L->d, map ? ypos(y, map) : at,
+                        "provider '%s' speaks Anthropic Messages, which requires max_tokens: "
+                        "set parameters.max_tokens (the eval refuses the release without it; the "
+                        "router falls back to the provider's max_tokens in router.yaml)",
+                        provider);
 }
 
 static json_t *load_pricing(const yctx *y, const sw_ynode *map)
@@ -1115,7 +1148,10 @@ sw_bundle *sw_bundle_load(const char *dir, const sw_bundle_opts *opts, sw_diags 
         }
     }
 
-    json_t *parameters = load_parameters(&y, map_value(&y, root, "parameters"));
+    const sw_ynode *params_node = map_value(&y, root, "parameters");
+    json_t *parameters = load_parameters(&y, params_node);
+    if (b->provider && sw_proto_of_provider(b->provider) == SW_PROTO_MESSAGES)
+        check_messages_parameters(&y, params_node, root_pos, b->provider, parameters);
     const sw_ynode *pricing_node = map_value(&y, root, "pricing");
     json_t *pricing = pricing_node ? load_pricing(&y, pricing_node) : NULL;
 

@@ -59,6 +59,16 @@ expect_eq "$(mock_stat 'd["responses"], d["chat_completions"], d["messages"]')" 
 expect_eq "$(row "$E/eval.jsonl" lookup 'r["outcome"], r["steps"], r["tool_calls"][0]["name"]')" \
     "('PASS', 2, 'lookup_order')" "function_call -> function_call_output -> answer"
 
+# A Claude release that kept OpenAI's seed: refused at release time, naming file, line and field.
+cp -r "$EVAL_FIX/agent-claude" "$T/seeded"
+sed -i 's/^  max_tokens: 200/  max_tokens: 200\n  seed: 7/' "$T/seeded/agent.yaml"
+mock_reset
+sw run "$PIPES/eval_protocols.yaml" --set "vars.base_url=$MOCK_URL/v1" --set "vars.candidate=$T/seeded"
+expect_rc 1 "versioning stops a Messages release with a seed"
+expect_out "agent.yaml:10:3: error: parameter 'seed': provider 'anthropic' speaks Anthropic Messages, which refuses it" \
+    "the error names the file, the line, the parameter and the provider"
+expect_eq "$(mock_stat 'd["requests"]')" "0" "nothing was sent"
+
 # Bad settings, said before any request.
 sw run "$PIPES/eval_protocols.yaml" --set "vars.base_url=$MOCK_URL/v1" --set vars.target=claude
 expect_rc 1 "an unknown target is refused"

@@ -38,7 +38,8 @@ START_TEST(test_valid_bundle)
     sw_diags *d = sw_diags_new();
     sw_bundle *b = sw_bundle_load(bundle, NULL, d);
     ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(sw_diags_count(d), 0);
+    ck_assert_uint_eq(sw_diags_errors(d), 0);
+    ck_assert(!fx_has_diag(d, "Anthropic", NULL));
     ck_assert_str_eq(b->agent, "demo");
     ck_assert_str_eq(b->provider, "openai");
     ck_assert_str_eq(b->model, "gpt-4o-2024-08-06");
@@ -139,6 +140,52 @@ START_TEST(test_bad_parameter_value)
     sw_diags *d = load_fails(NULL);
     ASSERT_DIAG(d, "agent.yaml:6:16: error: parameter 'temperature' must be between 0 and 2", NULL);
     ASSERT_DIAG(d, "agent.yaml:7:15: error: parameter 'max_tokens' must be an integer", NULL);
+    sw_diags_free(d);
+}
+END_TEST
+
+START_TEST(test_parameters_of_a_messages_provider)
+{
+    /* Anthropic Messages has no seed and no penalties: refused at release time, each at its
+       line, rather than by the router on every request. */
+    fx_write(bundle, "agent.yaml",
+             "name: demo\nmodel:\n  provider: anthropic\n  name: claude-sonnet-4-5-20250929\n"
+             "parameters:\n  temperature: 0.2\n  seed: 7\n  presence_penalty: 0.5\n"
+             "  max_tokens: 800\n  extra: {top_k: 5}\nprompts:\n"
+             "  system: prompts/system.md\nvars:\n  company: Acme\n");
+    sw_diags *d = load_fails(NULL);
+    ASSERT_DIAG(d,
+                "agent.yaml:7:3: error: parameter 'seed': provider 'anthropic' speaks Anthropic "
+                "Messages, which refuses it ('seed' has no Anthropic Messages equivalent)",
+                NULL);
+    ASSERT_DIAG(d, "agent.yaml:8:3: error: parameter 'presence_penalty'", NULL);
+    ck_assert_uint_eq(sw_diags_errors(d), 2);
+    sw_diags_free(d);
+
+    /* The same parameters are fine on OpenAI; on Anthropic without max_tokens, a warning. */
+    fx_write(bundle, "agent.yaml",
+             "name: demo\nmodel:\n  provider: openai\n  name: gpt-4o-2024-08-06\n"
+             "parameters:\n  seed: 7\n  presence_penalty: 0.5\nprompts:\n"
+             "  system: prompts/system.md\nvars:\n  company: Acme\n");
+    d = sw_diags_new();
+    sw_bundle *b = sw_bundle_load(bundle, NULL, d);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(sw_diags_errors(d), 0);
+    ck_assert(!fx_has_diag(d, "Anthropic", NULL));
+    sw_bundle_free(b);
+    sw_diags_free(d);
+    fx_write(bundle, "agent.yaml",
+             "name: demo\nmodel:\n  provider: anthropic\n  name: claude-sonnet-4-5-20250929\n"
+             "parameters:\n  temperature: 0.2\nprompts:\n"
+             "  system: prompts/system.md\nvars:\n  company: Acme\n");
+    d = sw_diags_new();
+    b = sw_bundle_load(bundle, NULL, d);
+    ck_assert_ptr_nonnull(b);
+    ASSERT_DIAG(d,
+                "agent.yaml:6:3: warning: provider 'anthropic' speaks Anthropic Messages, "
+                "which requires max_tokens",
+                NULL);
+    sw_bundle_free(b);
     sw_diags_free(d);
 }
 END_TEST
@@ -463,6 +510,7 @@ int main(void)
     tcase_add_test(tc, test_unknown_key);
     tcase_add_test(tc, test_missing_model);
     tcase_add_test(tc, test_bad_parameter_value);
+    tcase_add_test(tc, test_parameters_of_a_messages_provider);
     tcase_add_test(tc, test_invalid_tool_json);
     tcase_add_test(tc, test_invalid_tool_schema);
     tcase_add_test(tc, test_tool_formats);
