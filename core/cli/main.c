@@ -25,6 +25,7 @@ static const char usage[] =
     "  releases SUBCOMMAND   list, show, diff, channels, create\n"
     "  tag ID NAME           give a release a human-readable tag\n"
     "  store init            create the release store's schema (a postgres:// --store)\n"
+    "  store migrate         copy a state folder into a postgres:// store\n"
     "\n"
     "Router:\n"
     "  serve --config FILE   run the router (canary splits, shadow, pins, metrics)\n"

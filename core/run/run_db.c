@@ -17,8 +17,6 @@
 #include "store/store_impl.h"
 
 #define DEFAULT_LEASE_MS 30000
-#define DEFAULT_FILE_CAP (4L << 20)
-#define MAX_FILES        4096
 
 struct sw_run_db {
     sw_store *store; /* the runner's connection: leases and saves */
@@ -207,87 +205,13 @@ void sw_run_db_release(sw_run_db *db)
 
 /* ---- saving ---- */
 
-typedef struct file_set {
-    sw_run_file files[MAX_FILES];
-    char *names[MAX_FILES];
-    char *data[MAX_FILES];
-    char sha[MAX_FILES][SW_SHA256_HEX_LEN + 1];
-    size_t n;
-} file_set;
-
-/* The files the run cannot be resumed or shown without: never capped. */
-static int essential(const char *name)
-{
-    static const char *const names[] = {"pipeline.yaml", "run.json", "context.json", "report.json"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-        if (strcmp(name, names[i]) == 0)
-            return 1;
-    return 0;
-}
-
-/* Add the files under dir/rel that changed since the last save. */
-static int collect(sw_run_db *db, const char *dir, const char *rel, file_set *fs, long cap,
-                   sw_err *err)
-{
-    char *path = *rel ? sw_path_join(dir, rel) : sw_xstrdup(dir);
-    DIR *d = opendir(path);
-    if (!d) {
-        sw_err_errno(err, "run folder '%s'", path);
-        free(path);
-        return -1;
-    }
-    int rc = 0;
-    struct dirent *ent;
-    while (rc == 0 && (ent = readdir(d)) != NULL) {
-        if (ent->d_name[0] == '.' || (!*rel && strcmp(ent->d_name, "journal.jsonl") == 0))
-            continue;
-        char *name = *rel ? sw_path_join(rel, ent->d_name) : sw_xstrdup(ent->d_name);
-        char *full = sw_path_join(dir, name);
-        struct stat st;
-        if (lstat(full, &st) != 0) {
-            free(name);
-            free(full);
-            continue; /* removed meanwhile */
-        }
-        if (S_ISDIR(st.st_mode)) {
-            rc = collect(db, dir, name, fs, cap, err);
-        } else if (S_ISREG(st.st_mode) && (essential(name) || st.st_size <= cap) &&
-                   fs->n < MAX_FILES) {
-            size_t len = 0;
-            char *data = sw_read_file(full, 0, &len, err);
-            if (!data) {
-                rc = -1;
-            } else {
-                char sha[SW_SHA256_HEX_LEN + 1];
-                sw_sha256_hex(data, len, sha);
-                const char *was = json_string_value(json_object_get(db->sent, name));
-                if (was && strcmp(was, sha) == 0) {
-                    free(data);
-                } else {
-                    size_t i = fs->n++;
-                    memcpy(fs->sha[i], sha, sizeof sha);
-                    fs->names[i] = sw_xstrdup(name);
-                    fs->data[i] = data;
-                    fs->files[i] = (sw_run_file){fs->names[i], fs->sha[i], data, len};
-                }
-            }
-        }
-        free(full);
-        free(name);
-    }
-    closedir(d);
-    free(path);
-    return rc;
-}
-
 int sw_run_db_save(struct sw_run *run, sw_err *err)
 {
     sw_run_db *db = run->db;
     if (!db)
         return 0;
-    file_set *fs = sw_xcalloc(1, sizeof *fs);
-    long cap = env_long("SLIPWAY_RUN_FILE_CAP", DEFAULT_FILE_CAP);
-    int rc = collect(db, run->dir, "", fs, cap, err);
+    sw_run_file_set fs = {0};
+    int rc = sw_run_folder_collect(run->dir, db->sent, &fs, err);
     size_t jlen = 0;
     char *journal = NULL;
     if (rc == 0) {
@@ -302,7 +226,7 @@ int sw_run_db_save(struct sw_run *run, sw_err *err)
             json_pack("{s:s, s:s, s:s, s:s}", "pipeline", run->pipeline->path, "name",
                       run->pipeline->name, "started_at", run->started_at, "runner", db->owner);
         sw_err se = {{0}};
-        rc = sw_store_run_save(db->store, run->id, db->owner, db->ttl_ms, summary, fs->files, fs->n,
+        rc = sw_store_run_save(db->store, run->id, db->owner, db->ttl_ms, summary, fs.files, fs.n,
                                journal, jlen, &se);
         json_decref(summary);
         if (rc != 0) {
@@ -310,16 +234,12 @@ int sw_run_db_save(struct sw_run *run, sw_err *err)
                        sw_store_location(db->store), se.msg);
             rc = -1;
         } else {
-            for (size_t i = 0; i < fs->n; i++)
-                json_object_set_new(db->sent, fs->names[i], json_string(fs->sha[i]));
+            for (size_t i = 0; i < fs.n; i++)
+                json_object_set_new(db->sent, fs.files[i].name, json_string(fs.sha[i]));
         }
     }
     free(journal);
-    for (size_t i = 0; i < fs->n; i++) {
-        free(fs->names[i]);
-        free(fs->data[i]);
-    }
-    free(fs);
+    sw_run_file_set_free(&fs);
     return rc;
 }
 

@@ -276,6 +276,23 @@ int sw_store_run_files(sw_store *s, const char *run_id, const char *name, sw_run
     return rc;
 }
 
+int sw_store_run_digests(sw_store *s, const char *run_id, json_t *digests, sw_err *err)
+{
+    PGresult *r = NULL;
+    const char *p[] = {run_id};
+    if (need_db(s, err) != 0)
+        return -1;
+    if (sw_pg_run(s, "SELECT name, sha256 FROM slipway.run_files WHERE run_id = $1", 1, p, NULL, 0,
+                  &r, err) != 0) {
+        PQclear(r);
+        return -1;
+    }
+    for (int i = 0; i < PQntuples(r); i++)
+        json_object_set_new(digests, PQgetvalue(r, i, 0), json_string(PQgetvalue(r, i, 1)));
+    PQclear(r);
+    return 0;
+}
+
 char *sw_store_run_journal(sw_store *s, const char *run_id, size_t *len, sw_err *err)
 {
     PGresult *r = NULL;

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "base/util.h"
+#include "sha256.h"
 #include "slipway/store.h"
 
 typedef struct sw_run_file {
@@ -24,6 +25,23 @@ typedef struct sw_run_file {
     const char *data;
     size_t len;
 } sw_run_file;
+
+/* The files of a run folder to write through (run_folder.c): every regular file but
+   journal.jsonl, each at most sw_run_file_cap() bytes ($SLIPWAY_RUN_FILE_CAP, default
+   4 MiB) unless the run cannot be shown or resumed without it (pipeline.yaml, run.json,
+   context.json, report.json), at most SW_RUN_MAX_FILES of them. */
+#define SW_RUN_MAX_FILES 4096
+typedef struct sw_run_file_set {
+    sw_run_file *files; /* borrowing from owned */
+    size_t n, cap;
+    char **owned;                       /* each file's name and data */
+    char (*sha)[SW_SHA256_HEX_LEN + 1]; /* each file's SHA-256 */
+} sw_run_file_set;
+long sw_run_file_cap(void);
+/* Add to fs the files of the run folder dir whose SHA-256 differs from the one sent
+   (name -> sha256; NULL: every file). 0, or -1 with err. */
+int sw_run_folder_collect(const char *dir, const json_t *sent, sw_run_file_set *fs, sw_err *err);
+void sw_run_file_set_free(sw_run_file_set *fs);
 
 /* Whether the store keeps runs (a database store). */
 int sw_store_keeps_runs(const sw_store *s);
@@ -60,6 +78,9 @@ typedef int (*sw_run_file_fn)(void *ud, const char *name, const char *data, size
                               sw_err *err);
 int sw_store_run_files(sw_store *s, const char *run_id, const char *name, sw_run_file_fn fn,
                        void *ud, sw_err *err);
+/* Set digests[name] = sha256 for every stored file of the run (as stored with it).
+   0, or -1 with err. */
+int sw_store_run_digests(sw_store *s, const char *run_id, json_t *digests, sw_err *err);
 /* The run's stored journal as the text of journal.jsonl (malloc'd, *len), or NULL. */
 char *sw_store_run_journal(sw_store *s, const char *run_id, size_t *len, sw_err *err);
 

@@ -187,6 +187,20 @@ SW_API sw_store_status sw_store_create_release(sw_store *store, const char *bund
                                                const sw_release_options *opts, sw_diags *diags,
                                                char **result, sw_store_error *err);
 
+/* ---- moving a store ---- */
+
+/* Copy the state folder from_dir (its releases, channels with their whole history, tags
+   and runs) into the database store `to` (a postgres:// URL), then read every copied
+   release and run back and check it against its SHA-256. Every release of the folder
+   is checked before anything is written: a damaged one (ERROR, naming it) copies
+   nothing; so does a channel history in the database that is not the folder's
+   (CONFLICT). What the database holds already is not copied again, so a second run
+   copies nothing. *result (may be NULL) receives {"from", "to", "copied_anything",
+   "releases": {"copied", "present"}, "channels": {"agents", "history_copied",
+   "tags_copied"}, "runs": {"copied", "present"}, "notes": [...]}. */
+SW_API sw_store_status sw_store_migrate(const char *from_dir, const char *to, char **result,
+                                        sw_store_error *err);
+
 #ifdef __cplusplus
 }
 #endif
