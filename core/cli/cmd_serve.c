@@ -32,6 +32,9 @@ static const char usage[] =
     "  --listen HOST:PORT  override the file's listen address (port 0: any free port)\n"
     "  --port-file FILE    write the port listened on to FILE once ready\n"
     "  --state-file FILE   override the file's state_file (routes and pins)\n"
+    "  --store WHERE       the release store gateway agents read: a folder or a\n"
+    "                      postgres:// URL, overriding the file's store (default: the\n"
+    "                      file's, else $SLIPWAY_STORE)\n"
     "  -q, --quiet         log errors only\n"
     "  -h, --help          this help\n"
     "\n"
@@ -89,11 +92,12 @@ static int write_port_file(const char *path, int port)
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { OPT_CONFIG = 2000, OPT_LISTEN, OPT_PORT_FILE, OPT_STATE_FILE };
+    enum { OPT_CONFIG = 2000, OPT_LISTEN, OPT_PORT_FILE, OPT_STATE_FILE, OPT_SERVE_STORE };
     static const struct option opts[] = {{"config", required_argument, NULL, OPT_CONFIG},
                                          {"listen", required_argument, NULL, OPT_LISTEN},
                                          {"port-file", required_argument, NULL, OPT_PORT_FILE},
                                          {"state-file", required_argument, NULL, OPT_STATE_FILE},
+                                         {"store", required_argument, NULL, OPT_SERVE_STORE},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
@@ -115,6 +119,11 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_STATE_FILE:
             ro.state_file = optarg;
+            break;
+        case OPT_SERVE_STORE:
+            /* Also for the file's check that gateway agents have a store. */
+            setenv("SLIPWAY_STORE", optarg, 1);
+            ro.store = optarg;
             break;
         case 'q':
             lc.quiet = 1;

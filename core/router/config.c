@@ -66,11 +66,19 @@ static void get_path(const ctx *x, const sw_ynode *map, const char *key, char **
     free(s);
 }
 
-/* `store:`: a folder (taken against the config's folder) or a postgres:// URL (as is). */
+/* `store:`: a folder (taken against the config's folder) or a postgres:// URL (as is);
+   without one, $SLIPWAY_STORE as it is (a folder is then relative to the current folder,
+   as for every other command). */
 static void get_store(const ctx *x, const sw_ynode *map, char **out)
 {
     char *s = NULL;
     get_str(x, map, "store", &s);
+    const char *env = getenv("SLIPWAY_STORE");
+    if (!s && env && *env) {
+        free(*out);
+        *out = sw_xstrdup(env);
+        return;
+    }
     if (!s)
         return;
     free(*out);
@@ -447,8 +455,9 @@ static void parse_root(ctx *x, const sw_ynode *root)
     for (size_t i = 0; i < c->n_agents; i++)
         if (c->agents[i].mode == SW_MODE_GATEWAY && !c->store_dir)
             sw_diag_error(x->d, c->agents[i].pos,
-                          "agent '%s' is a gateway agent: set 'store' (the release store's "
-                          "state folder)",
+                          "agent '%s' is a gateway agent: set 'store' (the release store: a "
+                          "folder or a postgres:// URL), or give serve --store or "
+                          "$SLIPWAY_STORE",
                           c->agents[i].name);
 }
 

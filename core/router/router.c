@@ -369,6 +369,10 @@ sw_router *sw_router_load(const char *config_path, const sw_router_options *opts
             free(cfg->state_file);
             cfg->state_file = sw_xstrdup(opts->state_file);
         }
+        if (opts->store) {
+            free(cfg->store_dir);
+            cfg->store_dir = sw_xstrdup(opts->store);
+        }
         if (opts->listen) {
             /* The same parser as the file's, for the same messages. */
             char *yaml = sw_xasprintf("listen: \"%s\"\n", opts->listen);

@@ -52,6 +52,8 @@ typedef struct sw_router_options {
     const char *state_file; /* overriding the file's `state_file`, or NULL */
     sw_router_log_fn log;   /* NULL: no log */
     void *log_userdata;
+    const char *store; /* the release store (a folder or a postgres:// URL) overriding the
+                          file's `store` (else $SLIPWAY_STORE), or NULL */
 } sw_router_options;
 
 /* Read and check router.yaml and the state file (routes and pins saved by an
