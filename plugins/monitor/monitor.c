@@ -52,6 +52,7 @@
 
 typedef struct monitor_cfg {
     const char *router;
+    const char *routers;
     const char *token_file;
     const char *agent;
     const char *candidate;
@@ -80,6 +81,9 @@ static const sw_param params[] = {
     {"router", SW_TYPE_STRING, 0, NULL, offsetof(monitor_cfg, router),
      "the router's base URL (needed by source router, the shadow pair metrics and a default "
      "baseline)"},
+    {"routers", SW_TYPE_JSON, 0, "[]", offsetof(monitor_cfg, routers),
+     "router replicas' base URLs (source router): their stats are summed per version, their "
+     "latency and per-session samples merged; default [router]"},
     {"token_file", SW_TYPE_STRING, SW_PARAM_PATH, NULL, offsetof(monitor_cfg, token_file),
      "a file holding the router's admin token"},
     {"agent", SW_TYPE_STRING, SW_PARAM_REQUIRED, NULL, offsetof(monitor_cfg, agent), "the agent"},
@@ -158,6 +162,7 @@ typedef struct monitor {
     int any_main, any_pairs;
     int n_guarded;       /* rules with a min_effect, not dry runs */
     sw_mon_source *prom; /* built at init: its queries are checked there */
+    json_t *routers;     /* the routers whose stats source router sums (strings) */
 } monitor;
 
 static int has_text(const char *s)
@@ -196,6 +201,24 @@ static void drop_unqueried(sw_stage *stage, monitor *k, const char *queries)
     }
     k->n_rules = kept;
     json_decref(q);
+}
+
+/* The routers parameter: a list of URLs (a new reference), or NULL. */
+static json_t *parse_routers(const char *text)
+{
+    json_t *list = json_loads(text ? text : "[]", 0, NULL);
+    size_t i;
+    json_t *url;
+    int ok = json_is_array(list);
+    json_array_foreach(list, i, url)
+    {
+        ok &= has_text(json_string_value(url));
+    }
+    if (!ok) {
+        json_decref(list);
+        return NULL;
+    }
+    return list;
 }
 
 static sw_status init(sw_stage *stage, const void *config)
@@ -252,7 +275,16 @@ static sw_status init(sw_stage *stage, const void *config)
     }
     if (!prom && strcmp(c->source, "router") != 0)
         return h->error(stage, "source must be router or prometheus, not '%s'", c->source);
-    if (!has_text(c->router) && (!prom || k->any_pairs || !has_text(c->baseline)))
+    k->routers = parse_routers(c->routers);
+    if (!k->routers)
+        return h->error(stage, "routers must be a list of router base URLs");
+    if (prom && json_array_size(k->routers))
+        return h->error(stage, "routers is for source router; Prometheus sums over replicas in "
+                               "its queries");
+    /* Without router, the first of routers answers for the route and the shadow pairs. */
+    if (!json_array_size(k->routers) && has_text(c->router))
+        json_array_append_new(k->routers, json_string(c->router));
+    if (!json_array_size(k->routers) && (!prom || k->any_pairs || !has_text(c->baseline)))
         return h->error(stage, "router is needed (source router, a shadow pair metric, or no "
                                "baseline given)");
     for (size_t i = 0; i < k->n_rules; i++) {
@@ -301,6 +333,7 @@ static void fini(sw_stage *stage)
     free(k->pairs_mine);
     if (k->prom)
         k->prom->free(k->prom);
+    json_decref(k->routers);
     free(k);
 }
 
@@ -581,12 +614,28 @@ static sw_status run(sw_stage *stage, const void *config)
     const monitor_cfg *c = config;
     monitor *k = h->data(stage);
     sw_admin_client ac = {0};
-    int have_ac = has_text(c->router);
-    if (have_ac && sw_admin_client_init(&ac, stage, c->router, c->token_file) != SW_OK)
+    const char *router =
+        has_text(c->router) ? c->router : json_string_value(json_array_get(k->routers, 0));
+    int have_ac = has_text(router);
+    if (have_ac && sw_admin_client_init(&ac, stage, router, c->token_file) != SW_OK)
         return SW_ERROR;
-    sw_mon_source *main_src = k->prom   ? k->prom
-                              : have_ac ? sw_mon_source_router(&ac, c->latency_samples)
-                                        : NULL;
+    size_t n_stats = k->prom ? 0 : json_array_size(k->routers);
+    sw_admin_client *stats_ac = sw_xcalloc(n_stats ? n_stats : 1, sizeof *stats_ac);
+    for (size_t i = 0; i < n_stats; i++)
+        if (sw_admin_client_init(&stats_ac[i], stage,
+                                 json_string_value(json_array_get(k->routers, i)),
+                                 c->token_file) != SW_OK) {
+            for (size_t j = 0; j < i; j++)
+                sw_admin_client_fini(&stats_ac[j]);
+            free(stats_ac);
+            if (have_ac)
+                sw_admin_client_fini(&ac);
+            return SW_ERROR;
+        }
+    sw_mon_source *main_src = k->prom ? k->prom
+                              : n_stats
+                                  ? sw_mon_source_router(stats_ac, n_stats, c->latency_samples)
+                                  : NULL;
     sw_mon_source *pairs_src = k->any_pairs ? sw_mon_source_pairs(&ac, PAIRS_LIMIT) : NULL;
     int64_t start = sw_wall_ms();
     double t0 = (double)start;
@@ -780,6 +829,9 @@ static sw_status run(sw_stage *stage, const void *config)
         pairs_src->free(pairs_src);
     if (have_ac)
         sw_admin_client_fini(&ac);
+    for (size_t i = 0; i < n_stats; i++)
+        sw_admin_client_fini(&stats_ac[i]);
+    free(stats_ac);
     return st;
 }
 

@@ -1,8 +1,9 @@
 /*
  * source.h - where the monitor's numbers come from. A source measures, at each
  * look, the candidate and the baseline of the metrics that are its own:
- *   router      the router's GET /admin/stats over the window since the monitor
- *               started, with a bounded sample of raw latencies (source_router.c);
+ *   router      the routers' GET /admin/stats over the window since the monitor
+ *               started, with a bounded sample of raw latencies: one router, or the
+ *               replicas behind a load balancer, merged per version (source_router.c);
  *   prometheus  one PromQL instant query per metric and side (source_prom.c);
  *   pairs       the router's shadow pairs, GET /admin/shadow: how often the
  *               candidate, as the shadow, answers differently (source_pairs.c).
@@ -53,8 +54,9 @@ struct sw_mon_source {
     void (*free)(sw_mon_source *s);
 };
 
-/* samples: raw latencies asked per version (0: none). */
-sw_mon_source *sw_mon_source_router(sw_admin_client *ac, int64_t samples);
+/* The stats of the n routers of ac (borrowed) summed; samples: raw latencies asked per
+   version of each (0: none), and the size of the merged sample. */
+sw_mon_source *sw_mon_source_router(sw_admin_client *ac, size_t n, int64_t samples);
 /* queries: metric -> "PromQL" or {"value": PromQL, "samples": PromQL} (may be NULL).
    NULL with err when a query names an unknown metric or a bad placeholder, or a
    metric of rules has no default query. */
