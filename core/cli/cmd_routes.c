@@ -19,6 +19,10 @@ static const char routes_usage[] =
     "Show a running router's routes: every agent, or one agent's route in full\n"
     "(versions, split, rules, shadow, pinned sessions).\n"
     "\n"
+    "The routes and pins are the router's own state, not the release store's: this\n"
+    "command reads them through the router's admin API, so it takes --router, not\n"
+    "--store ($SLIPWAY_STORE is not read; --store is refused, saying so).\n"
+    "\n"
     "Options:\n"
     "  --router URL        the router (default $SLIPWAY_ROUTER, else http://127.0.0.1:8700)\n"
     "  --token-file FILE   the admin token (default $SLIPWAY_ROUTER_TOKEN)\n"
@@ -39,6 +43,10 @@ static const char route_usage[] =
     "changes. 'rollback' sends every new session to stable (or --to) and applies the\n"
     "session policy to sessions pinned elsewhere. 'pin' pins one session.\n"
     "Weights are percents of sessions with 0.01 resolution.\n"
+    "\n"
+    "The routes and pins are the router's own state, not the release store's: these\n"
+    "commands change them through the router's admin API, so they take --router, not\n"
+    "--store ($SLIPWAY_STORE is not read; --store is refused, saying so).\n"
     "\n"
     "Options:\n"
     "  --router URL        the router (default $SLIPWAY_ROUTER, else http://127.0.0.1:8700)\n"
@@ -63,6 +71,17 @@ enum {
     OPT_SESSIONS,
     OPT_TO
 };
+
+/* The options every routes and route command takes: how to reach the router, and --store,
+   accepted only to say why it does not apply (every other command that reads or writes
+   state takes it). */
+#define CONN_OPTIONS                                                                               \
+    {"router", required_argument, NULL, OPT_ROUTER},                                               \
+        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},                                   \
+        {"json", no_argument, NULL, OPT_JSON}, {"store", required_argument, NULL, OPT_STORE},      \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 typedef struct conn {
     const char *router;
@@ -101,6 +120,12 @@ static int conn_option(conn *c, int opt, const char *arg)
     case OPT_JSON:
         c->json = 1;
         return 1;
+    case OPT_STORE:
+        fprintf(stderr,
+                "slipway: --store does not apply to routes and route: the routes and pins are "
+                "the router's own, read and changed through its admin API; name the router with "
+                "--router URL (or $SLIPWAY_ROUTER)\n");
+        return -1;
     }
     return 0;
 }
@@ -223,11 +248,7 @@ static void print_route(const json_t *r)
 
 int cmd_routes(int argc, char **argv)
 {
-    static const struct option opts[] = {{"router", required_argument, NULL, OPT_ROUTER},
-                                         {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {CONN_OPTIONS, {0, 0, 0, 0}};
     conn c = {0};
     optind = 1;
     int opt;
@@ -294,9 +315,7 @@ static int parse_weight(const char *s, const char *what, double *out)
 static int route_set(conn *c, int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"router", required_argument, NULL, OPT_ROUTER},
-        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-        {"json", no_argument, NULL, OPT_JSON},
+        CONN_OPTIONS,
         {"stable", required_argument, NULL, OPT_STABLE},
         {"candidate", required_argument, NULL, OPT_CANDIDATE},
         {"no-candidate", no_argument, NULL, OPT_NO_CANDIDATE},
@@ -308,7 +327,6 @@ static int route_set(conn *c, int argc, char **argv)
         {"on-change", required_argument, NULL, OPT_ON_CHANGE},
         {"add-version", required_argument, NULL, OPT_ADD_VERSION},
         {"route-version", required_argument, NULL, OPT_ROUTE_VERSION},
-        {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0}};
     json_t *patch = json_object();
     json_t *shadow = NULL;
@@ -442,12 +460,9 @@ out:
 
 static int route_rollback(conn *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"router", required_argument, NULL, OPT_ROUTER},
-                                         {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-                                         {"json", no_argument, NULL, OPT_JSON},
+    static const struct option opts[] = {CONN_OPTIONS,
                                          {"sessions", required_argument, NULL, OPT_SESSIONS},
                                          {"to", required_argument, NULL, OPT_TO},
-                                         {"help", no_argument, NULL, 'h'},
                                          {0, 0, 0, 0}};
     json_t *body = json_object();
     int rc = 2;
@@ -499,11 +514,7 @@ out:
 
 static int route_pin(conn *c, int argc, char **argv)
 {
-    static const struct option opts[] = {{"router", required_argument, NULL, OPT_ROUTER},
-                                         {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
-                                         {"json", no_argument, NULL, OPT_JSON},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {CONN_OPTIONS, {0, 0, 0, 0}};
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
