@@ -83,7 +83,8 @@ static const sw_param params[] = {
      "baseline)"},
     {"routers", SW_TYPE_JSON, 0, "[]", offsetof(monitor_cfg, routers),
      "router replicas' base URLs (source router): their stats are summed per version, their "
-     "latency and per-session samples merged; default [router]"},
+     "latency and per-session samples merged, their shadow pairs counted together; default "
+     "[router]"},
     {"token_file", SW_TYPE_STRING, SW_PARAM_PATH, NULL, offsetof(monitor_cfg, token_file),
      "a file holding the router's admin token"},
     {"agent", SW_TYPE_STRING, SW_PARAM_REQUIRED, NULL, offsetof(monitor_cfg, agent), "the agent"},
@@ -619,24 +620,25 @@ static sw_status run(sw_stage *stage, const void *config)
     int have_ac = has_text(router);
     if (have_ac && sw_admin_client_init(&ac, stage, router, c->token_file) != SW_OK)
         return SW_ERROR;
-    size_t n_stats = k->prom ? 0 : json_array_size(k->routers);
-    sw_admin_client *stats_ac = sw_xcalloc(n_stats ? n_stats : 1, sizeof *stats_ac);
-    for (size_t i = 0; i < n_stats; i++)
-        if (sw_admin_client_init(&stats_ac[i], stage,
+    /* Every replica's stats and shadow pairs: routers, else [router]. */
+    size_t n_replicas = json_array_size(k->routers);
+    sw_admin_client *replica_ac = sw_xcalloc(n_replicas ? n_replicas : 1, sizeof *replica_ac);
+    for (size_t i = 0; i < n_replicas; i++)
+        if (sw_admin_client_init(&replica_ac[i], stage,
                                  json_string_value(json_array_get(k->routers, i)),
                                  c->token_file) != SW_OK) {
             for (size_t j = 0; j < i; j++)
-                sw_admin_client_fini(&stats_ac[j]);
-            free(stats_ac);
+                sw_admin_client_fini(&replica_ac[j]);
+            free(replica_ac);
             if (have_ac)
                 sw_admin_client_fini(&ac);
             return SW_ERROR;
         }
-    sw_mon_source *main_src = k->prom ? k->prom
-                              : n_stats
-                                  ? sw_mon_source_router(stats_ac, n_stats, c->latency_samples)
-                                  : NULL;
-    sw_mon_source *pairs_src = k->any_pairs ? sw_mon_source_pairs(&ac, PAIRS_LIMIT) : NULL;
+    sw_mon_routers *replicas = sw_mon_routers_new(replica_ac, n_replicas);
+    sw_mon_source *main_src = k->prom      ? k->prom
+                              : n_replicas ? sw_mon_source_router(replicas, c->latency_samples)
+                                           : NULL;
+    sw_mon_source *pairs_src = k->any_pairs ? sw_mon_source_pairs(replicas, PAIRS_LIMIT) : NULL;
     int64_t start = sw_wall_ms();
     double t0 = (double)start;
     char *baseline = has_text(c->baseline) ? sw_xstrdup(c->baseline) : NULL;
@@ -829,9 +831,10 @@ static sw_status run(sw_stage *stage, const void *config)
         pairs_src->free(pairs_src);
     if (have_ac)
         sw_admin_client_fini(&ac);
-    for (size_t i = 0; i < n_stats; i++)
-        sw_admin_client_fini(&stats_ac[i]);
-    free(stats_ac);
+    sw_mon_routers_free(replicas);
+    for (size_t i = 0; i < n_replicas; i++)
+        sw_admin_client_fini(&replica_ac[i]);
+    free(replica_ac);
     return st;
 }
 

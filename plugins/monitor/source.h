@@ -5,8 +5,9 @@
  *               started, with a bounded sample of raw latencies: one router, or the
  *               replicas behind a load balancer, merged per version (source_router.c);
  *   prometheus  one PromQL instant query per metric and side (source_prom.c);
- *   pairs       the router's shadow pairs, GET /admin/shadow: how often the
+ *   pairs       the routers' shadow pairs, GET /admin/shadow: how often the
  *               candidate, as the shadow, answers differently (source_pairs.c).
+ * Both router sources read every replica alike (source_replicas.c).
  * Each source is one file (source.c has the look data they fill); monitor.c picks router or
  * prometheus for the ordinary metrics and the pairs source for the shadow_*_disagreement_rate ones.
  */
@@ -54,14 +55,26 @@ struct sw_mon_source {
     void (*free)(sw_mon_source *s);
 };
 
-/* The stats of the n routers of ac (borrowed) summed; samples: raw latencies asked per
+/* The router replicas a source reads (source_replicas.c): n borrowed admin clients. */
+typedef struct sw_mon_routers sw_mon_routers;
+sw_mon_routers *sw_mon_routers_new(sw_admin_client *ac, size_t n);
+void sw_mon_routers_free(sw_mon_routers *r);
+size_t sw_mon_routers_count(const sw_mon_routers *r);
+/* GET path (a JSON answer) on every router: answers[i] a new reference, NULL for a router left
+   out because it failed 3 looks in a row (logged once). SW_SRC_RETRY with *err (every answer
+   NULL) while one that is not left out fails, or when none answers. */
+int sw_mon_routers_get(sw_mon_routers *r, sw_stage *stage, const char *path, json_t **answers,
+                       char **err);
+
+/* The routers' stats summed per version (stats_merge.h); samples: raw latencies asked per
    version of each (0: none), and the size of the merged sample. */
-sw_mon_source *sw_mon_source_router(sw_admin_client *ac, size_t n, int64_t samples);
+sw_mon_source *sw_mon_source_router(sw_mon_routers *routers, int64_t samples);
 /* queries: metric -> "PromQL" or {"value": PromQL, "samples": PromQL} (may be NULL).
    NULL with err when a query names an unknown metric or a bad placeholder, or a
    metric of rules has no default query. */
 sw_mon_source *sw_mon_source_prometheus(const char *base_url, const json_t *queries,
                                         const sw_metric_rule *rules, size_t n, sw_err *err);
-sw_mon_source *sw_mon_source_pairs(sw_admin_client *ac, int64_t limit);
+/* The shadow pairs of every router (each pair is recorded by the one replica that made it). */
+sw_mon_source *sw_mon_source_pairs(sw_mon_routers *routers, int64_t limit);
 
 #endif

@@ -1,7 +1,6 @@
 /* source_router.c - the monitor's metrics from the routers' GET /admin/stats: one router, or
    replicas behind a load balancer, their stats merged per version (stats_merge.h). */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,16 +8,10 @@
 #include "source.h"
 #include "stats_merge.h"
 
-/* A router that failed this many looks in a row is left out (it is gone: its requests
-   are lost with it); before that, a failure skips the look, so a blip on one replica
-   never has the others judged alone. */
-#define GONE_AFTER_FAILURES 3
-
 typedef struct router_src {
     sw_mon_source base;
-    sw_admin_client *ac;
+    sw_mon_routers *routers;
     size_t n;
-    int *failures; /* per router: looks failed in a row */
     int64_t samples;
 } router_src;
 
@@ -32,46 +25,6 @@ static void flat(json_t *o, const json_t *version)
                                 json_real(sw_metric_value(sw_monitor_metrics[i], version, &n)));
     json_object_set_new(o, "requests",
                         json_integer(json_integer_value(json_object_get(version, "requests"))));
-}
-
-/* Each router's stats into stats[i] (NULL: left out). SW_SRC_OK, or RETRY with *err. */
-static int fetch(router_src *r, const sw_mon_env *env, json_t **stats, char **err)
-{
-    char *path = r->samples > 0
-                     ? sw_xasprintf("/admin/stats?agent=%s&since=%lld&samples=%lld", env->agent,
-                                    (long long)env->start_ms, (long long)r->samples)
-                     : sw_xasprintf("/admin/stats?agent=%s&since=%lld", env->agent,
-                                    (long long)env->start_ms);
-    int retry = 0;
-    size_t answered = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        char msg[1024];
-        if (sw_admin_client_json(&r->ac[i], "GET", path, NULL, &stats[i], NULL, msg, sizeof msg) ==
-            0) {
-            r->failures[i] = 0;
-            answered++;
-            continue;
-        }
-        stats[i] = NULL;
-        if (++r->failures[i] == GONE_AFTER_FAILURES)
-            sw_host_api->log(env->stage, SW_LOG_WARN,
-                             "router %s failed %d looks in a row (%s): judging without it",
-                             r->ac[i].base_url, GONE_AFTER_FAILURES, msg);
-        if (r->failures[i] < GONE_AFTER_FAILURES && !retry) {
-            /* A router restart or a blip is not a verdict on the candidate. */
-            free(*err);
-            *err =
-                r->n > 1 ? sw_xasprintf("router %s: %s", r->ac[i].base_url, msg) : sw_xstrdup(msg);
-            retry = 1;
-        }
-    }
-    free(path);
-    if (!retry && answered == 0) {
-        free(*err);
-        *err = sw_xasprintf("no router answers (%zu tried)", r->n);
-        retry = 1;
-    }
-    return retry ? SW_SRC_RETRY : SW_SRC_OK;
 }
 
 static json_t *version_over(router_src *r, json_t *const *stats, const char *version)
@@ -88,8 +41,14 @@ static int measure(sw_mon_source *s, const sw_mon_env *env, const sw_metric_rule
                    const int *mine, sw_mon_look_data *d, char **err)
 {
     router_src *r = (router_src *)s;
-    json_t **stats = sw_xcalloc(r->n, sizeof *stats);
-    int rc = fetch(r, env, stats, err);
+    char *path = r->samples > 0
+                     ? sw_xasprintf("/admin/stats?agent=%s&since=%lld&samples=%lld", env->agent,
+                                    (long long)env->start_ms, (long long)r->samples)
+                     : sw_xasprintf("/admin/stats?agent=%s&since=%lld", env->agent,
+                                    (long long)env->start_ms);
+    json_t **stats = sw_xcalloc(r->n ? r->n : 1, sizeof *stats);
+    int rc = sw_mon_routers_get(r->routers, env->stage, path, stats, err);
+    free(path);
     json_t *cand = NULL, *base = NULL;
     if (rc == SW_SRC_OK) {
         cand = version_over(r, stats, env->candidate);
@@ -115,18 +74,15 @@ static int measure(sw_mon_source *s, const sw_mon_env *env, const sw_metric_rule
 
 static void src_free(sw_mon_source *s)
 {
-    router_src *r = (router_src *)s;
-    free(r->failures);
-    free(r);
+    free(s);
 }
 
-sw_mon_source *sw_mon_source_router(sw_admin_client *ac, size_t n, int64_t samples)
+sw_mon_source *sw_mon_source_router(sw_mon_routers *routers, int64_t samples)
 {
     router_src *r = sw_xcalloc(1, sizeof *r);
     r->base = (sw_mon_source){.name = "router", .measure = measure, .free = src_free};
-    r->ac = ac;
-    r->n = n;
-    r->failures = sw_xcalloc(n ? n : 1, sizeof *r->failures);
+    r->routers = routers;
+    r->n = sw_mon_routers_count(routers);
     r->samples = samples;
     return &r->base;
 }
