@@ -73,6 +73,7 @@ expect_rc 2 "a password in the URL is refused"
 expect_no_out "hunter2" "the refusal does not print the password"
 
 # ---- the migration ----
+expect_eq "$(psql_q "SELECT count(*) FROM pg_tables WHERE schemaname = 'slipway'")" "0" "the database is empty before"
 sw store migrate --from "$F" --to "$URL"
 expect_rc 0 "migrate the folder into the database"
 expect_out "migrated $F into $URL" "it names both"
@@ -112,8 +113,21 @@ sw tag "$ID2" v2 --state-dir "$F"
 sw store migrate --from "$F" --to "$URL" --json
 expect_rc 0 "migrate after a new tag"
 expect_eq "$(field "$out" '(d["releases"]["copied"], d["channels"]["history_copied"], d["channels"]["tags_copied"], d["runs"]["copied"])')" "(0, 1, 1, 0)" "only the new tag and its history entry"
-sw releases channels support-agent --state-dir "$F" --json
-CH_F=$out
+# A second run in the folder (it makes the candidate again): only it and its history entry.
+sw run "$PIPES/versioning.yaml" --set "vars.bundle=$B" --state-dir "$F"
+expect_rc 0 "a second run in the folder"
+RUN2=$(ls -1 "$F/runs" | sort | tail -n 1)
+# ---- the database gone: a clear error, nothing half-written; then the same migrate finishes ----
+pg_pause
+sw store migrate --from "$F" --to "$URL"
+expect_rc 1 "migrate while the database is down"
+expect_out "cannot reach the database" "says it cannot reach the database"
+pg_resume
+sw store migrate --from "$F" --to "$URL" --json
+expect_rc 0 "migrate once it is back"
+expect_eq "$(field "$out" '(d["releases"]["copied"], d["channels"]["history_copied"], d["channels"]["tags_copied"], d["runs"]["copied"], d["runs"]["present"])')" "(0, 1, 0, 1, 1)" "the new run and its candidate entry, nothing else"
+sw runs show "$RUN2" --state-dir "$G" --store "$URL" --json
+expect_eq "$(field "$out" 'd["status"]')" "succeeded" "the second run shows from the database"
 
 # ---- rollback: the same answer from both ----
 sw rollback support-agent --no-router --to v2 --state-dir "$F" --json
@@ -133,7 +147,7 @@ ID4=$(field "$out" 'd["id"]')
 sw store migrate --from "$F" --to "$URL"
 expect_rc 1 "migrate onto a database whose history is another"
 printf "    # %s\n" "$out"
-expect_out "already has another channel history: entry 8" "the refusal names the entry"
+expect_out "already has another channel history: entry 9" "the refusal names the entry"
 expect_out "nothing was copied" "and says nothing was copied"
 sw releases channels support-agent --store "$URL" --json
 if same "$out" "$before"; then ok "the database's channels are unchanged"; else bad "the channels changed"; fi
