@@ -3,7 +3,8 @@
 # (examples/support-agent) taken to production through the release pipeline
 # (pipelines/release.yaml) with live traffic, all on this machine:
 #
-#   slipway mock     plays the model provider and the eval's judge (pipelines/demo/mock.yaml)
+#   slipway mock     plays both model providers, OpenAI and Anthropic, and the eval's judge
+#                    (pipelines/demo/mock.yaml)
 #   slipway serve    the router in gateway mode, in front of the mock
 #   slipway traffic  simulated users in multi-turn sessions through the router, reporting
 #                    tool calls and task outcomes as events
@@ -13,7 +14,11 @@
 # see each regression the pipeline declares (about a minute at 20 sessions/s); a regressed change passes the golden
 # set but fails tool calls under live traffic: the monitor catches it mid-canary and the
 # router is rolled back (pinned sessions drain); a breaking tool schema change is stopped
-# before any user sees it. No API key, no external service, loopback only.
+# before any user sees it; and a model upgrade is a release too: the agent moves from GPT-4o to
+# a pinned Claude model (versioning, eval over Anthropic Messages beside production over Chat
+# Completions, canary, promotion) while the users' application keeps speaking Chat Completions
+# (the router translates). No API key, no external service, loopback only; the mock plays both
+# providers.
 #
 # SLIPWAY_BUILD_DIR (default build) is where the binary is; SLIPWAY_DEMO_DIR (default
 # .slipway/demo) where everything the demo writes goes; SLIPWAY_DEMO_SKIP_BUILD=1 skips the
@@ -71,7 +76,7 @@ pids+=($!)
 mock_port=$(wait_port "$demo/mock.port" mock)
 echo "mock: http://127.0.0.1:$mock_port/v1"
 
-step "1/4  the support agent as it is: versioned, reviewed by a Lua policy, made stable"
+step "1/5  the support agent as it is: versioned, reviewed by a Lua policy, made stable"
 # `slipway run` ends by printing where the run's report.html is: one self-contained page (the
 # stages, the timeline, the eval's cases, the canary's steps, the monitor's looks, the rollback).
 "$slipway" run pipelines/demo.yaml --set "vars.bundle=$bundle"
@@ -91,6 +96,7 @@ admin: {token_file: $demo/router.token}
 upstream: {retries: 0, connect_timeout_ms: 2000, timeout_ms: 10000}
 providers:
   openai: {base_url: "http://127.0.0.1:$mock_port/v1", api_key_env: SLIPWAY_DEMO_PROVIDER_KEY}
+  anthropic: {base_url: "http://127.0.0.1:$mock_port/v1", api_key_env: SLIPWAY_DEMO_PROVIDER_KEY}
 agents:
   support-agent:
     mode: gateway
@@ -109,17 +115,17 @@ echo "traffic: 20 new sessions/s, 2 to 4 turns each (log: $demo/traffic.log)"
 
 release() {
     "$slipway" run pipelines/release.yaml --set "vars.bundle=$bundle" --set "vars.router=$router" \
-        --set "vars.token=$demo/router.token" --set "vars.model_url=http://127.0.0.1:$mock_port/v1"
+        --set "vars.token=$demo/router.token" --set "vars.model_url=http://127.0.0.1:$mock_port/v1" "$@"
 }
 
-step "2/4  a good change (a friendlier sign-off): eval -> shadow -> canary 25/50/100 on evidence -> promoted"
+step "2/5  a good change (a friendlier sign-off): eval -> shadow -> canary 25/50/100 on evidence -> promoted"
 printf '\nEnd every conversation by wishing the customer a good day.\n' >>"$bundle/prompts/system.md"
 release
 good_run=$(newest_run)
 good=$("$slipway" releases channels support-agent --json |
     sed -n 's/.*"stable": *"\([0-9a-f]*\)".*/\1/p')
 
-step "3/4  a regressed change: it passes the golden set, but fails tool calls under live traffic"
+step "3/5  a regressed change: it passes the golden set, but fails tool calls under live traffic"
 cp "$bundle/prompts/system.md" "$demo/system.good.md"
 printf '\nWhen you look up an order, quote its number without the NW- prefix: customers find it friendlier.\n' \
     >>"$bundle/prompts/system.md"
@@ -129,8 +135,9 @@ if release; then
 fi
 bad_run=$(newest_run)
 
-step "4/4  a tool schema 'cleanup': issue_refund no longer accepts reason \"changed_mind\""
+step "4/5  a tool schema 'cleanup': issue_refund no longer accepts reason \"changed_mind\""
 cp "$demo/system.good.md" "$bundle/prompts/system.md"
+cp "$bundle/tools/issue_refund.json" "$demo/issue_refund.good.json"
 sed -i 's/"changed_mind", //' "$bundle/tools/issue_refund.json"
 if release; then
     echo "demo: the breaking change was not caught" >&2
@@ -138,12 +145,38 @@ if release; then
 fi
 schema_run=$(newest_run)
 
+step "5/5  a model upgrade: GPT-4o -> Claude (claude-haiku-4-5-20251001, pinned), an ordinary release"
+# The tool schema as production has it; the model, its prices, and the parameters: written in
+# OpenAI's names, said in Messages' terms by the router and the eval. Anthropic Messages has no
+# seed: versioning refuses the release at its line in agent.yaml before anything else runs.
+cp "$demo/issue_refund.good.json" "$bundle/tools/issue_refund.json"
+sed -i 's/^  provider: openai/  provider: anthropic/; s/^  name: gpt-4o-2024-08-06/  name: claude-haiku-4-5-20251001/
+        s/^  input_per_token: .*/  input_per_token: 0.000001/; s/^  output_per_token: .*/  output_per_token: 0.000005/
+        s/^  cached_input_per_token: .*/  cached_input_per_token: 0.0000001/' "$bundle/agent.yaml"
+if release; then
+    echo "demo: a release on Anthropic with seed: 7 was not refused" >&2
+    exit 1
+fi
+seed_run=$(newest_run)
+sed -i '/^  seed: 7$/d' "$bundle/agent.yaml"
+# The mock's counts from here on: the eval's Messages calls plus the application's Chat
+# Completions requests that the router translated.
+http_get() { command -v curl >/dev/null && curl -fsS "$@" 2>/dev/null; }
+command -v curl >/dev/null && curl -fsS -X POST "http://127.0.0.1:$mock_port/mock/reset" >/dev/null 2>&1 || true
+# Its eval measures it at well under half stable's cost per case: the monitor is asked to be
+# able to see +20% cost per session (not +10%) before promotion, which this traffic shows in
+# about a minute.
+release --set vars.cost_min_effect=0.2
+claude_run=$(newest_run)
+http_get "http://127.0.0.1:$mock_port/mock/stats" >"$demo/mock-claude.json" || true
+
 kill -TERM "$traffic_pid" 2>/dev/null || true
 wait "$traffic_pid" 2>/dev/null || true
 
 step "summary ($(($(date +%s) - started)) s)"
 command -v python3 >/dev/null || "$slipway" runs
-python3 - "$SLIPWAY_STATE_DIR/runs" "$good_run" "$bad_run" "$schema_run" <<'PY' 2>/dev/null || true
+python3 - "$SLIPWAY_STATE_DIR/runs" "$good_run" "$bad_run" "$schema_run" "$seed_run" "$claude_run" \
+    "$demo/mock-claude.json" <<'PY' 2>/dev/null || true
 import json, sys
 root = sys.argv[1]
 def out(run, key):
@@ -154,7 +187,7 @@ def failure(run):
     d = json.load(open(f"{root}/{run}/report.json"))
     f = d.get("failure") or {}
     return f.get("stage"), f.get("reason")
-g, b, s = sys.argv[2:5]
+g, b, s, seeded, c, stats = sys.argv[2:8]
 print(f"good change     {out(g, 'release.id')}: golden {out(g, 'golden.passed')}/{out(g, 'golden.cases')} passed, "
       f"canary {out(g, 'canary.steps_done')} steps, promoted={out(g, 'canary.promoted')}, "
       f"monitor {out(g, 'watch.verdict')}")
@@ -165,6 +198,20 @@ print(f"regressed change {out(b, 'release.id')}: golden {out(b, 'golden.passed')
 print(f"                 why: {reason}")
 stage, reason = failure(s)
 print(f"schema change    stopped by '{stage}': {reason}")
+stage, reason = failure(seeded)
+print(f"Claude, seed: 7  stopped by '{stage}': {reason.splitlines()[0] if reason else reason}")
+summary = json.load(open(f"{root}/{c}/artifacts/golden/eval-summary.json"))["provenance"]
+print(f"Claude release   {out(c, 'release.id')}: golden {out(c, 'golden.passed')}/{out(c, 'golden.cases')} passed "
+      f"over {summary['candidate_protocol']} (stable over {summary['baseline_protocol']}), "
+      f"cost per case ${out(c, 'golden.cost_per_case_usd'):.6f} vs ${out(c, 'golden.baseline_cost_per_case_usd'):.6f}, "
+      f"canary {out(c, 'canary.steps_done')} steps, promoted={out(c, 'canary.promoted')}, monitor {out(c, 'watch.verdict')}")
+try:
+    m = json.load(open(stats))
+    steps = sum(json.loads(l)["steps"] for l in open(f"{root}/{c}/artifacts/golden/eval.jsonl"))
+    print(f"                 the users' application spoke Chat Completions throughout: "
+          f"{m['messages'] - steps} of its requests went to Claude over Anthropic Messages, translated by the router")
+except Exception:
+    pass
 PY
 echo
 grep -h '^traffic:' "$demo/traffic.log" || true
@@ -175,4 +222,5 @@ echo "  first:     $SLIPWAY_STATE_DIR/runs/$first_run/report.html"
 echo "  good:      $SLIPWAY_STATE_DIR/runs/$good_run/report.html"
 echo "  regressed: $SLIPWAY_STATE_DIR/runs/$bad_run/report.html"
 echo "  schema:    $SLIPWAY_STATE_DIR/runs/$schema_run/report.html"
+echo "  claude:    $SLIPWAY_STATE_DIR/runs/$claude_run/report.html"
 echo "Logs: $demo/{mock,router,traffic}.log"

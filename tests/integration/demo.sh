@@ -3,7 +3,10 @@
 # build): it exits 0; the good change is promoted (the store's stable is it, no candidate; the
 # router serves it); the regressed change passes the golden set, is stopped by the monitor
 # during the canary, named in failure.reason, and rolled back with drain; the breaking schema
-# change is stopped by versioning; every process the demo started is gone. No timing
+# change is stopped by versioning; the move to Claude is refused while it keeps OpenAI's seed,
+# then evaluated over Anthropic Messages beside stable over Chat Completions, canaried and
+# promoted, the users' Chat Completions application served through the router's translation;
+# every process the demo started is gone. No timing
 # assertions: the demo itself waits for conditions (ports, sessions), never for the clock.
 source "$(dirname "$0")/lib.sh"
 : "${SW_BUILD_DIR:?}"
@@ -14,12 +17,12 @@ out=$(SLIPWAY_DEMO_SKIP_BUILD=1 SLIPWAY_BUILD_DIR="$SW_BUILD_DIR" SLIPWAY_DEMO_D
 rc=$?
 expect_rc 0 "scripts/demo.sh"
 export SLIPWAY_STATE_DIR="$D/state"
-expect_out "== 1/4" "part 1: the agent as it is"
-expect_out "== 4/4" "through part 4"
+expect_out "== 1/5" "part 1: the agent as it is"
+expect_out "== 5/5" "through part 5"
 expect_out "== summary" "and the summary"
 
 runs=($(ls -1 "$SLIPWAY_STATE_DIR/runs" | sort))
-expect_eq "${#runs[@]}" 4 "four runs"
+expect_eq "${#runs[@]}" 6 "six runs"
 R() { echo "$SLIPWAY_STATE_DIR/runs/${runs[$1]}/report.json"; }
 o() { json "$(R "$1")" "(d['outputs'].get('$2') or {}).get('value')"; }
 
@@ -60,20 +63,50 @@ expect_eq "$(json "$(R 3)" 'd["exit_code"]')" 1 "run 4 (the schema change) faile
 expect_eq "$(json "$(R 3)" 'd["failure"]["stage"]')" release "at versioning"
 expect_out "1 breaking tool schema change(s) against stable $good" "the gate says why"
 
-# The store: the good change is stable, nothing is a candidate.
+# 5: the move to Claude. With OpenAI's seed: refused by versioning at its line.
+expect_eq "$(json "$(R 4)" 'd["exit_code"]')" 1 "run 5 (Claude, keeping seed: 7) failed"
+expect_eq "$(json "$(R 4)" 'd["failure"]["stage"]')" release "at versioning"
+expect_out "parameter 'seed': provider 'anthropic' speaks Anthropic Messages, which refuses it" \
+    "naming the parameter and the provider"
+# Without it: an ordinary release, evaluated over Messages, canaried, promoted.
+expect_eq "$(json "$(R 5)" 'd["exit_code"]')" 0 "run 6 (the move to Claude) succeeded"
+claude=$(o 5 release.id)
+E5="$(dirname "$(R 5)")/artifacts/golden"
+expect_eq "$(json "$E5/eval-summary.json" 'd["provenance"]["candidate_model"], d["provenance"]["candidate_protocol"], d["provenance"]["baseline_protocol"]')" \
+    "('claude-haiku-4-5-20251001', 'messages', 'chat')" \
+    "the Claude release evaluated over Anthropic Messages, stable beside it over Chat Completions"
+expect_eq "$(o 5 golden.pass_rate)" 1.0 "its golden set passed"
+expect_eq "$(o 5 canary.promoted) $(o 5 canary.steps_done) $(o 5 watch.verdict)" "True 4 pass" \
+    "canaried on evidence and promoted"
+# The users' application speaks Chat Completions only (slipway traffic's default): every
+# Messages request the mock saw in this run beyond the eval's own came through the router's
+# translation.
+translated=$(python3 - "$D/mock-claude.json" "$E5/eval.jsonl" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+print(m["messages"] - sum(json.loads(l)["steps"] for l in open(sys.argv[2])))
+PY
+)
+[ "${translated:-0}" -ge 40 ] && ok "$translated Chat Completions requests served by Claude through translation" ||
+    bad "translated requests: '$translated'"
+[ "$(o 5 canary.sessions_on_candidate)" -ge 40 ] && ok "live sessions reached the Claude release" ||
+    bad "sessions_on_candidate $(o 5 canary.sessions_on_candidate)"
+expect_out "went to Claude over Anthropic Messages, translated by the router" "the summary says so"
+
+# The store: the Claude release is stable, nothing is a candidate.
 out=$("$SLIPWAY" releases channels support-agent --json 2>&1)
 expect_eq "$(printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["stable"], d["candidate"])')" \
-    "$good None" "the store: stable is the good change, no candidate"
-[ -n "$first" ] && [ "$first" != "$good" ] && [ "$good" != "$bad_id" ] && ok "three releases" ||
-    bad "releases '$first' '$good' '$bad_id'"
+    "$claude None" "the store: stable is the Claude release, no candidate"
+[ -n "$first" ] && [ "$first" != "$good" ] && [ "$good" != "$bad_id" ] && [ "$claude" != "$good" ] &&
+    ok "four releases" || bad "releases '$first' '$good' '$bad_id' '$claude'"
 
 # Every run has its page, and the regressed run's report holds what each rollout stage
 # wrote: the eval's cases, the monitor's charts, the canary's steps, the rollback.
 pages=0
-for i in 0 1 2 3; do
+for i in 0 1 2 3 4 5; do
     [ -s "$(dirname "$(R $i)")/report.html" ] && pages=$((pages + 1))
 done
-expect_eq "$pages" 4 "every run has a report.html"
+expect_eq "$pages" 6 "every run has a report.html"
 expect_eq "$(json "$(R 2)" "[s['stage'] for s in d['sections'] if 'section' in s]")" \
     "['golden', 'watch', 'canary', 'rollback']" "run 3's report has the eval, monitor, canary and rollback sections"
 expect_eq "$(json "$(R 2)" "any(e.get('status') == 'fail' and 'breach' in e.get('label', '') for e in d['timeline'])")" \
@@ -82,8 +115,8 @@ html="$(dirname "$(R 2)")/report.html"
 grep -q "<svg" "$html" && ! grep -qE "(src|href)=\"?(https?:)?//" "$html" &&
     ok "its page has inline charts and nothing from the network" || bad "report.html of run 3"
 
-# The router's saved state names the good change.
-if grep -q "\"$good\"" "$D/router-state.json"; then ok "the router's state names the good change"; else bad "router state"; fi
+# The router's saved state names the Claude release.
+if grep -q "\"$claude\"" "$D/router-state.json"; then ok "the router's state names the Claude release"; else bad "router state"; fi
 
 # Every process the demo started is gone.
 n=0
