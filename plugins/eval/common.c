@@ -208,6 +208,17 @@ json_t *ev_release_body(const ev_release *r)
         if (reserved(k) ||
             (!tools && (strcmp(k, "parallel_tool_calls") == 0 || strcmp(k, "tool_choice") == 0)))
             continue;
+        if (strcmp(k, "extra") == 0 && json_is_object(v)) {
+            /* Provider-specific fields go at the top level, as the gateway sets them. */
+            const char *ek;
+            json_t *ev;
+            json_object_foreach(v, ek, ev)
+            {
+                if (!reserved(ek))
+                    json_object_set(body, ek, ev);
+            }
+            continue;
+        }
         json_object_set(body, k, v);
     }
     return body;

@@ -467,6 +467,29 @@ START_TEST(test_messages_loop)
 }
 END_TEST
 
+START_TEST(test_extra_parameters)
+{
+    /* parameters.extra: its fields at the top level of the body, as gateway mode sets them. */
+    ev_release r;
+    load_release(&r, "openai", "{\"temperature\": 0.1, \"extra\": {\"service_tier\": \"flex\"}}");
+    ev_target t;
+    sw_err err;
+    ck_assert_int_eq(target_init(&t, EV_TARGET_MODEL, -1, "http://h/v1", NULL, 2, NULL, &err), 0);
+    ev_convo cv;
+    ev_convo_init(&cv, &t, &r, &kase, 0);
+    ev_req_spec spec;
+    char key[65];
+    json_t *b = next_body(&cv, &spec, key);
+    free(spec.body);
+    ck_assert_str_eq(json_string_value(json_object_get(b, "service_tier")), "flex");
+    ck_assert_ptr_null(json_object_get(b, "extra"));
+    json_decref(b);
+    ev_convo_clear(&cv);
+    ev_target_clear(&t);
+    ev_release_clear(&r);
+}
+END_TEST
+
 START_TEST(test_responses_loop)
 {
     ev_target t;
@@ -636,6 +659,7 @@ int main(void)
     tcase_add_test(tc, test_http_target);
     tcase_add_test(tc, test_messages_loop);
     tcase_add_test(tc, test_responses_loop);
+    tcase_add_test(tc, test_extra_parameters);
     tcase_add_test(tc, test_json_path);
     tcase_add_test(tc, test_cache_keys);
     tcase_add_test(tc, test_cache_store);
