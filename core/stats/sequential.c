@@ -37,10 +37,16 @@ double sw_alpha_spent(sw_spending s, double alpha, double t)
 
 double sw_look_alpha(sw_spending s, double alpha, int k, int k_max)
 {
-    if (k < 1 || k_max < 1 || k > k_max)
+    if (k < 1 || k_max < 1)
         return 0;
+    if (k > k_max) {
+        /* Look k_max + j: the tail times 1/j - 1/(j+1), which telescopes to the whole tail. */
+        double j = (double)(k - k_max);
+        return alpha * SW_SPEND_TAIL / (j * (j + 1));
+    }
+    /* The planned looks spend all but the tail, in the plan's shape. */
     if (s == SW_SPEND_BONFERRONI)
-        return alpha / k_max;
-    return sw_alpha_spent(s, alpha, (double)k / k_max) -
-           sw_alpha_spent(s, alpha, (double)(k - 1) / k_max);
+        return alpha * (1 - SW_SPEND_TAIL) / k_max;
+    return (1 - SW_SPEND_TAIL) * (sw_alpha_spent(s, alpha, (double)k / k_max) -
+                                  sw_alpha_spent(s, alpha, (double)(k - 1) / k_max));
 }

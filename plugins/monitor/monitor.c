@@ -118,7 +118,7 @@ static const sw_param params[] = {
     {"spending", SW_TYPE_STRING, 0, "obrien-fleming", offsetof(monitor_cfg, spending),
      "how alpha is spent over the looks: obrien-fleming or bonferroni"},
     {"max_looks", SW_TYPE_INT, 0, "20", offsetof(monitor_cfg, max_looks),
-     "planned looks with enough samples; later ones judge by thresholds only"},
+     "planned looks with enough samples; later ones share what is left of alpha"},
     {"metrics", SW_TYPE_JSON, 0, DEFAULT_METRICS, offsetof(monitor_cfg, metrics),
      "metrics judged by their test"},
     {"thresholds", SW_TYPE_JSON, 0, "{}", offsetof(monitor_cfg, thresholds),
@@ -489,18 +489,14 @@ typedef struct section {
 typedef struct evidence_state {
     const char *overall; /* enough, insufficient or none */
     json_t *detail;      /* metric -> its evidence at the last look */
-    json_t **kept;       /* per rule: its evidence at the last planned look */
     char *detail_set;    /* the detail text last set */
     int64_t set_at;
     int looked; /* the detail of a look was set (the first is, whatever the throttle) */
 } evidence_state;
 
-static void evidence_state_free(evidence_state *ev, size_t n)
+static void evidence_state_free(evidence_state *ev)
 {
     json_decref(ev->detail);
-    for (size_t i = 0; ev->kept && i < n; i++)
-        json_decref(ev->kept[i]);
-    free(ev->kept);
     free(ev->detail_set);
 }
 
@@ -522,11 +518,12 @@ static sw_status evidence_detail_set(sw_stage *stage, evidence_state *ev, int64_
     return SW_OK;
 }
 
-/* A look's evidence: past the planned looks no test runs, so each metric keeps what it
-   could detect at the last planned one. The overall value changing is logged with every
-   guarded metric's sentence and becomes an event of the report. */
+/* A look's evidence, at its level: past the planned looks the tail of alpha keeps the tests
+   running (sequential.h), so evidence goes on accumulating however long a step waits. The
+   overall value changing is logged with every guarded metric's sentence and becomes an event
+   of the report. */
 static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_state *ev,
-                                 look_result *l, int look, int max_looks, section *sec, int64_t now)
+                                 look_result *l, section *sec, int64_t now)
 {
     const sw_host *h = sw_host_api;
     int enough = 1;
@@ -538,13 +535,6 @@ static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_sta
         json_t *e = json_object_get(snap, "evidence");
         if (!e)
             continue;
-        if (look <= max_looks) {
-            json_decref(ev->kept[i]);
-            ev->kept[i] = json_incref(e);
-        } else if (ev->kept[i]) {
-            e = ev->kept[i];
-            json_object_set(snap, "evidence", e);
-        }
         json_object_set(ev->detail, r->metric, e);
         if (!r->dry_run && !json_is_true(json_object_get(e, "enough")))
             enough = 0;
@@ -670,8 +660,7 @@ static sw_status run(sw_stage *stage, const void *config)
     free(none);
     st = signals_set(stage, &sig, dec.hold, 0);
     evidence_state ev = {.overall = k->n_guarded ? "insufficient" : "none",
-                         .detail = json_object(),
-                         .kept = sw_xcalloc(k->n_rules ? k->n_rules : 1, sizeof *ev.kept)};
+                         .detail = json_object()};
     sec.rep.evidence = ev.overall;
     if (st == SW_OK && h->set_string(stage, "evidence", ev.overall) != SW_OK)
         st = h->error(stage, "setting evidence: %s", h->last_error(stage));
@@ -773,7 +762,7 @@ static sw_status run(sw_stage *stage, const void *config)
         }
         st = signals_set(stage, &sig, dec.hold, dec.extend_ms);
         if (st == SW_OK)
-            st = evidence_update(stage, k, &ev, &last, look, (int)c->max_looks, &sec, now);
+            st = evidence_update(stage, k, &ev, &last, &sec, now);
         if (st != SW_OK)
             break;
         char note[160];
@@ -818,7 +807,7 @@ static sw_status run(sw_stage *stage, const void *config)
         st = outputs_set(stage, verdict, &last, samples, 0, -1, looks);
         section_write(stage, &sec, verdict, looks, last_nc, last_nb, &sig);
     }
-    evidence_state_free(&ev, k->n_rules);
+    evidence_state_free(&ev);
     sw_mon_report_free(&sec.rep);
     free(sec.path);
     free(title);

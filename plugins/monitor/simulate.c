@@ -67,10 +67,11 @@ void sw_sim_run(const sw_sim_plan *p, int runs, uint64_t seed, sw_sim_result *ou
     double cand_value = rate ? p->base_value + p->effect : p->base_value;
     double cand_shift = rate ? 0 : p->effect * p->base_value;
     double looks = 0;
+    int last = p->looks > 0 ? p->looks : p->max_looks;
     for (int run = 0; run < runs; run++) {
         arm base = {0}, cand = {0};
         int ended = 0, k;
-        for (k = 1; k <= p->max_looks && !ended; k++) {
+        for (k = 1; k <= last && !ended; k++) {
             draw(&base, p->per_look_baseline, rate, p->base_value, 0, &r);
             draw(&cand, p->per_look_candidate, rate, cand_value, cand_shift, &r);
             sw_obs oc = observe(&cand, rate), ob = observe(&base, rate);

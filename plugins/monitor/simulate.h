@@ -12,8 +12,9 @@
  *   latency  log-normal values with median base_value (sigma 0.5 on the log scale),
  *            the candidate's moved by effect x base_value ms (a shift in location).
  * A run ends at the first look that fails the metric (a rollback), at the first with
- * enough evidence when stop_at_evidence is set (a promotion), or after max_looks
- * (inconclusive with stop_at_evidence; otherwise the healthy end of a full canary).
+ * enough evidence when stop_at_evidence is set (a promotion), or after `looks` (by default
+ * max_looks; more plays a step that waits past the plan: inconclusive with
+ * stop_at_evidence; otherwise the healthy end of a full canary).
  */
 #ifndef SW_MONITOR_SIMULATE_H
 #define SW_MONITOR_SIMULATE_H
@@ -31,7 +32,8 @@ typedef struct sw_sim_plan {
     double alpha, power;  /* the stage's */
     sw_spending spending; /* how alpha is spent over max_looks */
     int naive;            /* test every look at alpha (what the spending prevents) */
-    int max_looks;
+    int max_looks;        /* planned */
+    int looks;            /* looks a run may take, past the plan too; 0: max_looks */
     int per_look_candidate, per_look_baseline; /* new samples per look */
     int stop_at_evidence;
 } sw_sim_plan;

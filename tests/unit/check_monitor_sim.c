@@ -128,6 +128,36 @@ START_TEST(power_at_min_effect)
 }
 END_TEST
 
+/* A step that waits far past the plan (10 looks planned, 300 taken) on little traffic: the
+   evidence for 2% -> 5% is out of reach within the plan, but the tail of alpha keeps testing,
+   so it comes later, the false rollbacks of A/A canaries staying within alpha and the
+   regression still caught with the declared power. */
+START_TEST(long_step_keeps_accumulating)
+{
+    sw_sim_plan p = rate_plan(0, SW_SPEND_OBRIEN_FLEMING);
+    p.max_looks = 10;
+    p.looks = 300;
+    p.per_look_candidate = 15;
+    p.per_look_baseline = 60;
+    int n = runs(1000);
+    sw_sim_result r;
+    sw_sim_run(&p, n, 61, &r);
+    ck_assert_msg((double)r.rolled_back / n <= p.alpha + margin(p.alpha, n),
+                  "A/A over 300 looks: %d of %d rolled back", r.rolled_back, n);
+    p.stop_at_evidence = 1;
+    sw_sim_run(&p, n, 62, &r);
+    ck_assert_msg(r.promoted >= n * 0.9, "A/A promoted %d of %d (%d inconclusive)", r.promoted, n,
+                  r.inconclusive);
+    ck_assert_msg(r.looks > p.max_looks, "promoted on the plan's looks (%.1f): not the case tested",
+                  r.looks);
+    p.effect = 0.03;
+    sw_sim_run(&p, n, 63, &r);
+    double caught = (double)r.rolled_back / (r.rolled_back + r.promoted);
+    ck_assert_msg(caught >= p.power - margin(p.power, n), "caught %d, promoted %d (%.3f)",
+                  r.rolled_back, r.promoted, caught);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("monitor_sim");
@@ -136,6 +166,7 @@ int main(void)
     tcase_add_test(tc, aa_false_rollbacks_within_alpha);
     tcase_add_test(tc, aa_latency_false_rollbacks_within_alpha);
     tcase_add_test(tc, power_at_min_effect);
+    tcase_add_test(tc, long_step_keeps_accumulating);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);

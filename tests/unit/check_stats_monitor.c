@@ -106,15 +106,32 @@ START_TEST(test_spending)
     ck_assert_double_eq_tol(sw_alpha_spent(SW_SPEND_OBRIEN_FLEMING, 0.05, 0.25), 8.857544e-5,
                             1e-10);
     ck_assert_double_eq_tol(sw_alpha_spent(SW_SPEND_OBRIEN_FLEMING, 0.05, 0.5), 0.0055746, 1e-7);
-    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 2, 4), 0.0054860, 1e-7);
-    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 3, 4), 0.0180505, 1e-7);
-    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 4, 4), 0.0263749, 1e-7);
+    /* The planned looks spend 90% of alpha in the plan's shape. */
+    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 2, 4), 0.9 * 0.0054860,
+                            1e-7);
+    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 3, 4), 0.9 * 0.0180505,
+                            1e-7);
+    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 4, 4), 0.9 * 0.0263749,
+                            1e-7);
     double sum = 0;
     for (int k = 1; k <= 10; k++)
         sum += sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, k, 10);
-    ck_assert_double_eq_tol(sum, 0.05, 1e-12);
-    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_BONFERRONI, 0.05, 3, 10), 0.005, 1e-15);
-    ck_assert_double_eq(sw_look_alpha(SW_SPEND_BONFERRONI, 0.05, 11, 10), 0);
+    ck_assert_double_eq_tol(sum, 0.05 * (1 - SW_SPEND_TAIL), 1e-12);
+    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_BONFERRONI, 0.05, 3, 10), 0.0045, 1e-15);
+    /* Past the plan: the tail, 0.005, over 1/(j(j+1)); never 0, never more than alpha. */
+    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_BONFERRONI, 0.05, 11, 10), 0.0025, 1e-15);
+    ck_assert_double_eq_tol(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 12, 10), 0.005 / 6, 1e-15);
+    const sw_spending both[] = {SW_SPEND_BONFERRONI, SW_SPEND_OBRIEN_FLEMING};
+    for (int i = 0; i < 2; i++) {
+        double all = 0;
+        for (int k = 1; k <= 1000000; k++) {
+            double a = sw_look_alpha(both[i], 0.05, k, 60);
+            ck_assert_msg(a > 0, "look %d tests at %g", k, a);
+            all += a;
+        }
+        ck_assert_msg(all <= 0.05 && all > 0.05 - 1e-8, "%s: %.12f spent over a million looks",
+                      sw_spending_name(both[i]), all);
+    }
     ck_assert_double_eq(sw_look_alpha(SW_SPEND_OBRIEN_FLEMING, 0.05, 0, 10), 0);
 }
 END_TEST
