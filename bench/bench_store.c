@@ -11,6 +11,8 @@
      - dir_cold: sw_store_release_dir the first time (a database store fetches the files
                  into its cache; a folder store has the folder already);
      - dir_warm: sw_store_release_dir again.
+   and opens the store N/4 times (open: connecting and checking the schema, for a database;
+   what every CLI process pays once).
    Prints one line per operation: "op=NAME n=N p50_us=.. p99_us=.. mean_us=..".
      bench_store LOCATION BUNDLE_DIR N FRESH_CACHE */
 #include <stdio.h>
@@ -153,6 +155,16 @@ int main(int argc, char **argv)
     }
     sw_store_close(s);
 
+    size_t n_open = n / 4 ? n / 4 : 1;
+    double *opens = sw_xcalloc(n_open, sizeof *opens);
+    for (size_t i = 0; i < n_open; i++) {
+        double t0 = sw_now_ms();
+        sw_store *o = open_or_die(location);
+        opens[i] = sw_now_ms() - t0;
+        sw_store_close(o);
+    }
+
+    report("open", opens, n_open);
     report("create", create, n);
     report("manifest", manifest, n);
     report("dir_cold", cold, n);
@@ -164,6 +176,7 @@ int main(int argc, char **argv)
     free(manifest);
     free(cold);
     free(warm);
+    free(opens);
     free(prompt);
     return 0;
 }
