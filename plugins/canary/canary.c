@@ -16,6 +16,7 @@
  * step, so a run that dies mid-way still shows how far it got.
  */
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,7 @@ typedef struct canary_cfg {
     int64_t min_sessions_wait_ms;
     int64_t max_candidate_sessions;
     double max_candidate_cost;
+    int64_t max_exposure;
     const char *approve;
     const char *approve_file;
     int64_t approve_timeout_ms;
@@ -80,6 +82,9 @@ static const sw_param params[] = {
     {"max_candidate_sessions", SW_TYPE_INT, 0, "0", offsetof(canary_cfg, max_candidate_sessions),
      "exposure cap: no further ramp while the candidate holds this many pinned sessions "
      "(0: none)"},
+    {"max_exposure", SW_TYPE_INT, 0, "0", offsetof(canary_cfg, max_exposure),
+     "the most sessions that may see the candidate before the monitor has enough evidence "
+     "(0: no cap); reached without it, the stage fails"},
     {"max_candidate_cost", SW_TYPE_DOUBLE, 0, "0", offsetof(canary_cfg, max_candidate_cost),
      "exposure cap: no further ramp once the candidate cost this much since the stage began "
      "(0: none)"},
@@ -138,9 +143,10 @@ static sw_status init(sw_stage *stage, const void *config)
     const canary_cfg *c = config;
     canary *k = sw_xcalloc(1, sizeof *k);
     h->set_data(stage, k);
-    if (c->max_candidate_sessions < 0 || c->max_candidate_cost < 0 || c->min_sessions < 0)
-        return h->error(stage, "max_candidate_sessions, max_candidate_cost and min_sessions cannot "
-                               "be negative");
+    if (c->max_candidate_sessions < 0 || c->max_candidate_cost < 0 || c->min_sessions < 0 ||
+        c->max_exposure < 0)
+        return h->error(stage, "max_candidate_sessions, max_candidate_cost, max_exposure and "
+                               "min_sessions cannot be negative");
     if (c->approve_url && *c->approve_url && strncmp(c->approve_url, "http://", 7) != 0 &&
         strncmp(c->approve_url, "https://", 8) != 0)
         return h->error(stage, "approve_url: '%s' is not an http:// or https:// URL",
@@ -155,6 +161,9 @@ static sw_status init(sw_stage *stage, const void *config)
     sw_err e = {{0}};
     if (sw_canary_plan_parse(c->steps, c->hold_ms, c->min_sessions, &k->plan, &e) < 0)
         return h->error(stage, "%s", e.msg);
+    if (c->max_exposure > 0 &&
+        sw_canary_exposure_check(&k->plan, c->monitor && *c->monitor, &e) < 0)
+        return h->error(stage, "max_exposure %lld: %s", (long long)c->max_exposure, e.msg);
     if (c->approve && *c->approve) {
         sw_origin at = sw_gate_param_origin(h, stage, "approve");
         k->approve = sw_gate_compile(c->approve, &at, NULL, &e);
@@ -483,6 +492,58 @@ static void evidence_lines(run_state *r, const char *status)
 
 /* A step with no evidence after its evidence_wait, by on_inconclusive. */
 static sw_status inconclusive(run_state *r, int64_t waited);
+static double candidate_stat(run_state *r, const char *name);
+
+/* max_exposure, while the monitor's evidence is insufficient: the sessions that saw the
+   candidate since the stage began, against the cap. At the cap the stage fails, naming the
+   guarded metric that needs the most candidate samples still and about how many sessions
+   that is at the candidate's samples per session so far. */
+static sw_status exposure_check(run_state *r)
+{
+    const sw_host *h = sw_host_api;
+    const canary_cfg *c = r->c;
+    double seen = candidate_stat(r, "sessions");
+    if (c->max_exposure <= 0 || seen < (double)c->max_exposure)
+        return SW_OK;
+    char *key = sw_xasprintf("%s.evidence_detail", c->monitor);
+    const char *text = NULL;
+    if (h->type_of(r->stage, key) != SW_TYPE_JSON || h->get_json(r->stage, key, &text) != SW_OK)
+        text = NULL;
+    free(key);
+    json_t *d = text ? json_loads(text, 0, NULL) : NULL;
+    const char *metric, *worst = NULL;
+    json_t *e;
+    double need = 0, have = 0;
+    json_object_foreach(d, metric, e)
+    {
+        if (json_is_true(json_object_get(e, "enough")))
+            continue;
+        /* The candidate's samples needed beside the baseline's so far; when those are too few
+           for any number of candidate samples, the equal-arms size. */
+        const json_t *x = json_object_get(e, "required_candidate");
+        if (!json_is_number(x))
+            x = json_object_get(e, "required");
+        double req = json_is_number(x) ? json_number_value(x) : INFINITY;
+        if (!worst || req > need) {
+            worst = metric;
+            need = req;
+            have = json_number_value(json_object_get(e, "n_candidate"));
+        }
+    }
+    char what[256] = "";
+    if (worst && isfinite(need) && have > 0)
+        snprintf(what, sizeof what,
+                 ": %s needs about %.0f candidate samples (has %.0f), about %.0f sessions at "
+                 "this traffic",
+                 worst, need, have, ceil(need * seen / have));
+    else if (worst)
+        snprintf(what, sizeof what, ": %s has no sample size yet", worst);
+    json_decref(d);
+    return h->fail(r->stage,
+                   "exposure cap: %.0f sessions saw the candidate (max_exposure %lld) before "
+                   "monitor '%s' had the evidence to detect its min_effect%s; stopped at %g%%",
+                   seen, (long long)c->max_exposure, c->monitor, what, r->weight);
+}
 
 /* After a step's hold: wait, from the step's start, until the monitor has enough evidence on
    every guarded metric, up to the step's evidence_wait. */
@@ -509,6 +570,12 @@ static sw_status wait_evidence(run_state *r, const sw_canary_step *s, double ste
         free(ev);
         if (a == SW_CANARY_EVIDENCE_GO)
             return SW_OK;
+        /* At every poll: the cap is a count of people, and the traffic may be fast. */
+        if (c->max_exposure > 0) {
+            sw_status x = exposure_check(r);
+            if (x != SW_OK)
+                return x;
+        }
         if (a == SW_CANARY_EVIDENCE_INCONCLUSIVE)
             return inconclusive(r, waited);
         if (!waiting) {
@@ -558,8 +625,9 @@ static sw_status wait_sessions(run_state *r, int64_t need)
     }
 }
 
-/* The candidate's spend since the stage began, from the router's stats; -1 when unknown. */
-static double candidate_cost(run_state *r)
+/* One of the candidate's figures since the stage began (cost, sessions), from the router's
+   stats; -1 when unknown. */
+static double candidate_stat(run_state *r, const char *name)
 {
     char *path =
         sw_xasprintf("/admin/stats?agent=%s&since=%lld", r->c->agent, (long long)r->start_ms);
@@ -572,9 +640,10 @@ static double candidate_cost(run_state *r)
         return -1;
     }
     const json_t *v = json_object_get(json_object_get(st, "versions"), r->c->candidate);
-    double cost = json_number_value(json_object_get(v, "cost"));
+    const json_t *x = json_object_get(v, name);
+    double value = json_is_number(x) ? json_number_value(x) : v ? 0 : -1;
     json_decref(st);
-    return cost;
+    return value;
 }
 
 /* Exposure caps, before the weight goes up: wait up to the step's hold for them to clear
@@ -590,7 +659,7 @@ static sw_status check_caps(run_state *r, const sw_canary_step *s)
         if (get_route(r, &route) != SW_OK)
             return SW_ERROR;
         json_decref(route);
-        double cost = c->max_candidate_cost > 0 ? candidate_cost(r) : 0;
+        double cost = c->max_candidate_cost > 0 ? candidate_stat(r, "cost") : 0;
         int over_s = c->max_candidate_sessions > 0 && r->on_candidate >= c->max_candidate_sessions;
         int over_c = c->max_candidate_cost > 0 && cost >= c->max_candidate_cost;
         if (!over_s && !over_c)

@@ -244,3 +244,23 @@ int sw_canary_on_inconclusive_parse(const char *name, sw_canary_on_inconclusive 
         }
     return -1;
 }
+
+int sw_canary_exposure_check(const sw_canary_plan *plan, int has_monitor, sw_err *err)
+{
+    if (!has_monitor)
+        return sw_err_set(err, "needs monitor: the exposure is capped until the monitor's "
+                               "evidence, and without one there is none");
+    for (size_t i = 0; i < plan->n; i++) {
+        if (plan->steps[i].weight <= 0)
+            continue;
+        if (plan->steps[i].weight >= 100)
+            return sw_err_set(err,
+                              "steps[%zu] is the first step above 0%% and sends every session to "
+                              "the candidate: the monitor compares it with stable's traffic, so "
+                              "it cannot have its evidence before everyone has seen the "
+                              "candidate; put a smaller step first (e.g. steps: [10, 50, 100])",
+                              i);
+        return 0;
+    }
+    return 0;
+}

@@ -98,4 +98,10 @@ typedef enum sw_canary_on_inconclusive {
 /* "hold", "rollback" or "promote"; -1 otherwise. */
 int sw_canary_on_inconclusive_parse(const char *name, sw_canary_on_inconclusive *out);
 
+/* Whether a plan can keep max_exposure: the cap holds until the monitor's evidence, so it
+   needs a monitor, and the first step above 0% must leave stable traffic to compare with (the
+   canary never leaves that step before the evidence, so every later step comes after it).
+   -1 with err saying why not. */
+int sw_canary_exposure_check(const sw_canary_plan *plan, int has_monitor, sw_err *err);
+
 #endif
