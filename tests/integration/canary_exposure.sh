@@ -74,19 +74,21 @@ expect_rc 1 "a negative max_exposure: refused"
 expect_out "max_exposure and min_sessions cannot be negative" "saying so"
 expect_eq "$(route_field 'd["candidate"]')" "None" "none of them reached the router"
 
-# +0.1 point of errors needs thousands of sessions; the cap is 30: stopped at the cap.
-pipeline 0.001 "[50, 100]" "      monitor: watch
-      max_exposure: 30"
+# +1 point of errors needs thousands of sessions; the cap is 200: stopped at the cap. (A cap
+# that a few seconds of traffic reach, so the monitor has set its evidence_detail, which it
+# refreshes every 5 s, with a sample size.)
+pipeline 0.01 "[50, 100]" "      monitor: watch
+      max_exposure: 200"
 swr releases set support-agent candidate "$B"
 start_traffic
 sw run "$T/pipeline.yaml" "${SETS[@]}"
 stop_traffic
 expect_rc 1 "the cap reached before the evidence: the run fails"
-grep -qE "exposure cap: [0-9]+ sessions saw the candidate \(max_exposure 30\) before monitor 'watch' had the evidence to detect its min_effect: error_rate needs about [0-9]+ candidate samples \(has [0-9]+\), about [0-9]+ sessions at this traffic; stopped at 50%" <<<"$out" &&
+grep -qE "exposure cap: [0-9]+ sessions saw the candidate \(max_exposure 200\) before monitor 'watch' had the evidence to detect its min_effect: error_rate needs about [0-9]+ candidate samples \(has [0-9]+\), about [0-9]+ sessions at this traffic; stopped at 50%" <<<"$out" &&
     ok "the reason: the cap, the metric, the sessions it would need" || bad "no exposure cap reason in: $out"
 expect_no_out "step 2/2: 100%" "the ramp never went past 50%"
 seen=$(grep -oE "exposure cap: [0-9]+ sessions" <<<"$out" | head -1 | grep -oE "[0-9]+")
-[ "${seen:-0}" -ge 30 ] && [ "$seen" -lt 120 ] && ok "stopped at $seen sessions, soon after the cap" ||
+[ "${seen:-0}" -ge 200 ] && [ "$seen" -lt 300 ] && ok "stopped at $seen sessions, soon after the cap" ||
     bad "stopped at ${seen:-?} sessions"
 expect_eq "$(route_field 'd["stable"], d["candidate"]')" "('$A', None)" "rolled back: A stable, no candidate"
 
