@@ -188,13 +188,15 @@ check_answer() {
         "http://127.0.0.1:${RPORT[$1]}/v1/chat/completions")
     [ "$code" = 200 ] || { echo "serve on $1 answered $code:"; cat "$D/answer.json" "$D/router-$1.log"; exit 1; }
 }
-# xacts: the database's transactions so far. Each reading adds two of its own, counted by the
+# xacts: "TRANSACTIONS AUTOVACUUM_RUNS" so far in the database (the server's own autovacuum
+# and autoanalyze runs count transactions there too, after the releases written). Each reading adds two of its own, counted by the
 # next (its session's start and its query); the counters reach pg_stat_database within a
 # second, hence the wait.
 xacts() {
     sleep 1.1
     "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U slipway -d slipway -Atc \
-        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'slipway'"
+        "SELECT (SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = 'slipway') || ' ' ||
+                (SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables)"
 }
 # Both replicas up at once, measured in short runs in turn, so that a change in the machine's
 # load between runs hits both alike.
@@ -208,14 +210,16 @@ echo "## 3. One replica in gateway mode: throughput with each store (wrk -t1 -c$
 echo
 echo "| round | store | requests/s | p50 ms | p99 ms | errors | requests per CPU-second of the replica |"
 echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
-XACTS=0 REQS=0
+XACTS=0 REQS=0 VACS=0
 RATIOS=() CORE_RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
     for name in folder postgres; do
-        x0=$(xacts)
+        read -r x0 v0 < <(xacts)
         read -r rps p50 p99 err core < <(wrk_cpu $name)
         if [ $name = postgres ]; then
-            XACTS=$((XACTS + $(xacts) - x0 - 2))
+            read -r x1 v1 < <(xacts)
+            XACTS=$((XACTS + x1 - x0 - 2))
+            VACS=$((VACS + v1 - v0))
             REQS=$((REQS + $(awk '/requests in/ {print $1}' "$D/wrk.txt")))
             RATIOS+=("$(echo "$rps / $f_rps" | bc -l)")
             CORE_RATIOS+=("$(echo "$core / $f_core" | bc -l)")
@@ -233,4 +237,4 @@ print("Throughput, postgres / folder, the median of the rounds' ratios: %.2f (fr
       "per CPU-second of the replica: %.2f." % (statistics.median(r), min(r), max(r), statistics.median(c)))
 PY
 echo
-echo "During the measured postgres runs the database saw $XACTS transactions (besides the counter's own reads) for $REQS requests: the replica reads a release when a route names it, not per request."
+echo "During the measured postgres runs the database saw $XACTS transactions (besides the counter's own reads) for $REQS requests, while autovacuum and autoanalyze ran $VACS times: the replica reads a release when a route names it, not per request."
