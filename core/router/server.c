@@ -1530,7 +1530,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     watch_client(q, 0);
-    if (q->easy || q->in_retries) {
+    /* A client gone while its stream flows (a write failed; the upstream call may be paused
+       above the high water): the call, of either client, must not outlive its request. */
+    if (q->easy || q->upc || q->in_retries) {
         if (q->errclass == SW_ERRC_NONE)
             q->errclass = SW_ERRC_CANCELED;
         cancel_upstream(q);

@@ -63,6 +63,29 @@ done
 expect_eq "$gone" yes "the hang-up cancelled the upstream call (the mock would hold it 60 s)"
 grep -q 'session=.* error=canceled' "$T/router.log" && ok "logged as canceled" || bad "no canceled line"
 
+# A client that resets its connection while the stream flows (the router's next write fails,
+# rather than the router noticing the hang-up while it waits): the upstream call ends with the
+# request, and nothing writes into the ended request (a use after free before).
+python3 - "$ROUTER_PORT" <<'PY'
+import json, socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
+body = json.dumps({"model": "support-agent", "stream": True,
+                   "messages": [{"role": "user", "content": "drip"}]}).encode()
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+data = b""
+while data.count(b'"content":"') < 3:
+    data += s.recv(65536)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+PY
+gone=no
+for i in $(seq 1 200); do
+    [ "$(metric slipway_inflight_upstream_requests)" = 0 ] && { gone=yes; break; }
+    sleep 0.05
+done
+expect_eq "$gone" yes "a reset mid-stream ends the upstream call (paused above the high water, it would wait for ever)"
+kill -0 "$ROUTER_PID" 2>/dev/null && ok "the router is still serving" || bad "the router died"
+
 # Many streams at once, all whole.
 for i in $(seq 1 30); do
     curl -s -N --max-time 10 -o "$T/par$i.txt" -H "x-slipway-session: par$i" \
