@@ -97,12 +97,46 @@ static int get_route(sw_router *r, const char *agent, json_t **out)
 static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy, size_t *affected,
                   json_t **out)
 {
+    if (r->shared) {
+        /* The database first: a change it refuses changes nothing here. */
+        json_t *j = sw_route_to_json(next);
+        char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(j);
+        int64_t stored = 0;
+        sw_err err = {{0}};
+        int rc = sw_shared_put(r->shared, next->agent, cur ? cur->version : 0, text,
+                               sw_policy_name(policy), &stored, &err);
+        free(text);
+        if (rc != 0) {
+            const char *agent = next->agent;
+            int64_t mine = cur ? cur->version : 0;
+            if (rc > 0) {
+                *out = sw_error_json("invalid_request_error", "route_version_conflict",
+                                     "the route of '%s' is at version %lld in the database, not "
+                                     "%lld: read it again and retry",
+                                     agent, (long long)stored, (long long)mine);
+                json_object_set_new(*out, "current_version", json_integer(stored));
+                sw_route_unref(next);
+                return 409;
+            }
+            fail(out, 503, "state_backend_unavailable",
+                 "route changes are refused while the state database is unreachable: %s; the "
+                 "routes and pins in use keep serving",
+                 err.msg);
+            sw_route_unref(next);
+            return 503;
+        }
+    }
     if (cur)
         sw_route_ref(cur);
     *affected = sw_router_retire(r, cur, next, policy);
     sw_router_publish(r, next);
     sw_err err = {{0}};
-    if (sw_router_save_sync(r, &err) < 0) {
+    int saved = sw_router_save_sync(r, &err);
+    if (saved < 0 && r->shared) {
+        /* Committed in the database, which is the truth: the file is a local copy. */
+        sw_router_logf(r, SW_LOG_WARN, "agent '%s': %s", next->agent, err.msg);
+    } else if (saved < 0) {
         if (cur)
             sw_router_publish(r, cur); /* back to what is on disk */
         else {
@@ -391,6 +425,8 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
     char *agent = sw_xstrndup(name, (size_t)(slash - name));
     const char *rest = slash;
     int st;
+    if (!get)
+        sw_router_shared_apply(r); /* changes are based on the newest route seen */
     if (strcmp(rest, "/route") == 0) {
         if (get)
             st = get_route(r, agent, out);

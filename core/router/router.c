@@ -13,6 +13,7 @@
 #include "base/diag.h"
 #include "base/fsutil.h"
 #include "gateway.h"
+#include "store/store_impl.h"
 #include "store/utf8.h"
 
 void sw_router_logf(sw_router *r, sw_log_level level, const char *fmt, ...)
@@ -272,6 +273,129 @@ static char *read_token(const sw_router_config *c, sw_diags *d)
     return NULL;
 }
 
+/* A saved route (the state file's, or another replica's from the database) built anew. */
+static sw_route *route_from_saved(sw_router *r, const char *agent, const json_t *saved, sw_err *err)
+{
+    json_t *j = json_deep_copy(saved);
+    const sw_agent_cfg *a = sw_router_agent_cfg(r, agent);
+    /* Versions in router.yaml win over saved ones: the file is what the
+       operator edits. */
+    if (a && a->versions) {
+        json_t *vs = json_object_get(j, "versions");
+        if (!json_is_object(vs)) {
+            vs = json_object();
+            json_object_set_new(j, "versions", vs);
+        }
+        json_object_update(vs, a->versions);
+    }
+    const char *mode_s = json_string_value(json_object_get(j, "mode"));
+    sw_mode mode = a                                          ? a->mode
+                   : mode_s && strcmp(mode_s, "gateway") == 0 ? SW_MODE_GATEWAY
+                                                              : SW_MODE_SERVICE;
+    sw_route *route = sw_router_build_route(r, agent, mode, j, err);
+    json_decref(j);
+    return route;
+}
+
+/* A route row of the database applied as a route change: built, the session policy of
+   the change applied to this replica's pins, published, saved. Rows older than the
+   route in use are skipped (a catch-up read after a notification already applied). */
+static void apply_row(sw_router *r, const sw_shared_row *row, int force)
+{
+    sw_route *cur = sw_hmap_get(&r->routes, row->agent);
+    if (cur && cur->version >= row->version && !force)
+        return;
+    json_error_t je;
+    json_t *j = json_loads(row->route, 0, &je);
+    sw_err err = {{0}};
+    sw_route *next = j ? route_from_saved(r, row->agent, j, &err) : NULL;
+    json_decref(j);
+    if (!next) {
+        sw_router_logf(r, SW_LOG_ERROR, "agent '%s': shared route version %lld not applied: %s",
+                       row->agent, (long long)row->version, j ? err.msg : je.text);
+        return;
+    }
+    sw_policy policy = SW_POLICY_DRAIN;
+    sw_policy_parse(row->policy, &policy);
+    if (cur)
+        sw_route_ref(cur);
+    sw_router_retire(r, cur, next, policy);
+    sw_router_publish(r, next);
+    sw_route_unref(cur);
+    sw_router_logf(r, SW_LOG_INFO,
+                   "agent '%s': route version %lld from the database: stable=%s candidate=%s "
+                   "weight=%g",
+                   next->agent, (long long)next->version, next->stable,
+                   next->candidate ? next->candidate : "-", next->weight);
+}
+
+void sw_router_shared_apply(sw_router *r)
+{
+    if (!r->shared)
+        return;
+    int up = sw_shared_up(r->shared);
+    if (up != r->shared_up_seen) {
+        char why[SW_ERR_MAX];
+        sw_shared_last_error(r->shared, why, sizeof why);
+        if (up)
+            sw_router_logf(r, SW_LOG_INFO,
+                           "the state database is back: routes reloaded, route changes accepted");
+        else
+            sw_router_logf(r, SW_LOG_ERROR,
+                           "the state database is unreachable (%s): serving with the last routes "
+                           "and pins; route changes are refused until it is back",
+                           why);
+        r->shared_up_seen = up;
+    }
+    size_t n = 0;
+    sw_shared_row *rows = sw_shared_take(r->shared, &n);
+    for (size_t i = 0; i < n; i++)
+        apply_row(r, &rows[i], 0);
+    sw_shared_rows_free(rows, n);
+    if (n && r->writer.started) {
+        sw_buf changes = sw_pins_take_changes(&r->pins);
+        sw_state_save(&r->writer, routes_text(r), &changes);
+    }
+}
+
+/* With a postgres:// store: the routes come from the database (they win over the state
+   file's); routes it lacks (router.yaml's, a state file's) seed it. */
+static int open_shared(sw_router *r, sw_diags *d)
+{
+    sw_err err = {{0}};
+    r->shared = sw_shared_open(r->cfg->store_dir, &err);
+    if (!r->shared) {
+        sw_diag_error(d, (sw_pos){r->cfg->file, 0, 0}, "shared routes in %s: %s", r->cfg->store_dir,
+                      err.msg);
+        return -1;
+    }
+    r->shared_up_seen = 1;
+    sw_shared_row *rows = NULL;
+    size_t n = 0;
+    if (sw_shared_load(r->shared, &rows, &n, &err) < 0) {
+        sw_diag_error(d, (sw_pos){r->cfg->file, 0, 0}, "shared routes in %s: %s", r->cfg->store_dir,
+                      err.msg);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        apply_row(r, &rows[i], 1);
+    sw_shared_rows_free(rows, n);
+    for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e)) {
+        const sw_route *route = e->value;
+        json_t *j = sw_route_to_json(route);
+        char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        json_decref(j);
+        int rc = sw_shared_seed(r->shared, e->key, route->version, text, &err);
+        free(text);
+        if (rc < 0) {
+            sw_diag_error(d, (sw_pos){r->cfg->file, 0, 0}, "shared routes in %s: %s",
+                          r->cfg->store_dir, err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int load_state(sw_router *r, sw_diags *d)
 {
     sw_err err = {{0}};
@@ -285,27 +409,7 @@ static int load_state(sw_router *r, sw_diags *d)
     json_t *rj;
     json_object_foreach(json_object_get(st, "routes"), agent, rj)
     {
-        json_t *j = json_deep_copy(rj);
-        const sw_agent_cfg *a = sw_router_agent_cfg(r, agent);
-        /* Versions in router.yaml win over saved ones: the file is what the
-           operator edits. */
-        if (a && a->versions) {
-            json_t *vs = json_object_get(j, "versions");
-            if (!json_is_object(vs)) {
-                vs = json_object();
-                json_object_set_new(j, "versions", vs);
-            }
-            json_object_update(vs, a->versions);
-        }
-        sw_mode mode = a ? a->mode
-                       : strcmp(json_string_value(json_object_get(j, "mode"))
-                                    ? json_string_value(json_object_get(j, "mode"))
-                                    : "",
-                                "gateway") == 0
-                           ? SW_MODE_GATEWAY
-                           : SW_MODE_SERVICE;
-        sw_route *route = sw_router_build_route(r, agent, mode, j, &err);
-        json_decref(j);
+        sw_route *route = route_from_saved(r, agent, rj, &err);
         if (!route) {
             sw_diag_error(d, (sw_pos){r->cfg->state_file, 0, 0}, "saved route of agent '%s': %s",
                           agent, err.msg);
@@ -405,7 +509,8 @@ sw_router *sw_router_load(const char *config_path, const sw_router_options *opts
             return NULL;
         }
     }
-    if (load_state(r, d) < 0) {
+    if (load_state(r, d) < 0 ||
+        (cfg->store_dir && sw_store_location_is_url(cfg->store_dir) && open_shared(r, d) < 0)) {
         sw_router_free(r);
         return NULL;
     }
@@ -444,6 +549,10 @@ int sw_router_start(sw_router *r, sw_diags *d)
     }
     if (sw_server_start(r, d) < 0)
         return -1;
+    if (r->shared && sw_shared_start(r->shared, r->wakefd, &err) < 0) {
+        sw_diag_error(d, (sw_pos){c->file, 0, 0}, "%s", err.msg);
+        return -1;
+    }
     /* The state as loaded (with defaults from router.yaml) is durable before any request. */
     if (sw_router_save_sync(r, &err) < 0) {
         sw_diag_error(d, (sw_pos){c->state_file, 0, 0}, "%s", err.msg);
@@ -486,6 +595,7 @@ void sw_router_free(sw_router *r)
 {
     if (!r)
         return;
+    sw_shared_close(r->shared); /* before the wake-up descriptor it writes to closes */
     sw_server_stop(r);
     sw_state_writer_stop(&r->writer);
     for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e))

@@ -27,6 +27,7 @@
 #include "route.h"
 #include "session.h"
 #include "shadow.h"
+#include "shared.h"
 #include "slipway/router.h"
 #include "slipway/store.h"
 #include "sse.h"
@@ -48,7 +49,9 @@ struct sw_router {
     void *log_ud;
     char *token; /* NULL: no admin token configured */
     sw_store *store;
-    sw_hmap routes; /* agent -> sw_route* (the current one; one reference held here) */
+    sw_shared *shared;  /* the route table shared with other replicas (postgres store), or NULL */
+    int shared_up_seen; /* the database's state as last logged */
+    sw_hmap routes;     /* agent -> sw_route* (the current one; one reference held here) */
     sw_pins pins;
     sw_respids respids; /* Responses API answers served, for previous_response_id */
     sw_metrics metrics;
@@ -90,6 +93,9 @@ sw_mode sw_router_agent_mode(const sw_router *r, const char *agent);
 /* Build a route for agent from JSON (gateway versions resolved through the store). */
 sw_route *sw_router_build_route(sw_router *r, const char *agent, sw_mode mode, const json_t *j,
                                 sw_err *err);
+/* Apply the route rows other replicas wrote (shared.h) and log the database going down or
+   coming back. Loop thread; does nothing without a shared table. */
+void sw_router_shared_apply(sw_router *r);
 /* Publish a route (takes the reference). */
 void sw_router_publish(sw_router *r, sw_route *route);
 /* Save now and wait for the disk (admin changes). */

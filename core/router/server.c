@@ -1337,6 +1337,13 @@ static enum MHD_Result handle_metrics(rreq *q)
     sw_router *r = q->r;
     sw_buf b = {0};
     sw_metrics_prometheus(&r->metrics, &b);
+    if (r->shared)
+        sw_buf_printf(&b,
+                      "# HELP slipway_state_backend_up Whether the shared state database is "
+                      "reachable (1) or not (0).\n"
+                      "# TYPE slipway_state_backend_up gauge\n"
+                      "slipway_state_backend_up %d\n",
+                      sw_shared_up(r->shared));
     sw_buf_puts(&b, "# HELP slipway_pins Live session pins by agent and version.\n"
                     "# TYPE slipway_pins gauge\n");
     for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e)) {
@@ -1783,6 +1790,7 @@ int sw_server_loop(sw_router *r)
                 ssize_t rd = read(r->wakefd, &v, sizeof v);
                 (void)rd;
                 sw_pairs_collect(r);
+                sw_router_shared_apply(r);
                 break;
             }
             case TAG_CURL: {

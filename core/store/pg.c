@@ -12,7 +12,7 @@
 #include "store_impl.h"
 
 /* The schema this build writes and reads; docs/scale-out.md lists every version. */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 /* Taken (for the transaction) by whoever creates or checks the schema, so two first
    uses at once do not race on CREATE TABLE. */
 #define SCHEMA_LOCK_KEY             "7302158231"
@@ -61,6 +61,14 @@ static const char *const schema_v2[] = {
      " ON DELETE CASCADE, owner text NOT NULL, expires_at timestamptz NOT NULL)"),
 };
 
+/* Version 3: the router replicas' shared routes (core/router/shared.c): each agent's route
+   as JSON, its version for compare-and-swap, and the session policy of the change. */
+static const char *const schema_v3[] = {
+    ("CREATE TABLE slipway.routes (agent text PRIMARY KEY, version bigint NOT NULL,"
+     " route text NOT NULL, policy text NOT NULL DEFAULT 'drain',"
+     " updated_at timestamptz NOT NULL DEFAULT now())"),
+};
+
 /* Every version's statements, in order: a database at version N gets N+1 onwards. */
 static const struct {
     const char *const *statements;
@@ -68,26 +76,32 @@ static const struct {
 } schema_steps[] = {
     {schema_v1, sizeof schema_v1 / sizeof schema_v1[0]},
     {schema_v2, sizeof schema_v2 / sizeof schema_v2[0]},
+    {schema_v3, sizeof schema_v3 / sizeof schema_v3[0]},
 };
 
 /* ---- statements ---- */
 
 /* err := "what: libpq's message", its lines joined into one. Returns -1. */
+void sw_pg_one_line(const char *msg, char *out, size_t size)
+{
+    size_t n = 0;
+    for (const char *p = msg; *p && n + 1 < size; p++) {
+        char c = *p == '\n' || *p == '\t' ? ' ' : *p;
+        if (c != ' ' || (n && out[n - 1] != ' '))
+            out[n++] = c;
+    }
+    while (n && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+}
+
 static int pg_error(sw_err *err, PGconn *conn, const PGresult *res, const char *what)
 {
     const char *msg = res ? PQresultErrorMessage(res) : "";
     if (!*msg)
         msg = PQerrorMessage(conn);
     char line[512];
-    size_t n = 0;
-    for (const char *p = msg; *p && n + 1 < sizeof line; p++) {
-        char c = *p == '\n' || *p == '\t' ? ' ' : *p;
-        if (c != ' ' || (n && line[n - 1] != ' '))
-            line[n++] = c;
-    }
-    while (n && line[n - 1] == ' ')
-        n--;
-    line[n] = '\0';
+    sw_pg_one_line(msg, line, sizeof line);
     return sw_err_set(err, "PostgreSQL, %s: %s", what, line);
 }
 

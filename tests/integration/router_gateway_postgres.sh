@@ -5,11 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
-pg_start || { echo "not ok - the PostgreSQL fixture did not start"; exit 1; }
-# Both traps: the router's processes and the server.
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done; pg_stop; rm -rf "$T"' EXIT
-export SLIPWAY_STORE_CACHE="$T/cache"
-DB="$SLIPWAY_TEST_PG_URL"
+pg_router_start
 
 start_mock gw "$FIX/provider.yaml"
 cp -r "$SW_SOURCE_DIR/examples/support-agent" "$T/bundle"
@@ -57,11 +53,14 @@ router_done
 printf '\nANOTHER LINE\n' >>"$T/bundle/prompts/system.md"
 swr releases create "$T/bundle" --allow-dirty --json --store "$DB"
 C=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+out=""
 rm -f "$T/router-state.json"
 SLIPWAY_STORE="$DB" start_router "$T/router.yaml"
 chat "p3" "hi"
 expect_eq "$status" 200 "SLIPWAY_STORE names the router's store"
-admin PUT /admin/agents/support-agent/route "{\"version\": 1, \"candidate\": \"$C\", \"weight\": 100}"
+admin GET /admin/agents/support-agent/route
+expect_eq "$(jget 'd["version"]')" 2 "without its state file, the router has the route from the database (shared.c)"
+admin PUT /admin/agents/support-agent/route "{\"version\": 2, \"candidate\": \"$C\", \"weight\": 100}"
 expect_eq "$status" 200 "a candidate released to the database after the router started"
 expect_eq "$(jget 'd["versions"]["'"$C"'"]["release"]')" "$C" "resolved from the database"
 router_done

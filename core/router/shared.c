@@ -1,0 +1,345 @@
+/* shared.c - the route table in PostgreSQL: compare-and-swap writes, LISTEN/NOTIFY, and a
+   listener thread that reconnects and catches up (shared.h). */
+#include "shared.h"
+
+#include "store/pg_impl.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHANNEL "slipway_routes"
+
+struct sw_shared {
+    char *url;
+    PGconn *conn; /* the loop's */
+    pthread_t thread;
+    int started;
+    int wakefd;
+    atomic_int stop;
+    atomic_int up;
+    pthread_mutex_t mu; /* inbox, last_error */
+    sw_shared_row *inbox;
+    size_t n_inbox, cap_inbox;
+    char last_error[SW_ERR_MAX];
+};
+
+static PGconn *connect_db(const char *url)
+{
+    /* Short: a replica must learn quickly that the database is gone. */
+    const char *keys[] = {"connect_timeout", "fallback_application_name", "dbname", NULL};
+    const char *vals[] = {"2", "slipway-router", url, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+static int db_error(sw_err *err, PGconn *c, const PGresult *res)
+{
+    char line[400];
+    const char *msg = res ? PQresultErrorMessage(res) : "";
+    sw_pg_one_line(*msg ? msg : PQerrorMessage(c), line, sizeof line);
+    return sw_err_set(err, "%s", line);
+}
+
+static int ok(const PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+sw_shared *sw_shared_open(const char *url, sw_err *err)
+{
+    PGconn *c = connect_db(url);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        db_error(err, c, NULL);
+        PQfinish(c);
+        return NULL;
+    }
+    sw_shared *s = sw_xcalloc(1, sizeof *s);
+    s->url = sw_xstrdup(url);
+    s->conn = c;
+    s->wakefd = -1;
+    atomic_store(&s->up, 1);
+    pthread_mutex_init(&s->mu, NULL);
+    return s;
+}
+
+/* Rows of a SELECT agent, version, route, policy appended to *rows. */
+static void take_rows(PGresult *r, sw_shared_row **rows, size_t *n, size_t *cap)
+{
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 8;
+            *rows = sw_xrealloc(*rows, *cap * sizeof **rows);
+        }
+        sw_shared_row *row = &(*rows)[(*n)++];
+        row->agent = sw_xstrdup(PQgetvalue(r, i, 0));
+        row->version = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        row->route = sw_xstrdup(PQgetvalue(r, i, 2));
+        row->policy = sw_xstrdup(PQgetvalue(r, i, 3));
+    }
+}
+
+static const char SELECT_ROUTES[] = "SELECT agent, version, route, policy FROM slipway.routes";
+
+int sw_shared_load(sw_shared *s, sw_shared_row **rows, size_t *n, sw_err *err)
+{
+    *rows = NULL;
+    *n = 0;
+    size_t cap = 0;
+    PGresult *r = PQexec(s->conn, SELECT_ROUTES);
+    if (!ok(r)) {
+        db_error(err, s->conn, r);
+        PQclear(r);
+        return -1;
+    }
+    take_rows(r, rows, n, &cap);
+    PQclear(r);
+    return 0;
+}
+
+int sw_shared_seed(sw_shared *s, const char *agent, int64_t version, const char *route, sw_err *err)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%lld", (long long)version);
+    const char *p[] = {agent, v, route};
+    PGresult *r = PQexecParams(s->conn,
+                               "INSERT INTO slipway.routes (agent, version, route, policy) "
+                               "VALUES ($1, $2, $3, 'drain') ON CONFLICT (agent) DO NOTHING",
+                               3, NULL, p, NULL, NULL, 0);
+    int rc = ok(r) ? 0 : db_error(err, s->conn, r);
+    PQclear(r);
+    return rc;
+}
+
+/* ---- the listener ---- */
+
+static void push_rows(sw_shared *s, PGresult *r)
+{
+    pthread_mutex_lock(&s->mu);
+    take_rows(r, &s->inbox, &s->n_inbox, &s->cap_inbox);
+    pthread_mutex_unlock(&s->mu);
+    uint64_t one = 1;
+    ssize_t w = write(s->wakefd, &one, sizeof one);
+    (void)w;
+}
+
+static void set_down(sw_shared *s, PGconn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    sw_pg_one_line(PQerrorMessage(c), s->last_error, sizeof s->last_error);
+    pthread_mutex_unlock(&s->mu);
+    if (atomic_exchange(&s->up, 0)) {
+        uint64_t one = 1; /* the loop logs the change */
+        ssize_t w = write(s->wakefd, &one, sizeof one);
+        (void)w;
+    }
+}
+
+/* A fresh connection: LISTEN first, then read every route, so no change falls between. */
+static PGconn *listen_again(sw_shared *s)
+{
+    PGconn *c = connect_db(s->url);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        set_down(s, c);
+        PQfinish(c);
+        return NULL;
+    }
+    PGresult *r = PQexec(c, "LISTEN " CHANNEL);
+    int good = ok(r);
+    PQclear(r);
+    if (good) {
+        r = PQexec(c, SELECT_ROUTES);
+        good = ok(r);
+        if (good)
+            push_rows(s, r);
+        PQclear(r);
+    }
+    if (!good) {
+        set_down(s, c);
+        PQfinish(c);
+        return NULL;
+    }
+    if (!atomic_exchange(&s->up, 1)) {
+        uint64_t one = 1;
+        ssize_t w = write(s->wakefd, &one, sizeof one);
+        (void)w;
+    }
+    return c;
+}
+
+static void *listener_main(void *arg)
+{
+    sw_shared *s = arg;
+    PGconn *c = NULL;
+    while (!atomic_load(&s->stop)) {
+        if (!c) {
+            c = listen_again(s);
+            if (!c) {
+                struct timespec ts = {0, 200 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+            continue;
+        }
+        struct pollfd pfd = {PQsocket(c), POLLIN, 0};
+        if (poll(&pfd, 1, 200) < 0)
+            continue;
+        if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+            set_down(s, c);
+            PQfinish(c);
+            c = NULL;
+            continue;
+        }
+        PGnotify *n;
+        while ((n = PQnotifies(c)) != NULL) {
+            const char *p[] = {n->extra};
+            PGresult *r = PQexecParams(c,
+                                       "SELECT agent, version, route, policy FROM slipway.routes "
+                                       "WHERE agent = $1",
+                                       1, NULL, p, NULL, NULL, 0);
+            if (ok(r))
+                push_rows(s, r);
+            PQclear(r);
+            PQfreemem(n);
+        }
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+int sw_shared_start(sw_shared *s, int wakefd, sw_err *err)
+{
+    s->wakefd = wakefd;
+    int rc = pthread_create(&s->thread, NULL, listener_main, s);
+    if (rc != 0)
+        return sw_err_set(err, "the route listener thread: %s", strerror(rc));
+    s->started = 1;
+    return 0;
+}
+
+/* ---- changes ---- */
+
+int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *route,
+                  const char *policy, int64_t *current, sw_err *err)
+{
+    if (!atomic_load(&s->up)) {
+        char why[SW_ERR_MAX];
+        sw_shared_last_error(s, why, sizeof why);
+        return sw_err_set(err, "the state database is unreachable (%s)", why);
+    }
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        PQreset(s->conn);
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        return db_error(err, s->conn, NULL);
+    char b[24], next[24];
+    snprintf(b, sizeof b, "%lld", (long long)base);
+    snprintf(next, sizeof next, "%lld", (long long)base + 1);
+    PGresult *r = PQexec(s->conn, "BEGIN");
+    int good = ok(r);
+    PQclear(r);
+    if (!good && PQstatus(s->conn) != CONNECTION_OK) {
+        /* Broken while the database was away (libpq learns it only on use): nothing
+           was begun, so once reconnected the change can go ahead. */
+        PQreset(s->conn);
+        r = PQexec(s->conn, "BEGIN");
+        good = ok(r);
+        PQclear(r);
+    }
+    if (!good)
+        return db_error(err, s->conn, NULL);
+    const char *p1[] = {agent};
+    r = PQexecParams(s->conn, "SELECT version FROM slipway.routes WHERE agent = $1 FOR UPDATE", 1,
+                     NULL, p1, NULL, NULL, 0);
+    if (!ok(r)) {
+        db_error(err, s->conn, r);
+        PQclear(r);
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+        return -1;
+    }
+    int64_t stored = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    PQclear(r);
+    if (stored != base) {
+        PQclear(PQexec(s->conn, "ROLLBACK"));
+        *current = stored;
+        return 1;
+    }
+    const char *p2[] = {agent, next, route, policy};
+    r = PQexecParams(s->conn,
+                     "INSERT INTO slipway.routes (agent, version, route, policy) "
+                     "VALUES ($1, $2, $3, $4) ON CONFLICT (agent) DO UPDATE SET "
+                     "version = EXCLUDED.version, route = EXCLUDED.route, "
+                     "policy = EXCLUDED.policy, updated_at = now()",
+                     4, NULL, p2, NULL, NULL, 0);
+    good = ok(r);
+    PQclear(r);
+    if (good) {
+        r = PQexecParams(s->conn, "SELECT pg_notify('" CHANNEL "', $1)", 1, NULL, p1, NULL, NULL,
+                         0);
+        good = ok(r);
+        PQclear(r);
+    }
+    if (good) {
+        r = PQexec(s->conn, "COMMIT");
+        good = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!good)
+            db_error(err, s->conn, r);
+        PQclear(r);
+        return good ? 0 : -1;
+    }
+    db_error(err, s->conn, NULL);
+    PQclear(PQexec(s->conn, "ROLLBACK"));
+    return -1;
+}
+
+sw_shared_row *sw_shared_take(sw_shared *s, size_t *n)
+{
+    pthread_mutex_lock(&s->mu);
+    sw_shared_row *rows = s->inbox;
+    *n = s->n_inbox;
+    s->inbox = NULL;
+    s->n_inbox = s->cap_inbox = 0;
+    pthread_mutex_unlock(&s->mu);
+    return rows;
+}
+
+void sw_shared_rows_free(sw_shared_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].agent);
+        free(rows[i].route);
+        free(rows[i].policy);
+    }
+    free(rows);
+}
+
+int sw_shared_up(const sw_shared *s)
+{
+    return atomic_load(&((sw_shared *)s)->up);
+}
+
+void sw_shared_last_error(sw_shared *s, char *out, size_t size)
+{
+    pthread_mutex_lock(&s->mu);
+    snprintf(out, size, "%s", s->last_error[0] ? s->last_error : "connection lost");
+    pthread_mutex_unlock(&s->mu);
+}
+
+void sw_shared_close(sw_shared *s)
+{
+    if (!s)
+        return;
+    if (s->started) {
+        atomic_store(&s->stop, 1);
+        pthread_join(s->thread, NULL);
+    }
+    PQfinish(s->conn);
+    sw_shared_rows_free(s->inbox, s->n_inbox);
+    pthread_mutex_destroy(&s->mu);
+    free(s->url);
+    free(s);
+}

@@ -1,0 +1,56 @@
+/*
+ * shared.h - the route table shared by router replicas through PostgreSQL.
+ *
+ * With a postgres:// store, slipway.routes holds every agent's route (its JSON form, before
+ * the session policy was applied, and the policy of the change that wrote it). A change is
+ * one transaction that compares-and-swaps the route version and ends with a NOTIFY on
+ * channel slipway_routes naming the agent. Each replica has a listener thread with its own
+ * connection: it LISTENs, reads the notified route rows and hands them to the event loop
+ * (sw_shared_take), which builds and publishes them the way an admin change does. When
+ * the listener's connection breaks, it reconnects every 200 ms, and once back reads every
+ * route again, so a replica catches up on whatever changed meanwhile.
+ *
+ * The loop's own connection (sw_shared_put) is used for changes only, and only while the
+ * listener sees the database up: a change while it is down is refused at once.
+ */
+#ifndef SW_ROUTER_SHARED_H
+#define SW_ROUTER_SHARED_H
+
+#include <stdint.h>
+
+#include "base/util.h"
+
+typedef struct sw_shared sw_shared;
+
+/* A route row as read from the database. */
+typedef struct sw_shared_row {
+    char *agent;
+    int64_t version;
+    char *route;  /* JSON text */
+    char *policy; /* the session policy of the change */
+} sw_shared_row;
+
+/* Connect (the loop's connection). NULL with err when the database cannot be reached. */
+sw_shared *sw_shared_open(const char *url, sw_err *err);
+/* Every route row (for startup); rows is malloc'd, *n set. -1 with err. */
+int sw_shared_load(sw_shared *s, sw_shared_row **rows, size_t *n, sw_err *err);
+/* Insert a route unless the agent has one (startup: router.yaml's routes seed the table). */
+int sw_shared_seed(sw_shared *s, const char *agent, int64_t version, const char *route,
+                   sw_err *err);
+/* Start the listener thread; it writes to wakefd when rows are waiting. */
+int sw_shared_start(sw_shared *s, int wakefd, sw_err *err);
+/* Write a route change: 0 when committed; 1 when the stored version is not base
+   (*current set); -1 with err when the database is unreachable (nothing written). */
+int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *route,
+                  const char *policy, int64_t *current, sw_err *err);
+/* Rows the listener read since the last call (malloc'd array, *n set; NULL when none). */
+sw_shared_row *sw_shared_take(sw_shared *s, size_t *n);
+void sw_shared_rows_free(sw_shared_row *rows, size_t n);
+/* Whether the listener holds a working connection now (1) or not (0). */
+int sw_shared_up(const sw_shared *s);
+/* Why it is down (the last connection error), for the log. */
+void sw_shared_last_error(sw_shared *s, char *out, size_t size);
+/* Stop the listener and close both connections. */
+void sw_shared_close(sw_shared *s);
+
+#endif

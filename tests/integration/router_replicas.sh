@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Three `slipway serve` replicas on one PostgreSQL store share the route table: a change
+# through one is seen by the others (LISTEN/NOTIFY), compare-and-swap holds across them, a
+# replica started later loads the routes from the database, and with the database stopped
+# traffic keeps flowing, route changes get 503, and once it is back every replica catches up
+# with nothing acknowledged lost.
+source "$(dirname "$0")/lib.sh"
+source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
+source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
+pg_router_start
+
+start_mock v1 "$FIX/v1.yaml"
+start_mock v2 "$FIX/v2.yaml"
+two_versions_config "$T/router.yaml" "store: $DB"
+
+# start_replica NAME: a replica with its own state file; its URL in ${NAME}_URL.
+start_replica() {
+    local name=$1
+    rm -f "$T/$name.port"
+    "$SLIPWAY" serve --config "$T/router.yaml" --state-file "$T/$name-state.json" \
+        --port-file "$T/$name.port" >>"$T/$name.log" 2>&1 &
+    PIDS+=($!)
+    eval "${name}_PID=$!"
+    wait_file "$T/$name.port" || { echo "replica $name did not start"; cat "$T/$name.log"; exit 1; }
+    eval "${name}_URL=http://127.0.0.1:$(cat "$T/$name.port")"
+}
+# on NAME CMD...: run a helper of the router fixture against replica NAME.
+on() {
+    local name=$1
+    shift
+    URL=$(eval echo "\$${name}_URL")
+    "$@"
+}
+# wait_route NAME EXPR WANT: poll replica NAME's route (up to 20 s) until EXPR is WANT.
+wait_route() {
+    local i got=""
+    for i in $(seq 1 400); do
+        on "$1" admin GET /admin/agents/support-agent/route
+        got=$(jget "$2" 2>/dev/null)
+        [ "$got" == "$3" ] && return 0
+        sleep 0.05
+    done
+    echo "    # replica $1: $2 is '$got', not '$3'"
+    return 1
+}
+# wait_metric NAME SAMPLE WANT: poll replica NAME's /metrics (up to 20 s).
+wait_metric() {
+    local i
+    for i in $(seq 1 400); do
+        [ "$(on "$1" metric "$2")" == "$3" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+start_replica A
+start_replica B
+start_replica C
+on A admin GET /admin/agents/support-agent/route
+expect_eq "$(jget 'd["version"]')" 1 "the first replica seeded the database with router.yaml's route"
+expect_eq "$(on B metric slipway_state_backend_up)" 1 "slipway_state_backend_up is 1"
+
+# ---- a change through A reaches B and C ----
+on A admin PUT /admin/agents/support-agent/route '{"version": 1, "weight": 50}'
+expect_eq "$status" 200 "weight 50 through replica A"
+wait_route B 'int(d["weight"])' 50 && ok "replica B applies it" || bad "replica B applies it"
+wait_route C 'd["version"]' 2 && ok "replica C applies it (version 2)" || bad "replica C applies it"
+
+# Compare-and-swap across replicas: B's change based on version 1 loses.
+on B admin PUT /admin/agents/support-agent/route '{"version": 1, "weight": 10}'
+expect_eq "$status" 409 "a change based on an old version is refused on another replica"
+expect_eq "$(jget 'd["current_version"]')" 2 "naming the current version"
+on C admin PUT /admin/agents/support-agent/route '{"version": 2, "weight": 25}'
+expect_eq "$status" 200 "a change through C based on the newest version"
+wait_route A 'int(d["weight"])' 25 && ok "A has C's change" || bad "A has C's change"
+wait_route B 'int(d["weight"])' 25 && ok "B has C's change" || bad "B has C's change"
+
+# ---- a replica started later loads the routes from the database ----
+start_replica D
+on D admin GET /admin/agents/support-agent/route
+expect_eq "$(jget 'd["version"]')-$(jget 'int(d["weight"])')" "3-25" "a new replica starts with the database's route, not router.yaml's"
+kill -TERM "$D_PID"; wait "$D_PID"
+expect_eq "$?" 0 "it stops cleanly"
+
+# ---- the database stopped ----
+pg_pause
+wait_metric A slipway_state_backend_up 0 && ok "A's gauge goes to 0" || bad "A's gauge goes to 0"
+wait_metric B slipway_state_backend_up 0 && ok "B's gauge goes to 0" || bad "B's gauge goes to 0"
+served=0
+for i in $(seq 1 10); do
+    for n in A B C; do
+        on $n chat "down-$i" "hello"
+        [ "$status" == 200 ] && served=$((served + 1))
+    done
+done
+expect_eq "$served" 30 "traffic keeps flowing on every replica with the last routes"
+on B admin PUT /admin/agents/support-agent/route '{"version": 3, "weight": 0}'
+expect_eq "$status" 503 "a route change is refused with 503"
+grep -q "state database is unreachable" <<<"$body" && ok "with a clear message" || bad "message: $body"
+on B admin GET /admin/agents/support-agent/route
+expect_eq "$(jget 'int(d["weight"])')" 25 "the refused change changed nothing"
+[ "$(grep -c "state database is unreachable" "$T/A.log")" == 1 ] && ok "the outage is logged once" || bad "the outage is logged $(grep -c "state database is unreachable" "$T/A.log") times"
+
+pg_resume || bad "the database restarts"
+for n in A B C; do
+    wait_metric $n slipway_state_backend_up 1 && ok "replica $n reconnects" || bad "replica $n reconnects"
+done
+on B admin PUT /admin/agents/support-agent/route '{"version": 3, "weight": 5}'
+expect_eq "$status" 200 "route changes are accepted again"
+wait_route A 'int(d["weight"])' 5 && ok "A gets the change made after the outage" || bad "A gets it"
+wait_route C 'int(d["weight"])' 5 && ok "C gets it" || bad "C gets it"
+
+# A change made while a replica's listener was away: C is stopped with SIGSTOP (no NOTIFY
+# read), the change is made, C goes on and catches up.
+kill -STOP "$C_PID"
+on A admin PUT /admin/agents/support-agent/route '{"version": 4, "weight": 7}'
+expect_eq "$status" 200 "a change while C is frozen"
+kill -CONT "$C_PID"
+wait_route C 'int(d["weight"])' 7 && ok "C catches up when it runs again" || bad "C catches up"
+
+# ---- a drain rollback through C reaches A and B ----
+on C admin POST /admin/agents/support-agent/rollback '{"sessions": "drain"}'
+expect_eq "$status" 200 "a drain rollback through C"
+for n in A B; do
+    wait_route $n 'str(d["candidate"]) + "/" + str(d["retired"].get("v2"))' "None/drain" &&
+        ok "replica $n shows the rollback, v2 draining" || bad "replica $n shows the rollback"
+done
+count=$(PGPASSWORD=$PGPASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U slipway -d slipway -Atc "SELECT version FROM slipway.routes WHERE agent = 'support-agent'")
+expect_eq "$count" 6 "every acknowledged change is in the database (version 6)"
+
+for n in A B C; do
+    pid=$(eval echo "\$${n}_PID")
+    kill -TERM "$pid"
+    wait "$pid"
+    expect_eq "$?" 0 "replica $n exits 0 on SIGTERM"
+done
+if grep -q "Sanitizer\|runtime error:" "$T"/[ABCD].log; then bad "the sanitizer reported a problem"; else ok "nothing from the sanitizers"; fi
+finish
