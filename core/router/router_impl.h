@@ -3,10 +3,10 @@
  * proxy.c, admin.c, events.c); not part of the public API (slipway/router.h).
  *
  * Threads: everything here belongs to the event loop thread (the one running
- * sw_router_run), except `stop` (any thread) and the state writer and shadow
- * worker, which have their own locks. A route in `routes` is immutable; a
- * change publishes a new one (one pointer store in the loop thread) and
- * requests keep a reference to the route they started with.
+ * sw_router_run), except `stop` (any thread) and the state writer, shadow
+ * worker and shared route listener (shared.c), which have their own locks. A route in `routes` is
+ * immutable; a change publishes a new one (one pointer store in the loop thread) and requests keep
+ * a reference to the route they started with.
  */
 #ifndef SW_ROUTER_ROUTER_IMPL_H
 #define SW_ROUTER_ROUTER_IMPL_H
