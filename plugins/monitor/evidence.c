@@ -9,6 +9,23 @@
 #include "stats/binom.h"
 #include "stats/power.h"
 
+/* The evidence is enough either way: see evidence.h. */
+static void ev_decide(sw_evidence *e)
+{
+    e->ruled_out = !isnan(e->upper) && e->upper < e->min_effect;
+    e->enough = e->detectable <= e->min_effect || e->ruled_out;
+}
+
+/* Newcombe's hybrid score bound (method 10 of Newcombe 1998) for pc - pb, one-sided at
+   level: each arm's Wilson interval at confidence 1 - 2 level. */
+static double rate_diff_upper(double xb, double nb, double xc, double nc, double level)
+{
+    double lb, ub, lc, uc, pb = xb / nb, pc = xc / nc;
+    sw_wilson_interval((uint64_t)xb, (uint64_t)nb, 1 - 2 * level, &lb, &ub);
+    sw_wilson_interval((uint64_t)xc, (uint64_t)nc, 1 - 2 * level, &lc, &uc);
+    return pc - pb + sqrt((uc - pc) * (uc - pc) + (pb - lb) * (pb - lb));
+}
+
 static void ev_start(sw_evidence *e, double min_effect, double power, double level, int relative,
                      const char *test)
 {
@@ -18,6 +35,7 @@ static void ev_start(sw_evidence *e, double min_effect, double power, double lev
                        .level = level,
                        .detectable = INFINITY,
                        .observed = NAN,
+                       .upper = NAN,
                        .required = INFINITY,
                        .required_candidate = INFINITY,
                        .test = test};
@@ -45,7 +63,9 @@ void sw_evidence_rate(double min_effect, double power, double level, double marg
     out->required_candidate = sw_power_two_prop_n_given(p, min_effect, m, nb, level, power);
     if (nc > 0)
         out->detectable = sw_power_two_prop_mde(p, m, nb, nc, level, power);
-    out->enough = out->detectable <= min_effect;
+    if (nc > 0 && level > 0 && level < 0.5)
+        out->upper = rate_diff_upper(xb, nb, xc, nc, level);
+    ev_decide(out);
 }
 
 void sw_evidence_shift(double min_effect, double power, double level, double shift, double lo,
@@ -70,7 +90,8 @@ void sw_evidence_shift(double min_effect, double power, double level, double shi
     out->required = sw_power_shift_n(effect, allowed, sigma, level, power);
     out->required_candidate = sw_power_shift_n_given(effect, allowed, sigma, nb, level, power);
     out->detectable = sw_power_shift_mde(allowed, sigma, nb, nc, level, power) / median;
-    out->enough = out->detectable <= min_effect;
+    out->upper = hi / median;
+    ev_decide(out);
 }
 
 void sw_evidence_none(double min_effect, double power, int relative, const char *why,
@@ -95,12 +116,13 @@ json_t *sw_evidence_json(const char *metric, const sw_evidence *e)
 {
     char *line = sw_evidence_line(metric, e);
     json_t *j = json_pack(
-        "{s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "enough", e->enough,
-        "min_effect", ev_num(e->min_effect), "power", ev_num(e->power), "level", ev_num(e->level),
-        "detectable", ev_num(e->detectable), "observed", ev_num(e->observed), "required",
-        ev_num(e->required), "required_candidate", ev_num(e->required_candidate), "n_candidate",
-        ev_num(e->n_candidate), "n_baseline", ev_num(e->n_baseline), "unit",
-        e->relative ? "relative" : "absolute", "test", e->test, "line", line);
+        "{s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "enough",
+        e->enough, "ruled_out", e->ruled_out, "min_effect", ev_num(e->min_effect), "power",
+        ev_num(e->power), "level", ev_num(e->level), "detectable", ev_num(e->detectable),
+        "observed", ev_num(e->observed), "upper", ev_num(e->upper), "required", ev_num(e->required),
+        "required_candidate", ev_num(e->required_candidate), "n_candidate", ev_num(e->n_candidate),
+        "n_baseline", ev_num(e->n_baseline), "unit", e->relative ? "relative" : "absolute", "test",
+        e->test, "line", line);
     if (e->why)
         json_object_set_new(j, "why", json_string(e->why));
     free(line);
@@ -128,6 +150,13 @@ char *sw_evidence_line(const char *metric, const sw_evidence *e)
     effect_text(want, sizeof want, e->min_effect, e->relative);
     if (!isnan(e->observed))
         effect_text(obs, sizeof obs, e->observed, e->relative);
+    if (e->enough && !(e->detectable <= e->min_effect)) {
+        char up[48];
+        return sw_xasprintf("%s: ruled out %s (upper bound %s, one-sided at level %.2g); "
+                            "observed %s",
+                            name, want, effect_text(up, sizeof up, e->upper, e->relative), e->level,
+                            obs);
+    }
     if (e->enough)
         return sw_xasprintf("%s: could detect %s with %.0f%% power; observed %s", name,
                             effect_text(det, sizeof det, e->detectable, e->relative),

@@ -100,17 +100,18 @@ start_traffic
 sw run "$T/pipeline.yaml" "${SETS[@]}"
 stop_traffic
 expect_rc 0 "with traffic the canary promotes on evidence"
-expect_out "monitor 'watch' has enough evidence at 50%" "the step ended on evidence"
-expect_out "evidence enough: error rate: could detect +" "the monitor said so"
-grep -qE "info: error rate: could detect \+[0-9.]+ points with 80% power; observed [+-][0-9.]+ points" <<<"$out" &&
-    ok "at promotion: what it could detect and what it observed" || bad "no evidence line at promotion"
+# The evidence is enough once the power condition holds or +50 points is ruled out, whichever
+# comes first (either may come before the 300 ms hold ends).
+expect_out "evidence enough: error rate: " "the monitor said so"
+grep -qE "info: error rate: (could detect \+[0-9.]+ points with 80% power|ruled out \+50.0 points \(upper bound [+-][0-9.]+ points, one-sided at level [0-9.e-]+\)); observed [+-][0-9.]+ points" <<<"$out" &&
+    ok "at promotion: what it could detect or rule out and what it observed" || bad "no evidence line at promotion"
 expect_eq "$(output canary.promoted)/$(output canary.evidence)" "True/enough" "promoted, evidence enough"
 expect_eq "$(output watch.evidence)" "enough" "the monitor's evidence output"
 expect_eq "$(json "$(run_dir)/report.json" "sorted(d['outputs']['watch.evidence_detail']['value']['error_rate'])")" \
-    "['detectable', 'enough', 'level', 'line', 'min_effect', 'n_baseline', 'n_candidate', 'observed', 'power', 'required', 'required_candidate', 'test', 'unit']" \
+    "['detectable', 'enough', 'level', 'line', 'min_effect', 'n_baseline', 'n_candidate', 'observed', 'power', 'required', 'required_candidate', 'ruled_out', 'test', 'unit', 'upper']" \
     "evidence_detail per metric"
 expect_eq "$(section "d['status']")" "pass" "report section: pass"
-expect_eq "$(section "any(e['label'].startswith('error rate: could detect') and e['status'] == 'pass' for e in d['events'])")" \
+expect_eq "$(section "any(e['label'].startswith(('error rate: could detect', 'error rate: ruled out')) and e['status'] == 'pass' for e in d['events'])")" \
     True "report section: the evidence line"
 
 # No traffic, promote: it goes on, but says so in the log, the journal and the report.

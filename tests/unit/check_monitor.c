@@ -364,6 +364,22 @@ START_TEST(judge_evidence)
     ck_assert_ptr_nonnull(strstr(line, "candidate samples needed, 50 seen"));
     json_decref(snap);
     free(why);
+    /* a candidate with no failure in 300 against a 10% baseline: too few to detect +3 points
+       by the power computation, but Newcombe's bound rules +3 points out */
+    b = (sw_obs){.value = 0.1, .n = 2000, .x = 200};
+    c = (sw_obs){.value = 0, .n = 300, .x = 0};
+    sw_judge_obs(&r, &c, &b, &o, &snap, &why);
+    e = json_object_get(snap, "evidence");
+    ck_assert(json_real_value(json_object_get(e, "detectable")) > 0.03);
+    ck_assert(json_is_true(json_object_get(e, "ruled_out")));
+    ck_assert(json_is_true(json_object_get(e, "enough")));
+    ck_assert(json_real_value(json_object_get(e, "upper")) < -0.05);
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(e, "line")),
+                                 "task failure rate: ruled out +3.0 points (upper bound -"));
+    json_decref(snap);
+    free(why);
+    b = (sw_obs){.value = 0.02, .n = 2000, .x = 40};
+    c = (sw_obs){.value = 0.02, .n = 50, .x = 1};
     /* too few samples to judge at all: no detectable effect */
     c.n = 5;
     c.x = 0;
@@ -746,6 +762,30 @@ START_TEST(cost_per_session_samples)
     ck_assert(json_is_null(json_object_get(ev, "required_candidate")));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(ev, "line")),
                                  "cost per session: could detect +44% with 80% power"));
+    json_decref(snap);
+    free(why);
+    /* A candidate at half the cost: the same 100 sessions could not detect +10% by the power
+       computation, but the shift's upper bound rules +10% out */
+    double half[100];
+    for (size_t i = 0; i < 100; i++)
+        half[i] = ob.samples[i] / 2;
+    sw_obs oh = ob;
+    oh.samples = half;
+    oh.value = ob.value / 2;
+    ck_assert_int_eq(sw_judge_obs(&r, &oh, &ob, &o, &snap, &why), SW_VERDICT_PASS);
+    ev = json_object_get(snap, "evidence");
+    ck_assert(json_is_true(json_object_get(ev, "enough")));
+    ck_assert(json_is_true(json_object_get(ev, "ruled_out")));
+    ck_assert(json_real_value(json_object_get(ev, "detectable")) > 0.1);
+    double up = json_real_value(json_object_get(ev, "upper"));
+    ck_assert(up < 0 && up > json_real_value(json_object_get(ev, "observed")));
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(ev, "line")),
+                                 "cost per session: ruled out +10% (upper bound -"));
+    json_decref(snap);
+    free(why);
+    /* the same samples 1.5 times dearer rule nothing out */
+    ck_assert_int_eq(sw_judge_obs(&r, &oc, &ob, &o, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert(json_is_false(json_object_get(json_object_get(snap, "evidence"), "ruled_out")));
     json_decref(snap);
     free(why);
     /* A/A: the baseline against itself passes */
