@@ -733,17 +733,20 @@ static sw_status run(sw_stage *stage, const void *config)
         json_decref(samples);
         samples = json_pack("{s:I, s:I, s:i, s:I}", "candidate", (json_int_t)nc, "baseline",
                             (json_int_t)nb, "looks", looks, "window_ms", (json_int_t)(now - start));
-        look_free(&last);
-        last = l;
         int at_end = c->duration_ms > 0 && now - start >= c->duration_ms + sig.extend_ms;
         sw_policy_decide(k->rules, l.v, l.n, k->on_fail, k->on_inconclusive, c->interval_ms,
                          sig.extend_ms, c->max_extend_ms, at_end, &dec);
         sw_mon_report_look(&sec.rep, now, l.snapshot, (const char *const *)l.why);
+        /* A failing rule whose policy lets the monitor go on is logged when it starts to fail,
+           not at every look it goes on failing. */
         for (size_t i = 0; i < l.n; i++)
-            if (l.v[i] == SW_VERDICT_FAIL && !k->rules[i].dry_run && (int)i != dec.breach)
+            if (l.v[i] == SW_VERDICT_FAIL && !k->rules[i].dry_run && (int)i != dec.breach &&
+                !(i < last.n && last.v[i] == SW_VERDICT_FAIL))
                 h->log(stage, SW_LOG_WARN, "%s (policy %s)", l.why[i],
                        sw_mon_policy_name(
                            sw_policy_for(&k->rules[i], l.v[i], k->on_fail, k->on_inconclusive)));
+        look_free(&last);
+        last = l;
         if (dec.hold != sig.hold) {
             char *label = dec.hold ? sw_xasprintf("hold: %s", l.why[dec.hold_rule])
                                    : sw_xstrdup("hold released");

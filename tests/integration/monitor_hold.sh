@@ -68,6 +68,9 @@ sw run "$T/hold.yaml" --set "vars.router=$URL"
 stop_traffic
 expect_rc 0 "a fail under hold does not fail the stage"
 expect_out "hold: error_rate: candidate" "the log says why it holds"
+n=$(grep -c "error_rate: .*(policy hold)" <<<"$out")
+[ "$n" = 1 ] && ok "the failing rule is warned of once, not at every look" ||
+    bad "the failing rule's warning came $n times"
 J="$(run_dir)/journal.jsonl"
 sets() { python3 - "$J" "$1" <<'PY'
 import json, sys
