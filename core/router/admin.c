@@ -351,8 +351,13 @@ static int pins(sw_router *r, const char *method, const char *agent, const char 
         st = fail(out, 400, "invalid_pin", "'%s' is not a version of agent '%s'", version, agent);
     else if (strlen(session) > SW_SESSION_MAX)
         st = fail(out, 400, "invalid_pin", "a session key is at most %d bytes", SW_SESSION_MAX);
-    else if (!sw_pins_set(&r->pins, agent, session, version, SW_REASON_OVERRIDE, sw_wall_ms()))
-        st = fail(out, 507, "pins_full", "the pin table is full (%zu)", r->pins.max);
+    else {
+        sw_pin *pin =
+            sw_pins_set(&r->pins, agent, session, version, SW_REASON_OVERRIDE, sw_wall_ms());
+        if (!pin)
+            st = fail(out, 507, "pins_full", "the pin table is full (%zu)", r->pins.max);
+        sw_router_share_pin(r, pin);
+    }
     sw_err err = {{0}};
     if (!st && sw_router_save_sync(r, &err) < 0)
         st = fail(out, 500, "state_not_saved", "%s", err.msg);

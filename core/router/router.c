@@ -358,6 +358,49 @@ void sw_router_shared_apply(sw_router *r)
     }
 }
 
+sw_pin *sw_router_shared_pin(sw_router *r, const sw_route *route, const char *agent,
+                             const char *session, int64_t now_ms)
+{
+    if (!r->shared)
+        return NULL;
+    sw_shared_pin sp = {0};
+    if (sw_shared_pin_get(r->shared, agent, session, &sp) != 1)
+        return NULL;
+    sw_pin *pin = NULL;
+    int64_t ttl = ttl_ms(r, agent);
+    const char *version = sp.version;
+    sw_reason reason = SW_REASON_PIN;
+    sw_reason_parse(sp.reason, &reason);
+    int terminated = sp.terminated;
+    /* The database keeps the pin as its replica wrote it; a rollback since then applied its
+       policy to every replica's own pins, and is applied here the same way. */
+    const char *retired = json_string_value(json_object_get(route->retired, version));
+    if (!sw_route_is_active(route, version) && !retired) {
+        version = route->stable; /* migrated */
+        reason = SW_REASON_MIGRATE;
+    } else if (retired && strcmp(retired, "terminate") == 0) {
+        terminated = 1;
+    }
+    if ((ttl <= 0 || sp.last_ms + ttl >= now_ms) && sw_route_find(route, version)) {
+        pin = sw_pins_set(&r->pins, agent, session, version, reason, now_ms);
+        if (pin) {
+            pin->terminated = terminated;
+            pin->created_ms = sp.created_ms;
+        }
+    }
+    free(sp.version);
+    free(sp.reason);
+    return pin;
+}
+
+void sw_router_share_pin(sw_router *r, const sw_pin *pin)
+{
+    if (r->shared && pin)
+        sw_shared_pin_put(r->shared, pin->agent, pin->session, pin->version,
+                          sw_reason_name(pin->reason), pin->terminated, pin->created_ms,
+                          pin->last_ms);
+}
+
 /* With a postgres:// store: the routes come from the database (they win over the state
    file's); routes it lacks (router.yaml's, a state file's) seed it. */
 static int open_shared(sw_router *r, sw_diags *d)

@@ -96,6 +96,13 @@ sw_route *sw_router_build_route(sw_router *r, const char *agent, sw_mode mode, c
 /* Apply the route rows other replicas wrote (shared.h) and log the database going down or
    coming back. Loop thread; does nothing without a shared table. */
 void sw_router_shared_apply(sw_router *r);
+/* A session this replica has no pin for, looked up in the shared pins (one read) and pinned
+   here as the database has it, with the route's later session policies applied; NULL when
+   it has none (or no shared table, or the database is away). */
+sw_pin *sw_router_shared_pin(sw_router *r, const sw_route *route, const char *agent,
+                             const char *session, int64_t now_ms);
+/* Queue a pin to be written behind to the shared pins (nothing without them). */
+void sw_router_share_pin(sw_router *r, const sw_pin *pin);
 /* Publish a route (takes the reference). */
 void sw_router_publish(sw_router *r, sw_route *route);
 /* Save now and wait for the disk (admin changes). */

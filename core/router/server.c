@@ -1136,6 +1136,8 @@ static enum MHD_Result handle_model(rreq *q)
         sw_pins_del(&r->pins, agent, session); /* its version left the route */
         pin = NULL;
     }
+    if (!pin && r->shared)
+        pin = sw_router_shared_pin(r, route, agent, session, wall); /* one read on a miss */
     if (pin && pin->terminated) {
         q->version = sw_xstrdup(pin->version);
         q->reason = SW_REASON_PIN;
@@ -1149,11 +1151,15 @@ static enum MHD_Result handle_model(rreq *q)
     if (pin) {
         version = pin->version;
         q->reason = SW_REASON_PIN;
+        int64_t logged = pin->logged_ms;
         sw_pins_touch(&r->pins, pin, wall);
+        if (pin->logged_ms != logged)
+            sw_router_share_pin(r, pin); /* a use, at most every 30 s: its TTL elsewhere */
     } else {
         version = sw_route_assign(route, session, &attrs, &q->reason, &q->rule);
-        if (!sw_pins_set(&r->pins, agent, session, version, q->reason, wall) &&
-            q->t0 - r->pins_full_logged > 60000) {
+        sw_pin *fresh = sw_pins_set(&r->pins, agent, session, version, q->reason, wall);
+        sw_router_share_pin(r, fresh);
+        if (!fresh && q->t0 - r->pins_full_logged > 60000) {
             /* Served all the same (the split is sticky by itself); said once a minute. */
             r->pins_full_logged = q->t0;
             sw_router_logf(r, SW_LOG_WARN,

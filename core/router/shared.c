@@ -2,6 +2,7 @@
    listener thread that reconnects and catches up (shared.h). */
 #include "shared.h"
 
+#include "hmap.h"
 #include "store/pg_impl.h"
 
 #include <libpq-fe.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,7 +30,26 @@ struct sw_shared {
     sw_shared_row *inbox;
     size_t n_inbox, cap_inbox;
     char last_error[SW_ERR_MAX];
+    /* pins written behind (under mu) */
+    struct queued_pin *pins;
+    size_t n_pins, cap_pins;
+    size_t pins_dropped;
+    int pin_wake; /* eventfd: the listener's wake-up when pins are queued */
 };
+
+typedef struct queued_pin {
+    char *agent, *session, *version, *reason;
+    int terminated;
+    int64_t created_ms, last_ms;
+} queued_pin;
+
+static void queued_pin_free(queued_pin *q)
+{
+    free(q->agent);
+    free(q->session);
+    free(q->version);
+    free(q->reason);
+}
 
 static PGconn *connect_db(const char *url)
 {
@@ -64,6 +85,7 @@ sw_shared *sw_shared_open(const char *url, sw_err *err)
     s->url = sw_xstrdup(url);
     s->conn = c;
     s->wakefd = -1;
+    s->pin_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     atomic_store(&s->up, 1);
     pthread_mutex_init(&s->mu, NULL);
     return s;
@@ -173,6 +195,83 @@ static PGconn *listen_again(sw_shared *s)
     return c;
 }
 
+/* Write the queued pins in statements of up to 100 rows, a session once per statement (its
+   newest), never over a newer row. On failure the pins go back to the queue. */
+static int flush_pins(sw_shared *s, PGconn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    queued_pin *q = s->pins;
+    size_t n = s->n_pins;
+    s->pins = NULL;
+    s->n_pins = s->cap_pins = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!n)
+        return 0;
+    sw_hmap seen;
+    sw_hmap_init(&seen);
+    size_t done = 0;
+    int rc = 0;
+    while (done < n && rc == 0) {
+        sw_buf sql = {0};
+        sw_buf_puts(&sql, "INSERT INTO slipway.pins (agent, session, version, reason, terminated, "
+                          "created_ms, last_ms) VALUES ");
+        const char *vals[700];
+        char nums[100][3][24];
+        int np = 0, rows = 0;
+        size_t i = done;
+        for (; i < n && rows < 100; i++) {
+            char *key = sw_xasprintf("%s\x1f%s", q[i].agent, q[i].session);
+            int dup = sw_hmap_get(&seen, key) != NULL;
+            if (!dup)
+                sw_hmap_put(&seen, key, &q[i]);
+            free(key);
+            if (dup)
+                break; /* a session twice: the newer one goes in the next statement */
+            snprintf(nums[rows][0], 24, "%s", q[i].terminated ? "true" : "false");
+            snprintf(nums[rows][1], 24, "%lld", (long long)q[i].created_ms);
+            snprintf(nums[rows][2], 24, "%lld", (long long)q[i].last_ms);
+            const char *row[] = {q[i].agent,    q[i].session,  q[i].version, q[i].reason,
+                                 nums[rows][0], nums[rows][1], nums[rows][2]};
+            sw_buf_printf(&sql, "%s($%d, $%d, $%d, $%d, $%d, $%d, $%d)", rows ? ", " : "", np + 1,
+                          np + 2, np + 3, np + 4, np + 5, np + 6, np + 7);
+            for (int k = 0; k < 7; k++)
+                vals[np++] = row[k];
+            rows++;
+        }
+        sw_buf_puts(&sql, " ON CONFLICT (agent, session) DO UPDATE SET version = EXCLUDED.version,"
+                          " reason = EXCLUDED.reason, terminated = EXCLUDED.terminated,"
+                          " last_ms = EXCLUDED.last_ms WHERE slipway.pins.last_ms <= "
+                          "EXCLUDED.last_ms");
+        PGresult *r = PQexecParams(c, sql.data, np, NULL, vals, NULL, NULL, 0);
+        rc = ok(r) ? 0 : -1;
+        PQclear(r);
+        sw_buf_free(&sql);
+        if (rc == 0)
+            done = i;
+        /* The keys of this statement are free for the next one. */
+        sw_hmap_free(&seen);
+        sw_hmap_init(&seen);
+    }
+    sw_hmap_free(&seen);
+    for (size_t i = 0; i < done; i++)
+        queued_pin_free(&q[i]);
+    if (done < n) {
+        /* Back in front of what was queued meanwhile, within the cap. */
+        pthread_mutex_lock(&s->mu);
+        size_t keep = n - done, total = keep + s->n_pins;
+        queued_pin *all = sw_xcalloc(total ? total : 1, sizeof *all);
+        memcpy(all, q + done, keep * sizeof *all);
+        if (s->n_pins)
+            memcpy(all + keep, s->pins, s->n_pins * sizeof *all);
+        free(s->pins);
+        s->pins = all;
+        s->n_pins = s->cap_pins = total;
+        pthread_mutex_unlock(&s->mu);
+    }
+    free(q);
+    return rc;
+}
+
 static void *listener_main(void *arg)
 {
     sw_shared *s = arg;
@@ -186,9 +285,20 @@ static void *listener_main(void *arg)
             }
             continue;
         }
-        struct pollfd pfd = {PQsocket(c), POLLIN, 0};
-        if (poll(&pfd, 1, 200) < 0)
+        if (flush_pins(s, c) < 0 && PQstatus(c) != CONNECTION_OK) {
+            set_down(s, c);
+            PQfinish(c);
+            c = NULL;
             continue;
+        }
+        struct pollfd pfd[2] = {{PQsocket(c), POLLIN, 0}, {s->pin_wake, POLLIN, 0}};
+        if (poll(pfd, 2, 200) < 0)
+            continue;
+        if (pfd[1].revents & POLLIN) {
+            uint64_t v;
+            ssize_t rd = read(s->pin_wake, &v, sizeof v);
+            (void)rd;
+        }
         if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
             set_down(s, c);
             PQfinish(c);
@@ -296,6 +406,67 @@ int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *rou
     return -1;
 }
 
+void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, const char *version,
+                       const char *reason, int terminated, int64_t created_ms, int64_t last_ms)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->n_pins >= SW_SHARED_PIN_QUEUE) {
+        s->pins_dropped++; /* the database away for long: the oldest stay, in order */
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (s->n_pins == s->cap_pins) {
+        s->cap_pins = s->cap_pins ? s->cap_pins * 2 : 64;
+        s->pins = sw_xrealloc(s->pins, s->cap_pins * sizeof *s->pins);
+    }
+    queued_pin *q = &s->pins[s->n_pins++];
+    q->agent = sw_xstrdup(agent);
+    q->session = sw_xstrdup(session);
+    q->version = sw_xstrdup(version);
+    q->reason = sw_xstrdup(reason);
+    q->terminated = terminated;
+    q->created_ms = created_ms;
+    q->last_ms = last_ms;
+    int first = s->n_pins == 1;
+    pthread_mutex_unlock(&s->mu);
+    if (first) {
+        uint64_t one = 1;
+        ssize_t w = write(s->pin_wake, &one, sizeof one);
+        (void)w;
+    }
+}
+
+int sw_shared_pin_get(sw_shared *s, const char *agent, const char *session, sw_shared_pin *out)
+{
+    if (!atomic_load(&s->up))
+        return -1;
+    if (PQstatus(s->conn) != CONNECTION_OK)
+        PQreset(s->conn);
+    const char *p[] = {agent, session};
+    const char *sql = "SELECT version, reason, terminated, created_ms, last_ms FROM slipway.pins "
+                      "WHERE agent = $1 AND session = $2";
+    PGresult *r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
+    if (!ok(r) && PQstatus(s->conn) != CONNECTION_OK) {
+        /* Broken while the database was away: once more on a new connection. */
+        PQclear(r);
+        PQreset(s->conn);
+        r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
+    }
+    int rc = -1;
+    if (ok(r)) {
+        rc = PQntuples(r) > 0;
+        if (rc) {
+            out->version = sw_xstrdup(PQgetvalue(r, 0, 0));
+            out->reason = sw_xstrdup(PQgetvalue(r, 0, 1));
+            out->terminated = PQgetvalue(r, 0, 2)[0] == 't';
+            out->created_ms = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+            out->last_ms = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
 sw_shared_row *sw_shared_take(sw_shared *s, size_t *n)
 {
     pthread_mutex_lock(&s->mu);
@@ -339,6 +510,11 @@ void sw_shared_close(sw_shared *s)
     }
     PQfinish(s->conn);
     sw_shared_rows_free(s->inbox, s->n_inbox);
+    for (size_t i = 0; i < s->n_pins; i++)
+        queued_pin_free(&s->pins[i]);
+    free(s->pins);
+    if (s->pin_wake >= 0)
+        close(s->pin_wake);
     pthread_mutex_destroy(&s->mu);
     free(s->url);
     free(s);

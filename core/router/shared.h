@@ -12,6 +12,11 @@
  *
  * The loop's own connection (sw_shared_put) is used for changes only, and only while the
  * listener sees the database up: a change while it is down is refused at once.
+ *
+ * Pins: the loop queues every new pin, and a pin's use at most every 30 s
+ * (sw_shared_pin_put); the listener writes the queue behind in batches (every 10 ms while
+ * it is not empty; kept while the database is down, at most SW_SHARED_PIN_QUEUE). A session
+ * the loop has no pin for is read once (sw_shared_pin_get) before it is assigned.
  */
 #ifndef SW_ROUTER_SHARED_H
 #define SW_ROUTER_SHARED_H
@@ -46,6 +51,22 @@ int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *rou
 /* Rows the listener read since the last call (malloc'd array, *n set; NULL when none). */
 sw_shared_row *sw_shared_take(sw_shared *s, size_t *n);
 void sw_shared_rows_free(sw_shared_row *rows, size_t n);
+#define SW_SHARED_PIN_QUEUE 100000
+
+typedef struct sw_shared_pin {
+    char *version;
+    char *reason;
+    int terminated;
+    int64_t created_ms, last_ms;
+} sw_shared_pin;
+
+/* Queue a pin for writing behind (the newest write of a session wins). */
+void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, const char *version,
+                       const char *reason, int terminated, int64_t created_ms, int64_t last_ms);
+/* Read a session's pin: 1 (filled; free out->version and out->reason), 0 when there is none,
+   -1 when the database cannot be asked now. Only while it is up; never reconnects for long. */
+int sw_shared_pin_get(sw_shared *s, const char *agent, const char *session, sw_shared_pin *out);
+
 /* Whether the listener holds a working connection now (1) or not (0). */
 int sw_shared_up(const sw_shared *s);
 /* Why it is down (the last connection error), for the log. */

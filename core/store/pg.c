@@ -12,7 +12,7 @@
 #include "store_impl.h"
 
 /* The schema this build writes and reads; docs/scale-out.md lists every version. */
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 /* Taken (for the transaction) by whoever creates or checks the schema, so two first
    uses at once do not race on CREATE TABLE. */
 #define SCHEMA_LOCK_KEY             "7302158231"
@@ -69,6 +69,13 @@ static const char *const schema_v3[] = {
      " updated_at timestamptz NOT NULL DEFAULT now())"),
 };
 
+/* Version 4: the router replicas' shared pins (core/router/shared.c), written behind. */
+static const char *const schema_v4[] = {
+    ("CREATE TABLE slipway.pins (agent text NOT NULL, session text NOT NULL,"
+     " version text NOT NULL, reason text NOT NULL, terminated boolean NOT NULL DEFAULT false,"
+     " created_ms bigint NOT NULL, last_ms bigint NOT NULL, PRIMARY KEY (agent, session))"),
+};
+
 /* Every version's statements, in order: a database at version N gets N+1 onwards. */
 static const struct {
     const char *const *statements;
@@ -77,6 +84,7 @@ static const struct {
     {schema_v1, sizeof schema_v1 / sizeof schema_v1[0]},
     {schema_v2, sizeof schema_v2 / sizeof schema_v2[0]},
     {schema_v3, sizeof schema_v3 / sizeof schema_v3[0]},
+    {schema_v4, sizeof schema_v4 / sizeof schema_v4[0]},
 };
 
 /* ---- statements ---- */

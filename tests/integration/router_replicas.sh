@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Three `slipway serve` replicas on one PostgreSQL store share the route table: a change
+# Three `slipway serve` replicas on one PostgreSQL store share the route table and pins: a change
 # through one is seen by the others (LISTEN/NOTIFY), compare-and-swap holds across them, a
 # replica started later loads the routes from the database, and with the database stopped
 # traffic keeps flowing, route changes get 503, and once it is back every replica catches up
@@ -75,10 +75,62 @@ expect_eq "$status" 200 "a change through C based on the newest version"
 wait_route A 'int(d["weight"])' 25 && ok "A has C's change" || bad "A has C's change"
 wait_route B 'int(d["weight"])' 25 && ok "B has C's change" || bad "B has C's change"
 
+# ---- pins shared: a conversation's turns alternate replicas and keep their version ----
+psql_db() { psql -h 127.0.0.1 -p "$PG_PORT" -U slipway -d slipway -Atc "$1"; }
+# wait_pins LIKE N: poll (up to 10 s) until the database holds N pins of sessions LIKE; echo the count.
+wait_pins() {
+    local i got=""
+    for i in $(seq 1 200); do
+        got=$(psql_db "SELECT count(*) FROM slipway.pins WHERE session LIKE '$1'")
+        [ "$got" == "$2" ] && break
+        sleep 0.05
+    done
+    echo "$got"
+}
+on A admin PUT /admin/agents/support-agent/route '{"version": 3, "weight": 50}'
+expect_eq "$status" 200 "weight 50 (version 4)"
+for n in B C; do wait_route $n 'd["version"]' 4 || bad "replica $n has version 4"; done
+declare -A first
+for i in $(seq 1 20); do
+    on A chat "conv-$i" "turn one"
+    first[$i]=$version
+done
+v2s=0
+for i in $(seq 1 20); do [ "${first[$i]}" == v2 ] && v2s=$((v2s + 1)); done
+[ "$v2s" -gt 0 ] && [ "$v2s" -lt 20 ] && ok "the first turns on A split between v1 and v2 ($v2s on v2)" || bad "first turns: $v2s of 20 on v2"
+# Written behind: the pins reach the database (polled; docs/scale-out.md states the bound).
+expect_eq "$(wait_pins 'conv-%' 20)" 20 "A's new pins are written behind to the database"
+on B admin PUT /admin/agents/support-agent/route '{"version": 4, "weight": 0}'
+expect_eq "$status" 200 "weight 0 through B (version 5)"
+for n in A C; do wait_route $n 'd["version"]' 5 || bad "replica $n has version 5"; done
+kept=0
+for i in $(seq 1 20); do
+    for n in B C; do
+        on $n chat "conv-$i" "turn two"
+        [ "$version" == "${first[$i]}" ] && kept=$((kept + 1))
+    done
+done
+expect_eq "$kept" 40 "after the weight drop, every conversation keeps its version on B and C"
+on C admin POST /admin/agents/support-agent/rollback '{"version": 5, "sessions": "drain"}'
+expect_eq "$status" 200 "a drain rollback through C (version 6)"
+for n in A B; do wait_route $n 'd["version"]' 6 || bad "replica $n has version 6"; done
+kept=0
+for i in $(seq 1 20); do
+    n=$([ $((i % 2)) -eq 0 ] && echo A || echo B)
+    on $n chat "conv-$i" "turn three"
+    [ "$version" == "${first[$i]}" ] && kept=$((kept + 1))
+done
+expect_eq "$kept" 20 "after the drain rollback, every conversation still keeps its version"
+on B chat "conv-new" "hello"
+expect_eq "$version" v1 "a new conversation gets the stable version"
+on A admin PUT /admin/agents/support-agent/route '{"version": 6, "candidate": "v2", "weight": 25}'
+expect_eq "$status" 200 "the candidate back at 25% (version 7)"
+for n in B C; do wait_route $n 'd["version"]' 7 || bad "replica $n has version 7"; done
+
 # ---- a replica started later loads the routes from the database ----
 start_replica D
 on D admin GET /admin/agents/support-agent/route
-expect_eq "$(jget 'd["version"]')-$(jget 'int(d["weight"])')" "3-25" "a new replica starts with the database's route, not router.yaml's"
+expect_eq "$(jget 'd["version"]')-$(jget 'int(d["weight"])')" "7-25" "a new replica starts with the database's route, not router.yaml's"
 kill -TERM "$D_PID"; wait "$D_PID"
 expect_eq "$?" 0 "it stops cleanly"
 
@@ -89,12 +141,12 @@ wait_metric B slipway_state_backend_up 0 && ok "B's gauge goes to 0" || bad "B's
 served=0
 for i in $(seq 1 10); do
     for n in A B C; do
-        on $n chat "down-$i" "hello"
+        on $n chat "down-$n-$i" "hello"
         [ "$status" == 200 ] && served=$((served + 1))
     done
 done
 expect_eq "$served" 30 "traffic keeps flowing on every replica with the last routes"
-on B admin PUT /admin/agents/support-agent/route '{"version": 3, "weight": 0}'
+on B admin PUT /admin/agents/support-agent/route '{"version": 7, "weight": 0}'
 expect_eq "$status" 503 "a route change is refused with 503"
 grep -q "state database is unreachable" <<<"$body" && ok "with a clear message" || bad "message: $body"
 on B admin GET /admin/agents/support-agent/route
@@ -105,7 +157,8 @@ pg_resume || bad "the database restarts"
 for n in A B C; do
     wait_metric $n slipway_state_backend_up 1 && ok "replica $n reconnects" || bad "replica $n reconnects"
 done
-on B admin PUT /admin/agents/support-agent/route '{"version": 3, "weight": 5}'
+expect_eq "$(wait_pins 'down-%' 30)" 30 "the pins made during the outage are written once it is back"
+on B admin PUT /admin/agents/support-agent/route '{"version": 7, "weight": 5}'
 expect_eq "$status" 200 "route changes are accepted again"
 wait_route A 'int(d["weight"])' 5 && ok "A gets the change made after the outage" || bad "A gets it"
 wait_route C 'int(d["weight"])' 5 && ok "C gets it" || bad "C gets it"
@@ -113,7 +166,7 @@ wait_route C 'int(d["weight"])' 5 && ok "C gets it" || bad "C gets it"
 # A change made while a replica's listener was away: C is stopped with SIGSTOP (no NOTIFY
 # read), the change is made, C goes on and catches up.
 kill -STOP "$C_PID"
-on A admin PUT /admin/agents/support-agent/route '{"version": 4, "weight": 7}'
+on A admin PUT /admin/agents/support-agent/route '{"version": 8, "weight": 7}'
 expect_eq "$status" 200 "a change while C is frozen"
 kill -CONT "$C_PID"
 wait_route C 'int(d["weight"])' 7 && ok "C catches up when it runs again" || bad "C catches up"
@@ -125,8 +178,8 @@ for n in A B; do
     wait_route $n 'str(d["candidate"]) + "/" + str(d["retired"].get("v2"))' "None/drain" &&
         ok "replica $n shows the rollback, v2 draining" || bad "replica $n shows the rollback"
 done
-count=$(PGPASSWORD=$PGPASSWORD psql -h 127.0.0.1 -p "$PG_PORT" -U slipway -d slipway -Atc "SELECT version FROM slipway.routes WHERE agent = 'support-agent'")
-expect_eq "$count" 6 "every acknowledged change is in the database (version 6)"
+count=$(psql_db "SELECT version FROM slipway.routes WHERE agent = 'support-agent'")
+expect_eq "$count" 10 "every acknowledged change is in the database (version 10)"
 
 for n in A B C; do
     pid=$(eval echo "\$${n}_PID")

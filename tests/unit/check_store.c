@@ -810,19 +810,20 @@ START_TEST(test_pg_newer_schema_refused)
     sw_store *s = sw_store_open(pg_url, &err);
     ck_assert_ptr_null(s);
     ck_assert_int_eq(err.status, SW_STORE_REFUSED);
-    ck_assert_msg(strstr(err.message, "schema is version 999, newer than this slipway knows (3)"),
+    ck_assert_msg(strstr(err.message, "schema is version 999, newer than this slipway knows (4)"),
                   "%s", err.message);
     /* A version 1 database (before runs and shared routes) is migrated forward on first
        use. */
     pg_sql("UPDATE slipway.meta SET value = '1' WHERE key = 'schema_version'");
     pg_sql("DROP TABLE slipway.run_leases, slipway.run_events, slipway.run_files, slipway.runs, "
-           "slipway.routes");
+           "slipway.routes, slipway.pins");
     s = sw_store_open(pg_url, &err);
     ck_assert_msg(s != NULL, "%s", err.message);
     sw_store_close(s);
     pg_sql("SELECT 1 FROM slipway.runs");
     pg_sql("SELECT 1 FROM slipway.routes");
-    pg_sql("DO $$ BEGIN IF (SELECT value FROM slipway.meta WHERE key = 'schema_version') <> '3' "
+    pg_sql("SELECT 1 FROM slipway.pins");
+    pg_sql("DO $$ BEGIN IF (SELECT value FROM slipway.meta WHERE key = 'schema_version') <> '4' "
            "THEN RAISE 'not migrated'; END IF; END $$");
 }
 END_TEST
