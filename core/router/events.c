@@ -148,14 +148,17 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
             free(msg);
             goto done;
         }
-        if (!sw_hmap_get(&r->routes, ps[i].agent)) {
+        const sw_route *route = sw_hmap_get(&r->routes, ps[i].agent);
+        if (!route) {
             char *msg = sw_xasprintf("%sunknown agent '%s'", n > 1 ? "an event: " : "",
                                      quotable(ps[i].agent));
             status = bad(out, 404, "agent_not_found", msg);
             free(msg);
             goto done;
         }
-        if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session)) {
+        /* A session another replica pinned: its pin from the shared pins (one read). */
+        if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session) &&
+            !sw_router_shared_pin(r, route, ps[i].agent, ps[i].session, sw_wall_ms())) {
             char *msg = sw_xasprintf("session '%.*s' of agent '%s' has no pinned version (it "
                                      "never made a request, or went idle): the event cannot be "
                                      "attributed",

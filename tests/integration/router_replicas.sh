@@ -123,6 +123,14 @@ done
 expect_eq "$kept" 20 "after the drain rollback, every conversation still keeps its version"
 on B chat "conv-new" "hello"
 expect_eq "$version" v1 "a new conversation gets the stable version"
+expect_eq "$(wait_pins 'conv-new' 1)" 1 "B's pin is in the database"
+body=$(curl -s --max-time 10 -H 'Content-Type: application/json' \
+    -d '{"agent": "support-agent", "session": "conv-new", "type": "task", "outcome": "completed"}' \
+    "$C_URL/v1/events" -w '\n%{http_code}')
+status=${body##*$'\n'}
+body=${body%$'\n'*}
+expect_eq "$status" 202 "an event for a conversation C never served is accepted on C"
+expect_eq "$(jget 'd["events"][0]["version"]')" "v1" "and attributed to the version B pinned it to"
 on A admin PUT /admin/agents/support-agent/route '{"version": 6, "candidate": "v2", "weight": 25}'
 expect_eq "$status" 200 "the candidate back at 25% (version 7)"
 for n in B C; do wait_route $n 'd["version"]' 7 || bad "replica $n has version 7"; done
