@@ -11,6 +11,7 @@
  * 2. Power: a candidate worse by some effect, the canary promoting at the first look
  *    with enough evidence: how often it is caught first, promoted, or never has the
  *    evidence (inconclusive), against the declared min_effect.
+ * 3. Both for cost per session (the rank test on per-session samples).
  */
 #include <math.h>
 #include <stdio.h>
@@ -110,6 +111,61 @@ static void power(int runs)
         power_row(l, shifts[i], lr, 3000 + i, "% ");
 }
 
+/* Cost per session as release.yaml guards it: the rank test, +10% to detect over an allowed
+   +5% of stable's median; sessions' costs log-normal around $0.002, sigma 0.08 on the log
+   scale, 6 candidate and 18 baseline sessions per look (as check_monitor_sim). */
+static sw_sim_plan cost_plan(void)
+{
+    return (sw_sim_plan){.metric = "cost_per_session",
+                         .base_value = 0.002,
+                         .min_effect = 0.1,
+                         .max_increase = NAN,
+                         .max_relative_increase = 0.05,
+                         .spread = 0.08,
+                         .alpha = 0.05,
+                         .power = 0.8,
+                         .spending = SW_SPEND_OBRIEN_FLEMING,
+                         .max_looks = 10,
+                         .per_look_candidate = 6,
+                         .per_look_baseline = 18};
+}
+
+static void cost(int runs)
+{
+    printf("\nA/A cost_per_session (log-normal, median $0.002, sigma 0.08), 6 + 18 sessions per "
+           "look, the candidate's true shift 0 or the allowed +5%%: false rollbacks over K "
+           "looks (%d canaries each)\n",
+           runs);
+    printf("%4s  %10s  %10s  %10s  %10s  %10s  %10s\n", "K", "0 naive", "0 bonf", "0 OBF",
+           "+5 naive", "+5 bonf", "+5 OBF");
+    const int ks[] = {1, 5, 10, 20};
+    for (size_t i = 0; i < sizeof ks / sizeof *ks; i++) {
+        double v[6];
+        for (int at = 0; at < 2; at++) {
+            sw_sim_plan p = cost_plan();
+            p.max_looks = ks[i];
+            p.effect = at ? 0.05 : 0;
+            sw_sim_plan naive = p, bonf = p;
+            naive.naive = 1;
+            bonf.spending = SW_SPEND_BONFERRONI;
+            uint64_t seed = 4000 + (uint64_t)ks[i] + 100 * (uint64_t)at;
+            v[3 * at] = rolled_back(naive, runs, seed);
+            v[3 * at + 1] = rolled_back(bonf, runs, seed);
+            v[3 * at + 2] = rolled_back(p, runs, seed);
+        }
+        printf("%4d  %10.4f  %10.4f  %10.4f  %10.4f  %10.4f  %10.4f\n", ks[i], v[0], v[1], v[2],
+               v[3], v[4], v[5]);
+    }
+    printf("\npower, cost_per_session shifted, min_effect +10%% over the allowed +5%%, OBF alpha "
+           "0.05, 10 looks of 6 + 18 (%d canaries each)\n",
+           runs);
+    printf("%9s  %12s  %10s  %10s  %12s  %6s\n", "effect", "caught first", "rolled bk", "promoted",
+           "inconclusive", "looks");
+    const double shifts[] = {0, 0.05, 0.075, 0.1, 0.15};
+    for (size_t i = 0; i < sizeof shifts / sizeof *shifts; i++)
+        power_row(cost_plan(), shifts[i], runs, 5000 + i, "% ");
+}
+
 int main(int argc, char **argv)
 {
     int runs = argc > 1 ? atoi(argv[1]) : 2000;
@@ -119,5 +175,6 @@ int main(int argc, char **argv)
     }
     false_alarms(runs);
     power(runs);
+    cost(runs);
     return 0;
 }

@@ -56,10 +56,8 @@ double sw_mean(const double *v, size_t n)
     return s / (double)n;
 }
 
-/* Puts the k-th smallest value at v[k], smaller ones before it and larger
-   ones after (Hoare's selection, middle pivot: no quadratic case on sorted
-   input). */
-static void select_kth(double *v, size_t n, size_t k)
+/* Hoare's selection, middle pivot: no quadratic case on sorted input. */
+double sw_select_kth(double *v, size_t n, size_t k)
 {
     size_t lo = 0, hi = n - 1;
     while (lo < hi) {
@@ -86,8 +84,9 @@ static void select_kth(double *v, size_t n, size_t k)
         else if (k >= i)
             lo = i;
         else
-            return;
+            break;
     }
+    return v[k];
 }
 
 double sw_quantile_select(double *v, size_t n, double q)
@@ -96,7 +95,7 @@ double sw_quantile_select(double *v, size_t n, double q)
         return NAN;
     double h = q <= 0 ? 0 : q >= 1 ? (double)(n - 1) : (double)(n - 1) * q;
     size_t i = (size_t)floor(h);
-    select_kth(v, n, i);
+    sw_select_kth(v, n, i);
     if (i + 1 >= n || h == (double)i)
         return v[i];
     double next = v[i + 1]; /* the smallest of what lies above v[i] */

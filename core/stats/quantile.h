@@ -24,6 +24,9 @@ double sw_mean(const double *v, size_t n); /* NaN when n is 0 */
    (quickselect), for callers that take many quantiles of fresh samples (the
    bootstrap). Reorders v. NaN when n is 0. */
 double sw_quantile_select(double *v, size_t n, double q);
+/* The k-th smallest of n > k values (0-based), in O(n) on average: puts it at v[k], smaller
+   ones before it and larger ones after. */
+double sw_select_kth(double *v, size_t n, size_t k);
 
 /*
  * A histogram of sorted values with n_bins equal-width bins over

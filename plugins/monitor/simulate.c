@@ -23,9 +23,10 @@ static double normal(sw_rng *r)
     return sqrt(-2 * log(u)) * cos(2 * M_PI * w);
 }
 
-/* k more samples: rate events with probability value, or latencies of median value
-   moved by shift ms (a location shift, the model the Hodges-Lehmann estimate assumes). */
-static void draw(arm *a, int k, int rate, double value, double shift, sw_rng *r)
+/* k more samples: rate events with probability value, or values of median value and log-scale
+   sigma spread moved by shift (a location shift, the model the Hodges-Lehmann estimate
+   assumes). */
+static void draw(arm *a, int k, int rate, double value, double shift, double spread, sw_rng *r)
 {
     if (rate) {
         for (int i = 0; i < k; i++)
@@ -36,7 +37,7 @@ static void draw(arm *a, int k, int rate, double value, double shift, sw_rng *r)
             a->v = sw_xrealloc(a->v, a->cap * sizeof *a->v);
         }
         for (int i = 0; i < k; i++)
-            a->v[(size_t)a->n + i] = value * exp(0.5 * normal(r)) + shift;
+            a->v[(size_t)a->n + i] = value * exp(spread * normal(r)) + shift;
     }
     a->n += k;
 }
@@ -60,7 +61,8 @@ void sw_sim_run(const sw_sim_plan *p, int runs, uint64_t seed, sw_sim_result *ou
     sw_metric_rule rule = {.metric = p->metric,
                            .max = NAN,
                            .max_increase = p->max_increase,
-                           .max_relative_increase = NAN,
+                           .max_relative_increase =
+                               p->max_relative_increase > 0 ? p->max_relative_increase : NAN,
                            .min_effect = p->min_effect > 0 ? p->min_effect : NAN};
     sw_rng r;
     sw_rng_seed(&r, seed);
@@ -68,12 +70,13 @@ void sw_sim_run(const sw_sim_plan *p, int runs, uint64_t seed, sw_sim_result *ou
     double cand_shift = rate ? 0 : p->effect * p->base_value;
     double looks = 0;
     int last = p->looks > 0 ? p->looks : p->max_looks;
+    double spread = p->spread > 0 ? p->spread : 0.5;
     for (int run = 0; run < runs; run++) {
         arm base = {0}, cand = {0};
         int ended = 0, k;
         for (k = 1; k <= last && !ended; k++) {
-            draw(&base, p->per_look_baseline, rate, p->base_value, 0, &r);
-            draw(&cand, p->per_look_candidate, rate, cand_value, cand_shift, &r);
+            draw(&base, p->per_look_baseline, rate, p->base_value, 0, spread, &r);
+            draw(&cand, p->per_look_candidate, rate, cand_value, cand_shift, spread, &r);
             sw_obs oc = observe(&cand, rate), ob = observe(&base, rate);
             sw_judge_opts o = {.alpha = p->alpha,
                                .spending = p->spending,

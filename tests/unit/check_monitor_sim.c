@@ -3,7 +3,9 @@
  * synthetic canaries (plugins/monitor/simulate.h), in process with fixed seeds:
  * thousands of A/A canaries are rolled back at most alpha of the time, and a
  * candidate worse by its min_effect is caught before the evidence says "enough"
- * at least `power` of the time. Each bound has a margin of three standard errors
+ * at least `power` of the time: for a rate, latency and cost per session (the
+ * rank test), and for a step that waits far past its planned looks. Each bound
+ * has a margin of three standard errors
  * of the simulated proportion. Under valgrind (SW_MEMCHECK, scripts/memcheck.sh)
  * a twentieth of the runs keeps it to seconds; the margins widen to match.
  */
@@ -139,7 +141,7 @@ START_TEST(long_step_keeps_accumulating)
     p.looks = 300;
     p.per_look_candidate = 15;
     p.per_look_baseline = 60;
-    int n = runs(1000);
+    int n = runs(500);
     sw_sim_result r;
     sw_sim_run(&p, n, 61, &r);
     ck_assert_msg((double)r.rolled_back / n <= p.alpha + margin(p.alpha, n),
@@ -158,6 +160,63 @@ START_TEST(long_step_keeps_accumulating)
 }
 END_TEST
 
+/* Cost per session, judged by the rank test like latency but with the shipped pipeline's
+   rule: +10% to detect over an allowed +5% of stable's median (release.yaml). Sessions' costs
+   log-normal around $0.002 with an 8% spread (sigma 0.08 on the log scale: the samples a test
+   needs scale with its square), 6 candidate and 18 baseline sessions per look, 10 looks. */
+static sw_sim_plan cost_plan(double effect)
+{
+    return (sw_sim_plan){.metric = "cost_per_session",
+                         .base_value = 0.002,
+                         .effect = effect,
+                         .min_effect = 0.1,
+                         .max_increase = NAN,
+                         .max_relative_increase = 0.05,
+                         .spread = 0.08,
+                         .alpha = 0.05,
+                         .power = 0.8,
+                         .spending = SW_SPEND_OBRIEN_FLEMING,
+                         .max_looks = 10,
+                         .per_look_candidate = 6,
+                         .per_look_baseline = 18};
+}
+
+START_TEST(cost_per_session_alpha_and_power)
+{
+    /* A/A over whole canaries: rolled back at most alpha of the time. */
+    sw_sim_plan p = cost_plan(0);
+    int n = runs(2000);
+    sw_sim_result r;
+    sw_sim_run(&p, n, 71, &r);
+    double rate = (double)r.rolled_back / n;
+    ck_assert_msg(rate <= p.alpha + margin(p.alpha, n), "A/A cost: %d of %d rolled back (%.4f)",
+                  r.rolled_back, n, rate);
+    /* The allowed +5% itself, the null hypothesis' edge, is no regression either. */
+    p = cost_plan(0.05);
+    n = runs(1000);
+    sw_sim_run(&p, n, 72, &r);
+    rate = (double)r.rolled_back / n;
+    ck_assert_msg(rate <= p.alpha + margin(p.alpha, n), "+5%% cost: %d of %d rolled back (%.4f)",
+                  r.rolled_back, n, rate);
+    /* +10%: caught before the evidence would promote it, at least `power` of the time. */
+    p = cost_plan(0.1);
+    p.stop_at_evidence = 1;
+    n = runs(1000);
+    sw_sim_run(&p, n, 73, &r);
+    double caught = (double)r.rolled_back / (r.rolled_back + r.promoted);
+    ck_assert_msg(caught >= p.power - margin(p.power, n),
+                  "+10%% cost: caught %d, promoted %d (%.3f)", r.rolled_back, r.promoted, caught);
+    ck_assert_msg(r.inconclusive < n / 10, "+10%% cost: %d of %d never had enough evidence",
+                  r.inconclusive, n);
+    /* And an A/A candidate is promoted on evidence within the canary. */
+    p = cost_plan(0);
+    p.stop_at_evidence = 1;
+    n = runs(500);
+    sw_sim_run(&p, n, 74, &r);
+    ck_assert_msg(r.promoted >= n * 0.9, "A/A cost promoted %d of %d", r.promoted, n);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("monitor_sim");
@@ -167,6 +226,7 @@ int main(void)
     tcase_add_test(tc, aa_latency_false_rollbacks_within_alpha);
     tcase_add_test(tc, power_at_min_effect);
     tcase_add_test(tc, long_step_keeps_accumulating);
+    tcase_add_test(tc, cost_per_session_alpha_and_power);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
