@@ -129,11 +129,12 @@ json_t *sw_evidence_json(const char *metric, const sw_evidence *e)
     return j;
 }
 
-/* +3.0 points (absolute rates) or +50% (relative), into buf. */
+/* +3.0 points (absolute rates), or +50% and +4.2% (relative: a decimal below 10%, so a small
+   observed change of cost is not shown as +0%), into buf. */
 static const char *effect_text(char *buf, size_t size, double v, int relative)
 {
     if (relative)
-        snprintf(buf, size, "%+.0f%%", v * 100);
+        snprintf(buf, size, fabs(v) < 0.095 ? "%+.1f%%" : "%+.0f%%", v * 100);
     else
         snprintf(buf, size, "%+.1f points", v * 100);
     return buf;

@@ -276,15 +276,15 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
             threshold = vb + allowed;
             if (p < level && lo > allowed) {
                 v = SW_VERDICT_FAIL;
-                why =
-                    sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
-                                 "%s [%.4g, %.4g] (%.4g%% interval), Mann-Whitney U one-sided p = "
-                                 "%.3g < alpha %.3g (look %d of %d, %s; %zu and %zu samples); "
-                                 "threshold max_relative_increase %+.1f%% of the baseline median "
-                                 "%.4g = %.4g %s",
-                                 m, vc, vb, shift, u, lo, hi, conf * 100, p, level, o->look,
-                                 o->max_looks, sw_spending_name(o->spending), cand->n_samples,
-                                 base->n_samples, rel * 100, med, allowed, u);
+                why = sw_xasprintf(
+                    "%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
+                    "%s [%.4g, %.4g] (%.4g%% interval), Mann-Whitney U one-sided p = "
+                    "%.3g < alpha %.3g (look %d of %d, %s; %zu and %zu samples); "
+                    "threshold max_relative_increase %+.1f%% of the baseline median "
+                    "%.4g = %.4g %s; observed %+.1f%% of it",
+                    m, vc, vb, shift, u, lo, hi, conf * 100, p, level, o->look, o->max_looks,
+                    sw_spending_name(o->spending), cand->n_samples, base->n_samples, rel * 100, med,
+                    allowed, u, med > 0 ? shift / med * 100 : NAN);
             } else if (shift > allowed) {
                 v = SW_VERDICT_INCONCLUSIVE;
                 why =

@@ -762,6 +762,9 @@ START_TEST(cost_per_session_samples)
     ck_assert(json_is_null(json_object_get(ev, "required_candidate")));
     ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(ev, "line")),
                                  "cost per session: could detect +44% with 80% power"));
+    /* The rollback's reason says the shift as a share of stable's median too. */
+    const char *seen = strstr(why, "; observed +");
+    ck_assert_msg(seen && strstr(seen, "% of it"), "%s", why);
     json_decref(snap);
     free(why);
     /* A candidate at half the cost: the same 100 sessions could not detect +10% by the power
@@ -788,6 +791,22 @@ START_TEST(cost_per_session_samples)
     ck_assert(json_is_false(json_object_get(json_object_get(snap, "evidence"), "ruled_out")));
     json_decref(snap);
     free(why);
+    /* At promotion: what could be detected and what was seen, a small change with a decimal. */
+    sw_evidence e = {.enough = 1,
+                     .relative = 1,
+                     .min_effect = 0.1,
+                     .power = 0.8,
+                     .detectable = 0.09,
+                     .observed = 0.042,
+                     .required_candidate = 400};
+    char *line = sw_evidence_line("cost_per_session", &e);
+    ck_assert_str_eq(line, "cost per session: could detect +9.0% with 80% power; observed +4.2%");
+    free(line);
+    e.detectable = 0.1;
+    e.observed = -0.004;
+    line = sw_evidence_line("cost_per_session", &e);
+    ck_assert_str_eq(line, "cost per session: could detect +10% with 80% power; observed -0.4%");
+    free(line);
     /* A/A: the baseline against itself passes */
     ck_assert_int_eq(sw_judge_obs(&r, &ob, &ob, &o, &snap, &why), SW_VERDICT_PASS);
     json_decref(snap);
