@@ -11,6 +11,7 @@ start_mock gw "$SW_SOURCE_DIR/pipelines/demo/mock.yaml"
 cp -r "$SW_SOURCE_DIR/examples/support-agent" "$T/bundle"
 swr releases create "$T/bundle" --allow-dirty --json
 expect_rc 0 "a release"
+A=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 gateway_config "$T/router.yaml"
 for round in 1 2 3 4 5 6 7 8; do
     start_router "$T/router.yaml"
@@ -25,5 +26,7 @@ for round in 1 2 3 4 5 6 7 8; do
     kill "$tpid" 2>/dev/null
     wait "$tpid" 2>/dev/null
 done
+grep -q "sessions by version: $A: [1-9]" "$T/traffic.out" && ok "the last round's traffic was served by release A" ||
+    bad "no traffic served: $(cat "$T/traffic.out")"
 grep -q "Fatal error in GNU libmicrohttpd" "$T/router.log" && bad "MHD aborted" || ok "no MHD abort in the log"
 finish
