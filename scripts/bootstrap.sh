@@ -4,14 +4,15 @@
 #   scripts/bootstrap.sh --test   plus what the test suite needs: the sanitizers' and the
 #                                 fuzzers' clang, valgrind, a real Prometheus server (the monitor's
 #                                 Prometheus source), headless Chromium (the HTML report) and a
-#                                 PostgreSQL server (the release store's PostgreSQL backend)
+#                                 PostgreSQL server (the release store's PostgreSQL backend) and
+#                                 HAProxy (router replicas behind a load balancer)
 # Packages already installed are left alone; nothing is installed when nothing is missing.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
           liblua5.4-dev libmicrohttpd-dev libpq-dev check)
 if [ "${1:-}" = "--test" ]; then
-    packages+=(python3 valgrind clang libclang-rt-14-dev prometheus chromium postgresql)
+    packages+=(python3 valgrind clang libclang-rt-14-dev prometheus chromium postgresql haproxy)
 fi
 
 missing=()
@@ -24,7 +25,7 @@ echo "installing: ${missing[*]}"
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 $sudo apt-get update -qq
-# Packages with a daemon (prometheus, postgresql) must not start it: the tests start their own, on
+# Packages with a daemon (prometheus, postgresql, haproxy) must not start it: the tests start their own, on
 # free loopback ports. policy-rc.d is Debian's switch for that; one already there is left alone.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
