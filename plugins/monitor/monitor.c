@@ -485,13 +485,15 @@ typedef struct section {
 
 /* The evidence outputs (evidence.h), for the canary: `evidence` is set from the start and
    when it changes; `evidence_detail` when it changes, but at most every EVIDENCE_SET_EVERY_MS
-   unless `evidence` changed with it. */
+   unless `evidence` changed with it or one more metric has a sample size (the canary's
+   exposure cap names it, so it must not wait out the throttle). */
 typedef struct evidence_state {
     const char *overall; /* enough, insufficient or none */
     json_t *detail;      /* metric -> its evidence at the last look */
     char *detail_set;    /* the detail text last set */
     int64_t set_at;
-    int looked; /* the detail of a look was set (the first is, whatever the throttle) */
+    int looked;   /* the detail of a look was set (the first is, whatever the throttle) */
+    size_t sized; /* metrics with a sample size in the detail last set */
 } evidence_state;
 
 static void evidence_state_free(evidence_state *ev)
@@ -539,6 +541,14 @@ static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_sta
         if (!r->dry_run && !json_is_true(json_object_get(e, "enough")))
             enough = 0;
     }
+    size_t sized = 0;
+    const char *key;
+    json_t *e;
+    json_object_foreach(ev->detail, key, e)
+    {
+        if (json_is_number(json_object_get(e, "required")))
+            sized++;
+    }
     const char *overall = !k->n_guarded ? "none" : enough ? "enough" : "insufficient";
     if (strcmp(overall, ev->overall) != 0) {
         if (h->set_string(stage, "evidence", overall) != SW_OK)
@@ -546,8 +556,7 @@ static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_sta
         ev->overall = overall;
         ev->looked = 1;
         sec->rep.evidence = overall;
-        const char *key;
-        json_t *e;
+        ev->sized = sized;
         json_object_foreach(ev->detail, key, e)
         {
             const char *line = json_string_value(json_object_get(e, "line"));
@@ -558,8 +567,9 @@ static sw_status evidence_update(sw_stage *stage, const monitor *k, evidence_sta
         }
         return evidence_detail_set(stage, ev, now);
     }
-    if (!ev->looked || now - ev->set_at >= EVIDENCE_SET_EVERY_MS) {
+    if (!ev->looked || sized > ev->sized || now - ev->set_at >= EVIDENCE_SET_EVERY_MS) {
         ev->looked = 1;
+        ev->sized = sized;
         return evidence_detail_set(stage, ev, now);
     }
     return SW_OK;

@@ -74,9 +74,8 @@ expect_rc 1 "a negative max_exposure: refused"
 expect_out "max_exposure and min_sessions cannot be negative" "saying so"
 expect_eq "$(route_field 'd["candidate"]')" "None" "none of them reached the router"
 
-# +1 point of errors needs thousands of sessions; the cap is 200: stopped at the cap. (A cap
-# that a few seconds of traffic reach, so the monitor has set its evidence_detail, which it
-# refreshes every 5 s, with a sample size.)
+# +1 point of errors needs thousands of sessions; the cap is 200: stopped at the cap, with the
+# sample size (the monitor sets its evidence_detail at once when a metric first has one).
 pipeline 0.01 "[50, 100]" "      monitor: watch
       max_exposure: 200"
 swr releases set support-agent candidate "$B"
