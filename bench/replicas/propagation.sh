@@ -12,18 +12,8 @@ BUILD=${1:-$SRC/build}
 SLIPWAY=${SLIPWAY:-$BUILD/bin/slipway}
 N=${N:-200}
 [ -x "$SLIPWAY" ] || { echo "no slipway binary at $SLIPWAY"; exit 2; }
-D=$(mktemp -d /tmp/bench-replicas.XXXXXX)
-T=$D
-PIDS=()
-. "$SRC/tests/fixtures/postgres/lib.sh"
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    pg_stop
-    rm -rf "$D"
-}
-pg_start || { echo "the PostgreSQL fixture did not start"; exit 1; }
-trap cleanup EXIT
+BENCH_NAME=replicas
+. "$SRC/bench/postgres.sh"
 export SLIPWAY_STORE_CACHE=$D/cache
 cat >"$D/router.yaml" <<YAML
 listen: 127.0.0.1:0

@@ -30,19 +30,8 @@ export PG_DURABLE=${PG_DURABLE:-1}
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 77; }
 [ -x "$SLIPWAY" ] || { echo "no slipway binary at $SLIPWAY"; exit 2; }
 [ -x "$BENCH_STORE" ] || { echo "no bench_store at $BENCH_STORE (built with the project)"; exit 2; }
-D=$(mktemp -d /tmp/bench-store.XXXXXX)
-# The fixture's own exit trap removes $T; ours (cleanup) replaces it once the server is up.
-T=$D
-PIDS=()
-. "$SRC/tests/fixtures/postgres/lib.sh"
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    pg_stop
-    rm -rf "$D"
-}
-pg_start || { echo "the PostgreSQL fixture did not start"; exit 1; }
-trap cleanup EXIT
+BENCH_NAME=store
+. "$SRC/bench/postgres.sh"
 . "$HERE/../lib.sh"
 DB=$SLIPWAY_TEST_PG_URL
 FOLDER=$D/folder-store
