@@ -1136,8 +1136,9 @@ static enum MHD_Result handle_model(rreq *q)
         sw_pins_del(&r->pins, agent, session); /* its version left the route */
         pin = NULL;
     }
-    if (!pin && r->shared)
-        pin = sw_router_shared_pin(r, route, agent, session, wall); /* one read on a miss */
+    /* One read on a miss; a session key this router just made up is in no other replica. */
+    if (!pin && !q->session_generated)
+        pin = sw_router_shared_pin(r, route, agent, session, wall);
     if (pin && pin->terminated) {
         q->version = sw_xstrdup(pin->version);
         q->reason = SW_REASON_PIN;
