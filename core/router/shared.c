@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHANNEL "slipway_routes"
-
 struct sw_shared {
     char *url;
     PGconn *conn; /* the loop's */
@@ -61,10 +59,7 @@ static PGconn *connect_db(const char *url)
 
 static int db_error(sw_err *err, PGconn *c, const PGresult *res)
 {
-    char line[400];
-    const char *msg = res ? PQresultErrorMessage(res) : "";
-    sw_pg_one_line(*msg ? msg : PQerrorMessage(c), line, sizeof line);
-    return sw_err_set(err, "%s", line);
+    return sw_pg_conn_error(err, c, res);
 }
 
 static int ok(const PGresult *r)
@@ -91,38 +86,12 @@ sw_shared *sw_shared_open(const char *url, sw_err *err)
     return s;
 }
 
-/* Rows of a SELECT agent, version, route, policy appended to *rows. */
-static void take_rows(PGresult *r, sw_shared_row **rows, size_t *n, size_t *cap)
-{
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (*n == *cap) {
-            *cap = *cap ? *cap * 2 : 8;
-            *rows = sw_xrealloc(*rows, *cap * sizeof **rows);
-        }
-        sw_shared_row *row = &(*rows)[(*n)++];
-        row->agent = sw_xstrdup(PQgetvalue(r, i, 0));
-        row->version = strtoll(PQgetvalue(r, i, 1), NULL, 10);
-        row->route = sw_xstrdup(PQgetvalue(r, i, 2));
-        row->policy = sw_xstrdup(PQgetvalue(r, i, 3));
-    }
-}
-
-static const char SELECT_ROUTES[] = "SELECT agent, version, route, policy FROM slipway.routes";
-
 int sw_shared_load(sw_shared *s, sw_shared_row **rows, size_t *n, sw_err *err)
 {
     *rows = NULL;
     *n = 0;
     size_t cap = 0;
-    PGresult *r = PQexec(s->conn, SELECT_ROUTES);
-    if (!ok(r)) {
-        db_error(err, s->conn, r);
-        PQclear(r);
-        return -1;
-    }
-    take_rows(r, rows, n, &cap);
-    PQclear(r);
-    return 0;
+    return sw_pg_routes_read(s->conn, NULL, rows, n, &cap, err);
 }
 
 int sw_shared_seed(sw_shared *s, const char *agent, int64_t version, const char *route, sw_err *err)
@@ -141,14 +110,28 @@ int sw_shared_seed(sw_shared *s, const char *agent, int64_t version, const char 
 
 /* ---- the listener ---- */
 
-static void push_rows(sw_shared *s, PGresult *r)
+/* Read every route row (agent NULL) or one agent's into the inbox and wake the loop. */
+static int push_rows(sw_shared *s, PGconn *c, const char *agent)
 {
+    sw_shared_row *rows = NULL;
+    size_t n = 0, cap = 0;
+    sw_err err = {{0}};
+    if (sw_pg_routes_read(c, agent, &rows, &n, &cap, &err) < 0)
+        return -1;
     pthread_mutex_lock(&s->mu);
-    take_rows(r, &s->inbox, &s->n_inbox, &s->cap_inbox);
+    if (s->n_inbox + n > s->cap_inbox) {
+        s->cap_inbox = s->n_inbox + n;
+        s->inbox = sw_xrealloc(s->inbox, s->cap_inbox * sizeof *s->inbox);
+    }
+    if (n)
+        memcpy(s->inbox + s->n_inbox, rows, n * sizeof *rows);
+    s->n_inbox += n;
     pthread_mutex_unlock(&s->mu);
+    free(rows); /* the strings are the inbox's now */
     uint64_t one = 1;
     ssize_t w = write(s->wakefd, &one, sizeof one);
     (void)w;
+    return 0;
 }
 
 static void set_down(sw_shared *s, PGconn *c)
@@ -172,16 +155,11 @@ static PGconn *listen_again(sw_shared *s)
         PQfinish(c);
         return NULL;
     }
-    PGresult *r = PQexec(c, "LISTEN " CHANNEL);
+    PGresult *r = PQexec(c, "LISTEN " SW_PG_ROUTES_CHANNEL);
     int good = ok(r);
     PQclear(r);
-    if (good) {
-        r = PQexec(c, SELECT_ROUTES);
-        good = ok(r);
-        if (good)
-            push_rows(s, r);
-        PQclear(r);
-    }
+    if (good)
+        good = push_rows(s, c, NULL) == 0;
     if (!good) {
         set_down(s, c);
         PQfinish(c);
@@ -307,14 +285,7 @@ static void *listener_main(void *arg)
         }
         PGnotify *n;
         while ((n = PQnotifies(c)) != NULL) {
-            const char *p[] = {n->extra};
-            PGresult *r = PQexecParams(c,
-                                       "SELECT agent, version, route, policy FROM slipway.routes "
-                                       "WHERE agent = $1",
-                                       1, NULL, p, NULL, NULL, 0);
-            if (ok(r))
-                push_rows(s, r);
-            PQclear(r);
+            push_rows(s, c, n->extra);
             PQfreemem(n);
         }
     }
@@ -346,64 +317,7 @@ int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *rou
         PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK)
         return db_error(err, s->conn, NULL);
-    char b[24], next[24];
-    snprintf(b, sizeof b, "%lld", (long long)base);
-    snprintf(next, sizeof next, "%lld", (long long)base + 1);
-    PGresult *r = PQexec(s->conn, "BEGIN");
-    int good = ok(r);
-    PQclear(r);
-    if (!good && PQstatus(s->conn) != CONNECTION_OK) {
-        /* Broken while the database was away (libpq learns it only on use): nothing
-           was begun, so once reconnected the change can go ahead. */
-        PQreset(s->conn);
-        r = PQexec(s->conn, "BEGIN");
-        good = ok(r);
-        PQclear(r);
-    }
-    if (!good)
-        return db_error(err, s->conn, NULL);
-    const char *p1[] = {agent};
-    r = PQexecParams(s->conn, "SELECT version FROM slipway.routes WHERE agent = $1 FOR UPDATE", 1,
-                     NULL, p1, NULL, NULL, 0);
-    if (!ok(r)) {
-        db_error(err, s->conn, r);
-        PQclear(r);
-        PQclear(PQexec(s->conn, "ROLLBACK"));
-        return -1;
-    }
-    int64_t stored = PQntuples(r) ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
-    PQclear(r);
-    if (stored != base) {
-        PQclear(PQexec(s->conn, "ROLLBACK"));
-        *current = stored;
-        return 1;
-    }
-    const char *p2[] = {agent, next, route, policy};
-    r = PQexecParams(s->conn,
-                     "INSERT INTO slipway.routes (agent, version, route, policy) "
-                     "VALUES ($1, $2, $3, $4) ON CONFLICT (agent) DO UPDATE SET "
-                     "version = EXCLUDED.version, route = EXCLUDED.route, "
-                     "policy = EXCLUDED.policy, updated_at = now()",
-                     4, NULL, p2, NULL, NULL, 0);
-    good = ok(r);
-    PQclear(r);
-    if (good) {
-        r = PQexecParams(s->conn, "SELECT pg_notify('" CHANNEL "', $1)", 1, NULL, p1, NULL, NULL,
-                         0);
-        good = ok(r);
-        PQclear(r);
-    }
-    if (good) {
-        r = PQexec(s->conn, "COMMIT");
-        good = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!good)
-            db_error(err, s->conn, r);
-        PQclear(r);
-        return good ? 0 : -1;
-    }
-    db_error(err, s->conn, NULL);
-    PQclear(PQexec(s->conn, "ROLLBACK"));
-    return -1;
+    return sw_pg_route_cas(s->conn, agent, base, route, policy, current, err);
 }
 
 void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, const char *version,
@@ -480,12 +394,7 @@ sw_shared_row *sw_shared_take(sw_shared *s, size_t *n)
 
 void sw_shared_rows_free(sw_shared_row *rows, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        free(rows[i].agent);
-        free(rows[i].route);
-        free(rows[i].policy);
-    }
-    free(rows);
+    sw_pg_route_rows_free(rows, n);
 }
 
 int sw_shared_up(const sw_shared *s)

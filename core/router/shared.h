@@ -24,16 +24,12 @@
 #include <stdint.h>
 
 #include "base/util.h"
+#include "store/pg_impl.h"
 
 typedef struct sw_shared sw_shared;
 
-/* A route row as read from the database. */
-typedef struct sw_shared_row {
-    char *agent;
-    int64_t version;
-    char *route;  /* JSON text */
-    char *policy; /* the session policy of the change */
-} sw_shared_row;
+/* A route row as read from the database (its statements: store/pg_impl.h). */
+typedef sw_pg_route_row sw_shared_row;
 
 /* Connect (the loop's connection). NULL with err when the database cannot be reached. */
 sw_shared *sw_shared_open(const char *url, sw_err *err);

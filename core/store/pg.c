@@ -197,6 +197,11 @@ void sw_pg_rollback(sw_store *s)
     rollback(s);
 }
 
+PGconn *sw_pg_conn(sw_store *s)
+{
+    return s->pg ? conn_of(s) : NULL;
+}
+
 static void quiet_notices(void *arg, const char *message)
 {
     (void)arg;
