@@ -13,36 +13,6 @@ start_mock v1 "$FIX/v1.yaml"
 start_mock v2 "$FIX/v2.yaml"
 two_versions_config "$T/router.yaml" "store: $DB"
 
-# start_replica NAME: a replica with its own state file; its URL in ${NAME}_URL.
-start_replica() {
-    local name=$1
-    rm -f "$T/$name.port"
-    "$SLIPWAY" serve --config "$T/router.yaml" --state-file "$T/$name-state.json" \
-        --port-file "$T/$name.port" >>"$T/$name.log" 2>&1 &
-    PIDS+=($!)
-    eval "${name}_PID=$!"
-    wait_file "$T/$name.port" || { echo "replica $name did not start"; cat "$T/$name.log"; exit 1; }
-    eval "${name}_URL=http://127.0.0.1:$(cat "$T/$name.port")"
-}
-# on NAME CMD...: run a helper of the router fixture against replica NAME.
-on() {
-    local name=$1
-    shift
-    URL=$(eval echo "\$${name}_URL")
-    "$@"
-}
-# wait_route NAME EXPR WANT: poll replica NAME's route (up to 20 s) until EXPR is WANT.
-wait_route() {
-    local i got=""
-    for i in $(seq 1 400); do
-        on "$1" admin GET /admin/agents/support-agent/route
-        got=$(jget "$2" 2>/dev/null)
-        [ "$got" == "$3" ] && return 0
-        sleep 0.05
-    done
-    echo "    # replica $1: $2 is '$got', not '$3'"
-    return 1
-}
 # wait_metric NAME SAMPLE WANT: poll replica NAME's /metrics (up to 20 s).
 wait_metric() {
     local i
@@ -76,7 +46,6 @@ wait_route A 'int(d["weight"])' 25 && ok "A has C's change" || bad "A has C's ch
 wait_route B 'int(d["weight"])' 25 && ok "B has C's change" || bad "B has C's change"
 
 # ---- pins shared: a conversation's turns alternate replicas and keep their version ----
-psql_db() { psql -h 127.0.0.1 -p "$PG_PORT" -U slipway -d slipway -Atc "$1"; }
 # wait_pins LIKE N: poll (up to 10 s) until the database holds N pins of sessions LIKE; echo the count.
 wait_pins() {
     local i got=""
