@@ -395,10 +395,12 @@ sw_pin *sw_router_shared_pin(sw_router *r, const sw_route *route, const char *ag
 
 void sw_router_share_pin(sw_router *r, const sw_pin *pin)
 {
-    if (r->shared && pin)
-        sw_shared_pin_put(r->shared, pin->agent, pin->session, pin->version,
-                          sw_reason_name(pin->reason), pin->terminated, pin->created_ms,
-                          pin->last_ms);
+    if (!r->shared || !pin)
+        return;
+    int64_t ttl = ttl_ms(r, pin->agent);
+    sw_shared_pin_put(r->shared, pin->agent, pin->session, pin->version,
+                      sw_reason_name(pin->reason), pin->terminated, pin->created_ms, pin->last_ms,
+                      ttl > 0 ? pin->last_ms + ttl : 0);
 }
 
 /* With a postgres:// store: the routes come from the database (they win over the state

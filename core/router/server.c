@@ -1349,8 +1349,12 @@ static enum MHD_Result handle_metrics(rreq *q)
                       "# HELP slipway_state_backend_up Whether the shared state database is "
                       "reachable (1) or not (0).\n"
                       "# TYPE slipway_state_backend_up gauge\n"
-                      "slipway_state_backend_up %d\n",
-                      sw_shared_up(r->shared));
+                      "slipway_state_backend_up %d\n"
+                      "# HELP slipway_shared_pins_expired_total Expired pin rows this replica "
+                      "deleted from the shared state database.\n"
+                      "# TYPE slipway_shared_pins_expired_total counter\n"
+                      "slipway_shared_pins_expired_total %lld\n",
+                      sw_shared_up(r->shared), sw_shared_pins_swept(r->shared));
     sw_buf_puts(&b, "# HELP slipway_pins Live session pins by agent and version.\n"
                     "# TYPE slipway_pins gauge\n");
     for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e)) {

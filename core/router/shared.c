@@ -16,6 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Held (for the session) by the one replica deleting expired pins at a time. */
+#define SWEEP_LOCK_KEY "7302158232"
+/* Expired pin rows deleted per statement: each is its own short transaction, and the listener
+   writes pins and reads route changes between two. */
+#define SWEEP_BATCH      1000
+#define SWEEP_DEFAULT_MS 60000
+#define STR_(x)          #x
+#define STR(x)           STR_(x)
+
 struct sw_shared {
     char *url;
     PGconn *conn; /* the loop's */
@@ -33,12 +42,18 @@ struct sw_shared {
     size_t n_pins, cap_pins;
     size_t pins_dropped;
     int pin_wake; /* eventfd: the listener's wake-up when pins are queued */
+    /* expired pin rows (the listener's own) */
+    int64_t sweep_every_ms; /* about; each wait is drawn from [0.5, 1.5) times it */
+    int64_t next_sweep_ms;  /* monotonic */
+    int sweeping;           /* holds SWEEP_LOCK_KEY, more batches to go */
+    uint64_t jitter;        /* xorshift state */
+    atomic_llong swept;     /* rows deleted so far */
 };
 
 typedef struct queued_pin {
     char *agent, *session, *version, *reason;
     int terminated;
-    int64_t created_ms, last_ms;
+    int64_t created_ms, last_ms, expires_ms;
 } queued_pin;
 
 static void queued_pin_free(queued_pin *q)
@@ -81,6 +96,11 @@ sw_shared *sw_shared_open(const char *url, sw_err *err)
     s->conn = c;
     s->wakefd = -1;
     s->pin_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->sweep_every_ms = SWEEP_DEFAULT_MS;
+    const char *every = getenv("SLIPWAY_PIN_SWEEP_MS");
+    if (every && strtoll(every, NULL, 10) > 0)
+        s->sweep_every_ms = strtoll(every, NULL, 10);
+    s->jitter = (((uint64_t)getpid() << 32) ^ (uint64_t)sw_wall_ms()) | 1;
     atomic_store(&s->up, 1);
     pthread_mutex_init(&s->mu, NULL);
     return s;
@@ -192,9 +212,9 @@ static int flush_pins(sw_shared *s, PGconn *c)
     while (done < n && rc == 0) {
         sw_buf sql = {0};
         sw_buf_puts(&sql, "INSERT INTO slipway.pins (agent, session, version, reason, terminated, "
-                          "created_ms, last_ms) VALUES ");
-        const char *vals[700];
-        char nums[100][3][24];
+                          "created_ms, last_ms, expires_ms) VALUES ");
+        const char *vals[800];
+        char nums[100][4][24];
         int np = 0, rows = 0;
         size_t i = done;
         for (; i < n && rows < 100; i++) {
@@ -208,18 +228,25 @@ static int flush_pins(sw_shared *s, PGconn *c)
             snprintf(nums[rows][0], 24, "%s", q[i].terminated ? "true" : "false");
             snprintf(nums[rows][1], 24, "%lld", (long long)q[i].created_ms);
             snprintf(nums[rows][2], 24, "%lld", (long long)q[i].last_ms);
-            const char *row[] = {q[i].agent,    q[i].session,  q[i].version, q[i].reason,
-                                 nums[rows][0], nums[rows][1], nums[rows][2]};
-            sw_buf_printf(&sql, "%s($%d, $%d, $%d, $%d, $%d, $%d, $%d)", rows ? ", " : "", np + 1,
-                          np + 2, np + 3, np + 4, np + 5, np + 6, np + 7);
-            for (int k = 0; k < 7; k++)
+            snprintf(nums[rows][3], 24, "%lld", (long long)q[i].expires_ms);
+            const char *row[] = {q[i].agent,    q[i].session,
+                                 q[i].version,  q[i].reason,
+                                 nums[rows][0], nums[rows][1],
+                                 nums[rows][2], q[i].expires_ms ? nums[rows][3] : NULL /* never */};
+            sw_buf_printf(&sql, "%s($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", rows ? ", " : "",
+                          np + 1, np + 2, np + 3, np + 4, np + 5, np + 6, np + 7, np + 8);
+            for (int k = 0; k < 8; k++)
                 vals[np++] = row[k];
             rows++;
         }
         sw_buf_puts(&sql, " ON CONFLICT (agent, session) DO UPDATE SET version = EXCLUDED.version,"
                           " reason = EXCLUDED.reason, terminated = EXCLUDED.terminated,"
-                          " last_ms = EXCLUDED.last_ms WHERE slipway.pins.last_ms <= "
-                          "EXCLUDED.last_ms");
+                          " last_ms = EXCLUDED.last_ms,"
+                          /* the row lives as long as any replica that wrote it keeps the pin */
+                          " expires_ms = CASE WHEN slipway.pins.expires_ms IS NULL OR"
+                          " EXCLUDED.expires_ms IS NULL THEN NULL ELSE"
+                          " GREATEST(slipway.pins.expires_ms, EXCLUDED.expires_ms) END"
+                          " WHERE slipway.pins.last_ms <= EXCLUDED.last_ms");
         PGresult *r = PQexecParams(c, sql.data, np, NULL, vals, NULL, NULL, 0);
         rc = ok(r) ? 0 : -1;
         PQclear(r);
@@ -250,12 +277,82 @@ static int flush_pins(sw_shared *s, PGconn *c)
     return rc;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next sweep at a time drawn from [0.5, 1.5) intervals: replicas started together drift
+   apart, and the lock keeps any two that still meet from sweeping together. */
+static void schedule_sweep(sw_shared *s)
+{
+    s->jitter ^= s->jitter << 13;
+    s->jitter ^= s->jitter >> 7;
+    s->jitter ^= s->jitter << 17;
+    int64_t every = s->sweep_every_ms;
+    s->next_sweep_ms = mono_ms() + every / 2 + (int64_t)(s->jitter % (uint64_t)every);
+}
+
+static int lock_result(PGresult *r)
+{
+    return ok(r) && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+}
+
+/* One step of deleting the rows of pins expired on every replica that wrote them: the first
+   takes the sweep lock (none if another replica holds it), each deletes up to SWEEP_BATCH
+   rows (rows being written are skipped, not waited for), and the last, short of a batch,
+   releases the lock. -1 when a statement failed (the lock goes with a broken connection).
+   The batch is the oldest expired rows through the index: a sequential scan would walk the
+   dead rows of the batches before it again each time. */
+static int sweep_step(sw_shared *s, PGconn *c)
+{
+    if (!s->sweeping) {
+        PGresult *r = PQexec(c, "SELECT pg_try_advisory_lock(" SWEEP_LOCK_KEY ")");
+        int got = lock_result(r), good = ok(r);
+        PQclear(r);
+        if (!got) {
+            schedule_sweep(s);
+            return good ? 0 : -1;
+        }
+        s->sweeping = 1;
+    }
+    char now[24];
+    snprintf(now, sizeof now, "%lld", (long long)sw_wall_ms());
+    const char *p[] = {now};
+    PGresult *r =
+        PQexecParams(c,
+                     "DELETE FROM slipway.pins WHERE ctid = ANY(ARRAY("
+                     "SELECT ctid FROM slipway.pins WHERE expires_ms < $1 "
+                     "ORDER BY expires_ms LIMIT " STR(SWEEP_BATCH) " "
+                                                                   "FOR UPDATE SKIP LOCKED)) "
+                                                                   "AND expires_ms < $1",
+                     1, NULL, p, NULL, NULL, 0);
+    int good = ok(r);
+    long long n = good ? strtoll(PQcmdTuples(r), NULL, 10) : 0;
+    PQclear(r);
+    if (!good)
+        return -1;
+    atomic_fetch_add(&s->swept, n);
+    if (n >= SWEEP_BATCH)
+        return 0; /* more, after the listener's other work */
+    r = PQexec(c, "SELECT pg_advisory_unlock(" SWEEP_LOCK_KEY ")");
+    good = ok(r);
+    PQclear(r);
+    s->sweeping = 0;
+    schedule_sweep(s);
+    return good ? 0 : -1;
+}
+
 static void *listener_main(void *arg)
 {
     sw_shared *s = arg;
     PGconn *c = NULL;
+    schedule_sweep(s);
     while (!atomic_load(&s->stop)) {
         if (!c) {
+            s->sweeping = 0; /* a lock held went with the connection */
             c = listen_again(s);
             if (!c) {
                 struct timespec ts = {0, 200 * 1000 * 1000};
@@ -269,8 +366,16 @@ static void *listener_main(void *arg)
             c = NULL;
             continue;
         }
+        if ((s->sweeping || mono_ms() >= s->next_sweep_ms) && sweep_step(s, c) < 0 &&
+            PQstatus(c) != CONNECTION_OK) {
+            set_down(s, c);
+            PQfinish(c);
+            c = NULL;
+            continue;
+        }
+        int64_t wait = s->sweeping ? 0 : s->next_sweep_ms - mono_ms();
         struct pollfd pfd[2] = {{PQsocket(c), POLLIN, 0}, {s->pin_wake, POLLIN, 0}};
-        if (poll(pfd, 2, 200) < 0)
+        if (poll(pfd, 2, wait < 0 ? 0 : wait < 200 ? (int)wait : 200) < 0)
             continue;
         if (pfd[1].revents & POLLIN) {
             uint64_t v;
@@ -321,7 +426,8 @@ int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *rou
 }
 
 void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, const char *version,
-                       const char *reason, int terminated, int64_t created_ms, int64_t last_ms)
+                       const char *reason, int terminated, int64_t created_ms, int64_t last_ms,
+                       int64_t expires_ms)
 {
     pthread_mutex_lock(&s->mu);
     if (s->n_pins >= SW_SHARED_PIN_QUEUE) {
@@ -341,6 +447,7 @@ void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, con
     q->terminated = terminated;
     q->created_ms = created_ms;
     q->last_ms = last_ms;
+    q->expires_ms = expires_ms;
     int first = s->n_pins == 1;
     pthread_mutex_unlock(&s->mu);
     if (first) {
@@ -395,6 +502,11 @@ sw_shared_row *sw_shared_take(sw_shared *s, size_t *n)
 void sw_shared_rows_free(sw_shared_row *rows, size_t n)
 {
     sw_pg_route_rows_free(rows, n);
+}
+
+long long sw_shared_pins_swept(sw_shared *s)
+{
+    return atomic_load(&s->swept);
 }
 
 int sw_shared_up(const sw_shared *s)

@@ -17,6 +17,11 @@
  * (sw_shared_pin_put); the listener writes the queue behind in batches (every 10 ms while
  * it is not empty; kept while the database is down, at most SW_SHARED_PIN_QUEUE). A session
  * the loop has no pin for is read once (sw_shared_pin_get) before it is assigned.
+ *
+ * Pin rows expire: each keeps the time after which no replica that wrote it keeps the pin,
+ * and about every minute ($SLIPWAY_PIN_SWEEP_MS, each wait drawn from [0.5, 1.5) of it) the
+ * listener deletes the expired ones, a bounded batch per statement between its other work,
+ * under an advisory lock so that one replica at a time does.
  */
 #ifndef SW_ROUTER_SHARED_H
 #define SW_ROUTER_SHARED_H
@@ -56,13 +61,18 @@ typedef struct sw_shared_pin {
     int64_t created_ms, last_ms;
 } sw_shared_pin;
 
-/* Queue a pin for writing behind (the newest write of a session wins). */
+/* Queue a pin for writing behind (the newest write of a session wins). expires_ms: the
+   wall-clock time after which this replica no longer keeps the pin (0: never); the row is
+   deleted once past the latest expiry of every replica that wrote it. */
 void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, const char *version,
-                       const char *reason, int terminated, int64_t created_ms, int64_t last_ms);
+                       const char *reason, int terminated, int64_t created_ms, int64_t last_ms,
+                       int64_t expires_ms);
 /* Read a session's pin: 1 (filled; free out->version and out->reason), 0 when there is none,
    -1 when the database cannot be asked now. Only while it is up; never reconnects for long. */
 int sw_shared_pin_get(sw_shared *s, const char *agent, const char *session, sw_shared_pin *out);
 
+/* Expired pin rows this replica's listener deleted so far. */
+long long sw_shared_pins_swept(sw_shared *s);
 /* Whether the listener holds a working connection now (1) or not (0). */
 int sw_shared_up(const sw_shared *s);
 /* Why it is down (the last connection error), for the log. */

@@ -12,7 +12,7 @@
 #include "store_impl.h"
 
 /* The schema this build writes and reads; docs/scale-out.md lists every version. */
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 5
 /* Taken (for the transaction) by whoever creates or checks the schema, so two first
    uses at once do not race on CREATE TABLE. */
 #define SCHEMA_LOCK_KEY             "7302158231"
@@ -76,6 +76,17 @@ static const char *const schema_v4[] = {
      " created_ms bigint NOT NULL, last_ms bigint NOT NULL, PRIMARY KEY (agent, session))"),
 };
 
+/* Version 5: pins expire in the database too. Each row keeps the wall-clock time (ms) after
+   which no replica that wrote it would keep the pin (its last use plus that replica's TTL;
+   NULL: never), indexed for the replicas' periodic deletion of expired rows. Rows written
+   before get the router's default TTL (30 minutes) from their last written use; a replica
+   still using one writes it again with its own. */
+static const char *const schema_v5[] = {
+    ("ALTER TABLE slipway.pins ADD COLUMN expires_ms bigint"),
+    ("UPDATE slipway.pins SET expires_ms = last_ms + 1800000"),
+    ("CREATE INDEX pins_expires ON slipway.pins (expires_ms)"),
+};
+
 /* Every version's statements, in order: a database at version N gets N+1 onwards. */
 static const struct {
     const char *const *statements;
@@ -85,6 +96,7 @@ static const struct {
     {schema_v2, sizeof schema_v2 / sizeof schema_v2[0]},
     {schema_v3, sizeof schema_v3 / sizeof schema_v3[0]},
     {schema_v4, sizeof schema_v4 / sizeof schema_v4[0]},
+    {schema_v5, sizeof schema_v5 / sizeof schema_v5[0]},
 };
 
 /* ---- statements ---- */

@@ -810,7 +810,7 @@ START_TEST(test_pg_newer_schema_refused)
     sw_store *s = sw_store_open(pg_url, &err);
     ck_assert_ptr_null(s);
     ck_assert_int_eq(err.status, SW_STORE_REFUSED);
-    ck_assert_msg(strstr(err.message, "schema is version 999, newer than this slipway knows (4)"),
+    ck_assert_msg(strstr(err.message, "schema is version 999, newer than this slipway knows (5)"),
                   "%s", err.message);
     /* A version 1 database (before runs and shared routes) is migrated forward on first
        use. */
@@ -823,8 +823,23 @@ START_TEST(test_pg_newer_schema_refused)
     pg_sql("SELECT 1 FROM slipway.runs");
     pg_sql("SELECT 1 FROM slipway.routes");
     pg_sql("SELECT 1 FROM slipway.pins");
-    pg_sql("DO $$ BEGIN IF (SELECT value FROM slipway.meta WHERE key = 'schema_version') <> '4' "
+    pg_sql("DO $$ BEGIN IF (SELECT value FROM slipway.meta WHERE key = 'schema_version') <> '5' "
            "THEN RAISE 'not migrated'; END IF; END $$");
+    /* Version 4 to 5: pins written before get the default TTL from their last written use. */
+    pg_sql("DROP INDEX slipway.pins_expires");
+    pg_sql("ALTER TABLE slipway.pins DROP COLUMN expires_ms");
+    pg_sql("UPDATE slipway.meta SET value = '4' WHERE key = 'schema_version'");
+    pg_sql("INSERT INTO slipway.pins (agent, session, version, reason, created_ms, last_ms) "
+           "VALUES ('demo', 'old-1', 'v1', 'split', 1000, 5000)");
+    s = sw_store_open(pg_url, &err);
+    ck_assert_msg(s != NULL, "%s", err.message);
+    sw_store_close(s);
+    ck_assert_int_eq(pg_count("SELECT count(*) FROM slipway.pins WHERE session = 'old-1' AND "
+                              "expires_ms = 5000 + 1800000"),
+                     1);
+    ck_assert_int_eq(pg_count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'slipway' AND "
+                              "indexname = 'pins_expires'"),
+                     1);
 }
 END_TEST
 
