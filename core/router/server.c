@@ -1344,6 +1344,7 @@ static enum MHD_Result handle_metrics(rreq *q)
     sw_router *r = q->r;
     sw_buf b = {0};
     sw_metrics_prometheus(&r->metrics, &b);
+    size_t dropped = 0, queued = r->shared ? sw_shared_pins_queued(r->shared, &dropped) : 0;
     if (r->shared)
         sw_buf_printf(&b,
                       "# HELP slipway_state_backend_up Whether the shared state database is "
@@ -1353,8 +1354,16 @@ static enum MHD_Result handle_metrics(rreq *q)
                       "# HELP slipway_shared_pins_expired_total Expired pin rows this replica "
                       "deleted from the shared state database.\n"
                       "# TYPE slipway_shared_pins_expired_total counter\n"
-                      "slipway_shared_pins_expired_total %lld\n",
-                      sw_shared_up(r->shared), sw_shared_pins_swept(r->shared));
+                      "slipway_shared_pins_expired_total %lld\n"
+                      "# HELP slipway_shared_pins_queued Pins waiting to be written behind to "
+                      "the shared state database.\n"
+                      "# TYPE slipway_shared_pins_queued gauge\n"
+                      "slipway_shared_pins_queued %zu\n"
+                      "# HELP slipway_shared_pins_dropped_total Pins not written to the shared "
+                      "state database because the queue was full.\n"
+                      "# TYPE slipway_shared_pins_dropped_total counter\n"
+                      "slipway_shared_pins_dropped_total %zu\n",
+                      sw_shared_up(r->shared), sw_shared_pins_swept(r->shared), queued, dropped);
     sw_buf_puts(&b, "# HELP slipway_pins Live session pins by agent and version.\n"
                     "# TYPE slipway_pins gauge\n");
     for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e)) {

@@ -509,6 +509,15 @@ long long sw_shared_pins_swept(sw_shared *s)
     return atomic_load(&s->swept);
 }
 
+size_t sw_shared_pins_queued(sw_shared *s, size_t *dropped)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->n_pins;
+    *dropped = s->pins_dropped;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
 int sw_shared_up(const sw_shared *s)
 {
     return atomic_load(&((sw_shared *)s)->up);

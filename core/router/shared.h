@@ -73,6 +73,8 @@ int sw_shared_pin_get(sw_shared *s, const char *agent, const char *session, sw_s
 
 /* Expired pin rows this replica's listener deleted so far. */
 long long sw_shared_pins_swept(sw_shared *s);
+/* Pins queued for writing behind now; *dropped: how many the full queue refused so far. */
+size_t sw_shared_pins_queued(sw_shared *s, size_t *dropped);
 /* Whether the listener holds a working connection now (1) or not (0). */
 int sw_shared_up(const sw_shared *s);
 /* Why it is down (the last connection error), for the log. */

@@ -123,6 +123,7 @@ for i in $(seq 1 10); do
     done
 done
 expect_eq "$served" 30 "traffic keeps flowing on every replica with the last routes"
+expect_eq "$(on A metric slipway_shared_pins_queued)" 10 "A's 10 new pins wait in its queue (slipway_shared_pins_queued)"
 on B admin PUT /admin/agents/support-agent/route '{"version": 7, "weight": 0}'
 expect_eq "$status" 503 "a route change is refused with 503"
 grep -q "state database is unreachable" <<<"$body" && ok "with a clear message" || bad "message: $body"
@@ -135,6 +136,7 @@ for n in A B C; do
     wait_metric $n slipway_state_backend_up 1 && ok "replica $n reconnects" || bad "replica $n reconnects"
 done
 expect_eq "$(wait_pins 'down-%' 30)" 30 "the pins made during the outage are written once it is back"
+wait_metric A slipway_shared_pins_queued 0 && ok "A's queue is empty again" || bad "A's queue is empty again"
 on B admin PUT /admin/agents/support-agent/route '{"version": 7, "weight": 5}'
 expect_eq "$status" 200 "route changes are accepted again"
 wait_route A 'int(d["weight"])' 5 && ok "A gets the change made after the outage" || bad "A gets it"
