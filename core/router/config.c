@@ -186,11 +186,13 @@ static void parse_listen(ctx *x, const sw_ynode *v)
     x->c->port = (int)p;
 }
 
+/* max_pins and read_ms are the router's only (NULL for an agent's sessions). */
 static void parse_sessions(ctx *x, const sw_ynode *m, sw_session_cfg *s, long *ttl_s,
-                           long long *max_pins)
+                           long long *max_pins, long *read_ms)
 {
-    static const char *const known[] = {"header", "cookie", "body_fields", "ttl_s", "max_pins"};
-    check_keys(x, m, "sessions", known, max_pins ? 5 : 4);
+    static const char *const known[] = {"header", "cookie",   "body_fields",
+                                        "ttl_s",  "max_pins", "shared_read_timeout_ms"};
+    check_keys(x, m, "sessions", known, max_pins ? 6 : 4);
     const sw_ynode *h = sw_ynode_get(m, "header");
     if (h && h->kind == SW_YAML_SCALAR &&
         (strcmp(h->text, "") == 0 || strcmp(h->text, "~") == 0 || strcmp(h->text, "null") == 0)) {
@@ -226,6 +228,8 @@ static void parse_sessions(ctx *x, const sw_ynode *m, sw_session_cfg *s, long *t
     GET_INT(x, m, "ttl_s", 0, 365LL * 86400, *ttl_s);
     if (max_pins)
         get_int(x, m, "max_pins", 0, 100000000, max_pins);
+    if (read_ms)
+        GET_INT(x, m, "shared_read_timeout_ms", 1, 60000, *read_ms);
 }
 
 static void parse_agent(ctx *x, const sw_ynode *key, const sw_ynode *m)
@@ -270,7 +274,7 @@ static void parse_agent(ctx *x, const sw_ynode *key, const sw_ynode *m)
     if (sess) {
         sw_session_cfg_copy(&a->sessions, &c->sessions);
         a->has_sessions = 1;
-        parse_sessions(x, sess, &a->sessions, &a->ttl_s, NULL);
+        parse_sessions(x, sess, &a->sessions, &a->ttl_s, NULL, NULL);
     }
     get_bool(x, m, "inject_usage", &a->inject_usage);
     GET_INT(x, m, "retries", 0, 10, a->retries);
@@ -374,7 +378,7 @@ static void parse_root(ctx *x, const sw_ynode *root)
     const sw_ynode *sess = get_map(x, root, "sessions");
     if (sess) {
         long long max_pins = (long long)c->max_pins;
-        parse_sessions(x, sess, &c->sessions, &c->ttl_s, &max_pins);
+        parse_sessions(x, sess, &c->sessions, &c->ttl_s, &max_pins, &c->shared_read_ms);
         c->max_pins = (size_t)max_pins;
     }
     const sw_ynode *sh = get_map(x, root, "shadow");
@@ -478,6 +482,7 @@ void sw_router_config_defaults(sw_router_config *c)
     sw_session_cfg_default(&c->sessions);
     c->ttl_s = 1800;
     c->max_pins = 1000000;
+    c->shared_read_ms = 500;
     c->flush_ms = 1000;
     c->shadow_queue = 1000;
     c->shadow_concurrency = 64;

@@ -61,6 +61,7 @@ typedef struct sw_router_config {
     sw_session_cfg sessions;
     long ttl_s;
     size_t max_pins;
+    long shared_read_ms; /* a read of the shared pins given up after this long */
     long flush_ms;
     size_t shadow_queue;
     size_t shadow_concurrency;

@@ -111,8 +111,19 @@ static int check(const json_t *e, const char *agent_default, const char *session
     return 0;
 }
 
+/* The 404 of an event whose session has no pin. */
+static int no_pin(json_t **out, const parsed *p)
+{
+    char *msg = sw_xasprintf("session '%.*s' of agent '%s' has no pinned version (it never made a "
+                             "request, or went idle): the event cannot be attributed",
+                             sw_utf8_clip(p->session, 200), p->session, quotable(p->agent));
+    int st = bad(out, 404, "session_not_found", msg);
+    free(msg);
+    return st;
+}
+
 int sw_events_handle(sw_router *r, const char *agent_from_path, const char *session_hint,
-                     const char *body, size_t len, json_t **out)
+                     const char *body, size_t len, sw_pin_waiter *w, json_t **out)
 {
     json_error_t je;
     json_t *j = json_loadb(body, len, 0, &je);
@@ -140,6 +151,7 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
         only = sw_hmap_first(&r->routes)->key;
     parsed *ps = sw_xcalloc(n, sizeof *ps);
     char why[300];
+    int waiting = 0;
     for (size_t i = 0; i < n; i++) {
         if (check(json_array_get(list, i), agent_from_path ? agent_from_path : only, session_hint,
                   &ps[i], why, sizeof why) < 0) {
@@ -156,16 +168,20 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
             free(msg);
             goto done;
         }
-        /* A session another replica pinned: its pin from the shared pins (one read). */
+    }
+    /* Sessions another replica pinned: their pins read from the shared pins while the request
+       waits (all at once), then handled again. */
+    for (size_t i = 0; i < n; i++)
         if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session) &&
-            !sw_router_shared_pin(r, route, ps[i].agent, ps[i].session, sw_wall_ms())) {
-            char *msg = sw_xasprintf("session '%.*s' of agent '%s' has no pinned version (it "
-                                     "never made a request, or went idle): the event cannot be "
-                                     "attributed",
-                                     sw_utf8_clip(ps[i].session, 200), ps[i].session,
-                                     quotable(ps[i].agent));
-            status = bad(out, 404, "session_not_found", msg);
-            free(msg);
+            sw_pin_read_ask(r, ps[i].agent, ps[i].session, w))
+            waiting = 1;
+    if (waiting) {
+        status = 0;
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session)) {
+            status = no_pin(out, &ps[i]);
             goto done;
         }
     }

@@ -358,41 +358,6 @@ void sw_router_shared_apply(sw_router *r)
     }
 }
 
-sw_pin *sw_router_shared_pin(sw_router *r, const sw_route *route, const char *agent,
-                             const char *session, int64_t now_ms)
-{
-    if (!r->shared)
-        return NULL;
-    sw_shared_pin sp = {0};
-    if (sw_shared_pin_get(r->shared, agent, session, &sp) != 1)
-        return NULL;
-    sw_pin *pin = NULL;
-    int64_t ttl = ttl_ms(r, agent);
-    const char *version = sp.version;
-    sw_reason reason = SW_REASON_PIN;
-    sw_reason_parse(sp.reason, &reason);
-    int terminated = sp.terminated;
-    /* The database keeps the pin as its replica wrote it; a rollback since then applied its
-       policy to every replica's own pins, and is applied here the same way. */
-    const char *retired = json_string_value(json_object_get(route->retired, version));
-    if (!sw_route_is_active(route, version) && !retired) {
-        version = route->stable; /* migrated */
-        reason = SW_REASON_MIGRATE;
-    } else if (retired && strcmp(retired, "terminate") == 0) {
-        terminated = 1;
-    }
-    if ((ttl <= 0 || sp.last_ms + ttl >= now_ms) && sw_route_find(route, version)) {
-        pin = sw_pins_set(&r->pins, agent, session, version, reason, now_ms);
-        if (pin) {
-            pin->terminated = terminated;
-            pin->created_ms = sp.created_ms;
-        }
-    }
-    free(sp.version);
-    free(sp.reason);
-    return pin;
-}
-
 void sw_router_share_pin(sw_router *r, const sw_pin *pin)
 {
     if (!r->shared || !pin)
@@ -506,6 +471,7 @@ sw_router *sw_router_load(const char *config_path, const sw_router_options *opts
     sw_hmap_init(&r->pairs);
     sw_pair_ring_init(&r->ring, cfg->shadow_keep);
     sw_pins_init(&r->pins, cfg->max_pins);
+    sw_pin_reads_init(r);
     sw_respids_init(&r->respids, cfg->max_pins);
     /* Tracked from the start, so the pins loaded reach the state writer's copy too. A pin
        merely used is saved at most every 30 s. */
@@ -641,6 +607,7 @@ void sw_router_free(sw_router *r)
     if (!r)
         return;
     sw_shared_close(r->shared); /* before the wake-up descriptor it writes to closes */
+    r->shared = NULL;           /* requests answered while the server stops see none */
     sw_server_stop(r);
     sw_state_writer_stop(&r->writer);
     for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e))

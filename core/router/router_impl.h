@@ -4,9 +4,9 @@
  *
  * Threads: everything here belongs to the event loop thread (the one running
  * sw_router_run), except `stop` (any thread) and the state writer, shadow
- * worker and shared route listener (shared.c), which have their own locks. A route in `routes` is
- * immutable; a change publishes a new one (one pointer store in the loop thread) and requests keep
- * a reference to the route they started with.
+ * worker and shared route listener and pin reader (shared.c), which have their own locks. A route
+ * in `routes` is immutable; a change publishes a new one (one pointer store in the loop thread) and
+ * requests keep a reference to the route they started with.
  */
 #ifndef SW_ROUTER_ROUTER_IMPL_H
 #define SW_ROUTER_ROUTER_IMPL_H
@@ -36,6 +36,25 @@
 
 typedef struct rreq rreq;
 
+/* A request waiting for reads of the shared pins (pinreads.c), kept in the request. */
+typedef struct sw_pin_waiter {
+    int pending; /* reads not answered yet */
+    int asked;   /* its reads are over: the request, handled again, asks no more */
+    /* Every read answered or given up (loop thread); the pins found are in r->pins. */
+    void (*done)(struct sw_pin_waiter *w);
+} sw_pin_waiter;
+
+/* The reads of the shared pins in progress (pinreads.c): one per session, in the order
+   they were asked (which is the order of their deadlines). */
+typedef struct sw_pin_reads {
+    sw_hmap by_key; /* agent \x1f session -> struct pin_read* */
+    struct pin_read *head, *tail;
+    uint64_t next_id;
+    double timeout_ms;
+    int late_logged; /* a read given up was logged; again only after one answers */
+    uint64_t found, absent, late, failed; /* reads by outcome, for /metrics */
+} sw_pin_reads;
+
 /* The newest recorded shadow pairs (JSON records), a fixed-capacity ring: slot[head] is the
    oldest of count. */
 typedef struct sw_pair_ring {
@@ -53,6 +72,7 @@ struct sw_router {
     int shared_up_seen; /* the database's state as last logged */
     sw_hmap routes;     /* agent -> sw_route* (the current one; one reference held here) */
     sw_pins pins;
+    sw_pin_reads reads; /* shared pins being read for sessions with no pin here */
     sw_respids respids; /* Responses API answers served, for previous_response_id */
     sw_metrics metrics;
     sw_state_writer writer;
@@ -96,11 +116,6 @@ sw_route *sw_router_build_route(sw_router *r, const char *agent, sw_mode mode, c
 /* Apply the route rows other replicas wrote (shared.h) and log the database going down or
    coming back. Loop thread; does nothing without a shared table. */
 void sw_router_shared_apply(sw_router *r);
-/* A session this replica has no pin for, looked up in the shared pins (one read) and pinned
-   here as the database has it, with the route's later session policies applied; NULL when
-   it has none (or no shared table, or the database is away). */
-sw_pin *sw_router_shared_pin(sw_router *r, const sw_route *route, const char *agent,
-                             const char *session, int64_t now_ms);
 /* Queue a pin to be written behind to the shared pins (nothing without them). */
 void sw_router_share_pin(sw_router *r, const sw_pin *pin);
 /* Publish a route (takes the reference). */
@@ -112,6 +127,23 @@ void sw_router_tick(sw_router *r, double now);
 /* Apply a session policy to the pins of versions that new sessions can no longer
    get (active in old, not in new). Returns the number of pins affected. */
 size_t sw_router_retire(sw_router *r, const sw_route *old, sw_route *new_route, sw_policy policy);
+
+/* ---- pinreads.c ---- */
+void sw_pin_reads_init(sw_router *r);
+/* A session this replica has no pin for: 1 when it is being read from the shared pins, for
+   w (w->pending counted; w->done called once every read of w is answered or given up, the
+   pins found set here with the route's later session policies applied); 0 when no read is
+   made (no shared pins, the database away, too many reads waiting, w->asked set). */
+int sw_pin_read_ask(sw_router *r, const char *agent, const char *session, sw_pin_waiter *w);
+/* Take the pin reader's answers (on the loop's wake-up). */
+void sw_pin_reads_collect(sw_router *r);
+/* Give up the reads whose deadline passed (their sessions are not found); returns the ms
+   until the next deadline, or -1 when no read waits. */
+double sw_pin_reads_expire(sw_router *r, double now);
+/* The reads' counts for /metrics. */
+void sw_pin_reads_prometheus(const sw_router *r, sw_buf *b);
+/* Give up every read (stopping); each waiter's done is called. */
+void sw_pin_reads_free(sw_router *r);
 
 /* ---- server.c ---- */
 int sw_server_start(sw_router *r, sw_diags *d);
@@ -129,9 +161,10 @@ int sw_admin_authorized(const sw_router *r, const char *authorization);
 
 /* ---- events.c ---- */
 /* POST /v1/events. agent_from_path may be NULL; session_hint is the request's
-   session key from headers or cookie (may be NULL). */
+   session key from headers or cookie (may be NULL). Returns 0 instead of a status while it
+   waits for reads of the shared pins (w->done is called then: handle the request again). */
 int sw_events_handle(sw_router *r, const char *agent_from_path, const char *session_hint,
-                     const char *body, size_t len, json_t **out);
+                     const char *body, size_t len, sw_pin_waiter *w, json_t **out);
 
 /* ---- shadow pairs (pairs.c) ---- */
 /* Submit a shadow copy as a new pair (the job's url, auth and body set). Returns the pair id,

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,8 @@ static tag mhd_tag = {TAG_MHD, -1, NULL};
 static tag wake_tag = {TAG_WAKE, -1, NULL};
 
 typedef enum kind { K_MODEL, K_EVENTS, K_MODELS, K_ADMIN, K_METRICS, K_HEALTH, K_NONE } kind;
-typedef enum rstate { ST_BODY, ST_UPSTREAM, ST_RESPOND, ST_STREAM, ST_DONE } rstate;
+/* ST_PIN: waiting for reads of the shared pins, then handled again (ST_BODY). */
+typedef enum rstate { ST_BODY, ST_PIN, ST_UPSTREAM, ST_RESPOND, ST_STREAM, ST_DONE } rstate;
 
 struct rreq {
     int refs;
@@ -76,6 +78,7 @@ struct rreq {
     sw_reason reason;
     const char *rule;
     int session_generated;
+    sw_pin_waiter pins_read; /* reads of the shared pins this request waits for */
     sw_series *series;
     /* upstream */
     char *up_url;
@@ -162,7 +165,7 @@ static void stop_waiting(rreq *q)
 {
     cancel_upstream(q);
     q->canceled = 1;
-    if (q->st == ST_UPSTREAM) {
+    if (q->st == ST_UPSTREAM || q->st == ST_PIN) {
         q->st = ST_RESPOND;
         q->status = 503;
     }
@@ -194,6 +197,29 @@ static void resume(rreq *q)
     q->waiting_data = 0;
     MHD_resume_connection(q->conn);
     q->r->resumed = 1; /* the loop runs MHD before it sleeps again */
+}
+
+/* Every read of the shared pins the request waited for is over: it is handled again (the
+   pins found are here now), unless it was answered meanwhile (its client gone, the router
+   stopping). */
+static void pins_read(sw_pin_waiter *w)
+{
+    rreq *q = (rreq *)(void *)((char *)w - offsetof(rreq, pins_read));
+    w->asked = 1;
+    if (q->st == ST_PIN && !q->canceled) {
+        q->st = ST_BODY;
+        resume(q);
+    }
+    req_unref(q);
+}
+
+/* The request waits for the reads it asked (holding a reference until they are over). */
+static enum MHD_Result wait_pins(rreq *q)
+{
+    q->refs++;
+    q->st = ST_PIN;
+    suspend(q);
+    return MHD_YES;
 }
 
 static const char *header(void *ud, const char *name)
@@ -1127,6 +1153,8 @@ static enum MHD_Result handle_model(rreq *q)
         session = sw_xstrdup(known);
         src = SW_SESSION_BODY;
     }
+    free(q->session); /* handled again after a read of the shared pins */
+    free(q->agent);
     q->session = session;
     q->session_generated = src == SW_SESSION_GENERATED;
     q->agent = sw_xstrdup(agent);
@@ -1136,9 +1164,12 @@ static enum MHD_Result handle_model(rreq *q)
         sw_pins_del(&r->pins, agent, session); /* its version left the route */
         pin = NULL;
     }
-    /* One read on a miss; a session key this router just made up is in no other replica. */
-    if (!pin && !q->session_generated)
-        pin = sw_router_shared_pin(r, route, agent, session, wall);
+    /* On a miss, one read of the shared pins, made by the pin reader while the request waits;
+       a session key this router just made up is in no other replica. */
+    if (!pin && !q->session_generated && sw_pin_read_ask(r, agent, session, &q->pins_read)) {
+        res = wait_pins(q);
+        goto out;
+    }
     if (pin && pin->terminated) {
         q->version = sw_xstrdup(pin->version);
         q->reason = SW_REASON_PIN;
@@ -1324,9 +1355,11 @@ static enum MHD_Result handle_events(rreq *q)
             hint = sw_xstrdup(buf);
     }
     json_t *out = NULL;
-    int status =
-        sw_events_handle(r, agent, hint, q->body.data ? q->body.data : "", q->body.len, &out);
+    int status = sw_events_handle(r, agent, hint, q->body.data ? q->body.data : "", q->body.len,
+                                  &q->pins_read, &out);
     free(hint);
+    if (status == 0)
+        return wait_pins(q);
     return queue_json(q, status, out);
 }
 
@@ -1364,6 +1397,8 @@ static enum MHD_Result handle_metrics(rreq *q)
                       "# TYPE slipway_shared_pins_dropped_total counter\n"
                       "slipway_shared_pins_dropped_total %zu\n",
                       sw_shared_up(r->shared), sw_shared_pins_swept(r->shared), queued, dropped);
+    if (r->shared)
+        sw_pin_reads_prometheus(r, &b);
     sw_buf_puts(&b, "# HELP slipway_pins Live session pins by agent and version.\n"
                     "# TYPE slipway_pins gauge\n");
     for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e)) {
@@ -1484,6 +1519,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         q->t_first = -1;
         q->st = ST_BODY;
         q->proto = sw_proto_get(SW_PROTO_CHAT);
+        q->pins_read.done = pins_read;
         q->kind = classify(url, &q->path_agent, &q->proto);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -1528,6 +1564,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (!q->stream_queued)
             return queue_stream(q);
         return MHD_YES;
+    case ST_PIN:
     case ST_UPSTREAM:
         if (q->canceled)
             return MHD_NO; /* the client is gone: close */
@@ -1619,7 +1656,7 @@ static void on_client_hangup(rreq *q)
         q->errclass = SW_ERRC_CANCELED;
     cancel_upstream(q);
     q->canceled = 1;
-    if (q->st == ST_UPSTREAM) {
+    if (q->st == ST_UPSTREAM || q->st == ST_PIN) {
         q->st = ST_RESPOND;
         q->status = 499;
     }
@@ -1788,6 +1825,9 @@ int sw_server_loop(sw_router *r)
         double up_wait = sw_up_run(r->up, now);
         if (up_wait >= 0 && up_wait < timeout)
             timeout = up_wait;
+        double pin_wait = sw_pin_reads_expire(r, now); /* requests resumed, reads still due */
+        if (pin_wait >= 0 && pin_wait < timeout)
+            timeout = pin_wait;
         if (r->resumed)
             timeout = 0;
         sw_up_reap(r->up);
@@ -1811,6 +1851,7 @@ int sw_server_loop(sw_router *r)
                 (void)rd;
                 sw_pairs_collect(r);
                 sw_router_shared_apply(r);
+                sw_pin_reads_collect(r);
                 break;
             }
             case TAG_CURL: {
@@ -1878,6 +1919,7 @@ void sw_server_stop(sw_router *r)
         MHD_stop_daemon(r->mhd);
         r->mhd = NULL;
     }
+    sw_pin_reads_free(r); /* their requests are over: only references are left */
     sw_shadow_stop(&r->shadow);
     while (r->retries) {
         rreq *q = r->retries;

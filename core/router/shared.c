@@ -5,6 +5,7 @@
 #include "hmap.h"
 #include "store/pg_impl.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
 #include <poll.h>
 #include <pthread.h>
@@ -48,6 +49,13 @@ struct sw_shared {
     int sweeping;           /* holds SWEEP_LOCK_KEY, more batches to go */
     uint64_t jitter;        /* xorshift state */
     atomic_llong swept;     /* rows deleted so far */
+    /* the pin reader (under rmu) */
+    pthread_t reader;
+    int reader_started;
+    pthread_mutex_t rmu;
+    pthread_cond_t rcond;
+    sw_shared_pin_answer *asks, *answers;
+    size_t n_asks, cap_asks, n_answers, cap_answers;
 };
 
 typedef struct queued_pin {
@@ -103,6 +111,8 @@ sw_shared *sw_shared_open(const char *url, sw_err *err)
     s->jitter = (((uint64_t)getpid() << 32) ^ (uint64_t)sw_wall_ms()) | 1;
     atomic_store(&s->up, 1);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_cond_init(&s->rcond, NULL);
     return s;
 }
 
@@ -398,6 +408,8 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
+static void *reader_main(void *arg); /* the pin reader, below */
+
 int sw_shared_start(sw_shared *s, int wakefd, sw_err *err)
 {
     s->wakefd = wakefd;
@@ -405,6 +417,10 @@ int sw_shared_start(sw_shared *s, int wakefd, sw_err *err)
     if (rc != 0)
         return sw_err_set(err, "the route listener thread: %s", strerror(rc));
     s->started = 1;
+    rc = pthread_create(&s->reader, NULL, reader_main, s);
+    if (rc != 0)
+        return sw_err_set(err, "the pin reader thread: %s", strerror(rc));
+    s->reader_started = 1;
     return 0;
 }
 
@@ -457,35 +473,173 @@ void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, con
     }
 }
 
-int sw_shared_pin_get(sw_shared *s, const char *agent, const char *session, sw_shared_pin *out)
+/* ---- the pin reader ---- */
+
+#define READS_MAX 10000 /* reads waiting at once; more are refused */
+
+static const char SELECT_PIN[] = "SELECT version, reason, terminated, created_ms, last_ms "
+                                 "FROM slipway.pins WHERE agent = $1 AND session = $2";
+
+static void wake(int fd)
 {
-    if (!atomic_load(&s->up))
-        return -1;
-    if (PQstatus(s->conn) != CONNECTION_OK)
-        PQreset(s->conn);
-    const char *p[] = {agent, session};
-    const char *sql = "SELECT version, reason, terminated, created_ms, last_ms FROM slipway.pins "
-                      "WHERE agent = $1 AND session = $2";
-    PGresult *r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
-    if (!ok(r) && PQstatus(s->conn) != CONNECTION_OK) {
-        /* Broken while the database was away: once more on a new connection. */
-        PQclear(r);
-        PQreset(s->conn);
-        r = PQexecParams(s->conn, sql, 2, NULL, p, NULL, NULL, 0);
+    uint64_t one = 1;
+    ssize_t w = write(fd, &one, sizeof one);
+    (void)w;
+}
+
+/* Until c has a whole result to give, or the deadline: 0, or -1 (late or broken). */
+static int await_result(PGconn *c, double deadline)
+{
+    while (PQisBusy(c)) {
+        double left = deadline - sw_now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd pfd = {PQsocket(c), POLLIN, 0};
+        int n = poll(&pfd, 1, (int)left + 1);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n > 0 && !PQconsumeInput(c))
+            return -1;
     }
-    int rc = -1;
-    if (ok(r)) {
-        rc = PQntuples(r) > 0;
-        if (rc) {
-            out->version = sw_xstrdup(PQgetvalue(r, 0, 0));
-            out->reason = sw_xstrdup(PQgetvalue(r, 0, 1));
-            out->terminated = PQgetvalue(r, 0, 2)[0] == 't';
-            out->created_ms = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
-            out->last_ms = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+    return 0;
+}
+
+/* One read before the deadline: 1 (out filled), 0 (no such pin), -1. A database that accepts
+   but does not answer costs the connection (dropped; the next read makes another). */
+static int read_pin(sw_shared *s, PGconn **cp, const sw_shared_pin_answer *a, sw_shared_pin *out)
+{
+    if (*cp && PQstatus(*cp) != CONNECTION_OK) {
+        PQfinish(*cp);
+        *cp = NULL;
+    }
+    if (!*cp) {
+        PGconn *c = connect_db(s->url);
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            PQfinish(c);
+            return -1;
         }
+        *cp = c;
     }
-    PQclear(r);
-    return rc;
+    PGconn *c = *cp;
+    const char *p[] = {a->agent, a->session};
+    int rc = -1;
+    if (!PQsendQueryParams(c, SELECT_PIN, 2, NULL, p, NULL, NULL, 0))
+        goto broken;
+    for (;;) {
+        if (await_result(c, a->deadline) < 0)
+            goto broken;
+        PGresult *r = PQgetResult(c);
+        if (!r)
+            return rc;
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            rc = PQntuples(r) > 0;
+            if (rc) {
+                out->version = sw_xstrdup(PQgetvalue(r, 0, 0));
+                out->reason = sw_xstrdup(PQgetvalue(r, 0, 1));
+                out->terminated = PQgetvalue(r, 0, 2)[0] == 't';
+                out->created_ms = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
+                out->last_ms = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+            }
+        }
+        PQclear(r);
+    }
+broken:
+    free(out->version);
+    free(out->reason);
+    out->version = out->reason = NULL;
+    PQfinish(c);
+    *cp = NULL;
+    return -1;
+}
+
+static void *reader_main(void *arg)
+{
+    sw_shared *s = arg;
+    /* Connected ahead, so that the first read does not pay for it. */
+    PGconn *c = connect_db(s->url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        PQfinish(c);
+        c = NULL;
+    }
+    pthread_mutex_lock(&s->rmu);
+    while (!atomic_load(&s->stop)) {
+        if (!s->n_asks) {
+            pthread_cond_wait(&s->rcond, &s->rmu);
+            continue;
+        }
+        sw_shared_pin_answer *batch = s->asks;
+        size_t n = s->n_asks;
+        s->asks = NULL;
+        s->n_asks = s->cap_asks = 0;
+        pthread_mutex_unlock(&s->rmu);
+        for (size_t i = 0; i < n; i++) {
+            sw_shared_pin_answer *a = &batch[i];
+            /* One the loop no longer waits for is not read. */
+            a->found = atomic_load(&s->stop) || sw_now_ms() >= a->deadline
+                           ? -1
+                           : read_pin(s, &c, a, &a->pin);
+            pthread_mutex_lock(&s->rmu);
+            if (s->n_answers == s->cap_answers) {
+                s->cap_answers = s->cap_answers ? s->cap_answers * 2 : 16;
+                s->answers = sw_xrealloc(s->answers, s->cap_answers * sizeof *s->answers);
+            }
+            s->answers[s->n_answers++] = *a;
+            pthread_mutex_unlock(&s->rmu);
+            wake(s->wakefd);
+        }
+        free(batch);
+        pthread_mutex_lock(&s->rmu);
+    }
+    pthread_mutex_unlock(&s->rmu);
+    PQfinish(c);
+    return NULL;
+}
+
+int sw_shared_pin_ask(sw_shared *s, uint64_t id, const char *agent, const char *session,
+                      double deadline)
+{
+    if (!atomic_load(&s->up) || !s->reader_started)
+        return -1;
+    pthread_mutex_lock(&s->rmu);
+    if (s->n_asks >= READS_MAX) {
+        pthread_mutex_unlock(&s->rmu);
+        return -1;
+    }
+    if (s->n_asks == s->cap_asks) {
+        s->cap_asks = s->cap_asks ? s->cap_asks * 2 : 16;
+        s->asks = sw_xrealloc(s->asks, s->cap_asks * sizeof *s->asks);
+    }
+    sw_shared_pin_answer *a = &s->asks[s->n_asks++];
+    memset(a, 0, sizeof *a);
+    a->id = id;
+    a->agent = sw_xstrdup(agent);
+    a->session = sw_xstrdup(session);
+    a->deadline = deadline;
+    pthread_cond_signal(&s->rcond);
+    pthread_mutex_unlock(&s->rmu);
+    return 0;
+}
+
+sw_shared_pin_answer *sw_shared_pin_answers(sw_shared *s, size_t *n)
+{
+    pthread_mutex_lock(&s->rmu);
+    sw_shared_pin_answer *a = s->answers;
+    *n = s->n_answers;
+    s->answers = NULL;
+    s->n_answers = s->cap_answers = 0;
+    pthread_mutex_unlock(&s->rmu);
+    return a;
+}
+
+void sw_shared_pin_answers_free(sw_shared_pin_answer *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].agent);
+        free(a[i].session);
+        free(a[i].pin.version);
+        free(a[i].pin.reason);
+    }
+    free(a);
 }
 
 sw_shared_row *sw_shared_take(sw_shared *s, size_t *n)
@@ -538,6 +692,16 @@ void sw_shared_close(sw_shared *s)
         atomic_store(&s->stop, 1);
         pthread_join(s->thread, NULL);
     }
+    if (s->reader_started) {
+        pthread_mutex_lock(&s->rmu);
+        pthread_cond_signal(&s->rcond);
+        pthread_mutex_unlock(&s->rmu);
+        pthread_join(s->reader, NULL);
+    }
+    sw_shared_pin_answers_free(s->asks, s->n_asks);
+    sw_shared_pin_answers_free(s->answers, s->n_answers);
+    pthread_cond_destroy(&s->rcond);
+    pthread_mutex_destroy(&s->rmu);
     PQfinish(s->conn);
     sw_shared_rows_free(s->inbox, s->n_inbox);
     for (size_t i = 0; i < s->n_pins; i++)

@@ -16,7 +16,9 @@
  * Pins: the loop queues every new pin, and a pin's use at most every 30 s
  * (sw_shared_pin_put); the listener writes the queue behind in batches (every 10 ms while
  * it is not empty; kept while the database is down, at most SW_SHARED_PIN_QUEUE). A session
- * the loop has no pin for is read once (sw_shared_pin_get) before it is assigned.
+ * the loop has no pin for is read by a third thread, the pin reader, on its own connection
+ * (sw_shared_pin_ask): a read that has not answered by its deadline is given up, and the
+ * reader's connection with it (made again for the next read).
  *
  * Pin rows expire: each keeps the time after which no replica that wrote it keeps the pin,
  * and about every minute ($SLIPWAY_PIN_SWEEP_MS, each wait drawn from [0.5, 1.5) of it) the
@@ -43,7 +45,8 @@ int sw_shared_load(sw_shared *s, sw_shared_row **rows, size_t *n, sw_err *err);
 /* Insert a route unless the agent has one (startup: router.yaml's routes seed the table). */
 int sw_shared_seed(sw_shared *s, const char *agent, int64_t version, const char *route,
                    sw_err *err);
-/* Start the listener thread; it writes to wakefd when rows are waiting. */
+/* Start the listener and pin reader threads; they write to wakefd when rows or answers
+   are waiting. */
 int sw_shared_start(sw_shared *s, int wakefd, sw_err *err);
 /* Write a route change: 0 when committed; 1 when the stored version is not base
    (*current set); -1 with err when the database is unreachable (nothing written). */
@@ -67,9 +70,25 @@ typedef struct sw_shared_pin {
 void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, const char *version,
                        const char *reason, int terminated, int64_t created_ms, int64_t last_ms,
                        int64_t expires_ms);
-/* Read a session's pin: 1 (filled; free out->version and out->reason), 0 when there is none,
-   -1 when the database cannot be asked now. Only while it is up; never reconnects for long. */
-int sw_shared_pin_get(sw_shared *s, const char *agent, const char *session, sw_shared_pin *out);
+
+/* A read of a session's pin by the pin reader thread (its own connection), so that the
+   loop never waits on the database: asked with sw_shared_pin_ask, answered through
+   sw_shared_pin_answers (the loop's wake-up descriptor is written when answers wait). */
+typedef struct sw_shared_pin_answer {
+    uint64_t id; /* the asker's */
+    char *agent, *session;
+    double deadline; /* monotonic ms: the asker waits no longer; the reader gives up then */
+    int found;       /* 1: pin filled; 0: the database has none; -1: not read in time */
+    sw_shared_pin pin;
+} sw_shared_pin_answer;
+
+/* Queue a read: 0, or -1 when it cannot be asked now (the database is away, or too many
+   reads wait already). */
+int sw_shared_pin_ask(sw_shared *s, uint64_t id, const char *agent, const char *session,
+                      double deadline);
+/* The answers since the last call (malloc'd array, *n set; NULL when none). */
+sw_shared_pin_answer *sw_shared_pin_answers(sw_shared *s, size_t *n);
+void sw_shared_pin_answers_free(sw_shared_pin_answer *a, size_t n);
 
 /* Expired pin rows this replica's listener deleted so far. */
 long long sw_shared_pins_swept(sw_shared *s);
@@ -79,7 +98,7 @@ size_t sw_shared_pins_queued(sw_shared *s, size_t *dropped);
 int sw_shared_up(const sw_shared *s);
 /* Why it is down (the last connection error), for the log. */
 void sw_shared_last_error(sw_shared *s, char *out, size_t size);
-/* Stop the listener and close both connections. */
+/* Stop the listener and the pin reader and close their connections and the loop's. */
 void sw_shared_close(sw_shared *s);
 
 #endif

@@ -29,13 +29,12 @@ json_t *sw_error_json(const char *type, const char *code, const char *fmt, ...)
     return j;
 }
 
-/* router.c's too: this router has no shared store (r->shared is NULL), so no pin comes from
-   another replica, as router.c answers then. */
-sw_pin *sw_router_shared_pin(sw_router *r, const sw_route *route, const char *agent,
-                             const char *session, int64_t now_ms)
+/* pinreads.c's: this router has no shared store (r->shared is NULL), so no pin is read from
+   another replica's, as pinreads.c answers then. */
+int sw_pin_read_ask(sw_router *r, const char *agent, const char *session, sw_pin_waiter *w)
 {
-    (void)r, (void)route, (void)agent, (void)session, (void)now_ms;
-    return NULL;
+    (void)r, (void)agent, (void)session, (void)w;
+    return 0;
 }
 
 static sw_router router;
@@ -79,7 +78,8 @@ static void post(const char *agent, const char *session, const char *body, size_
 {
     sw_metrics_init(&router.metrics, 64);
     json_t *out = NULL;
-    int status = sw_events_handle(&router, agent, session, body, len, &out);
+    sw_pin_waiter w = {0};
+    int status = sw_events_handle(&router, agent, session, body, len, &w, &out);
     if (!out)
         abort();
     if (status == 202) {

@@ -32,6 +32,7 @@ START_TEST(empty_file_gives_defaults)
     ck_assert_str_eq(c->state_file, "/etc/slipway/router-state.json");
     ck_assert_str_eq(c->sessions.header, "x-slipway-session");
     ck_assert_uint_eq(c->n_agents, 0);
+    ck_assert_int_eq(c->shared_read_ms, 500);
     sw_router_config_free(c);
     sw_diags_free(d);
 }
@@ -48,7 +49,7 @@ START_TEST(full_file)
         "limits: {max_body_bytes: 2048, max_header_bytes: 4096, client_timeout_s: 5}\n"
         "upstream: {retries: 0, timeout_ms: 1500}\n"
         "sessions: {header: X-Conversation, cookie: conv, body_fields: [metadata.conv], ttl_s: "
-        "60}\n"
+        "60, shared_read_timeout_ms: 250}\n"
         "shadow: {queue: 5, concurrency: 2, pairs_file: pairs.jsonl}\n"
         "providers:\n"
         "  openai: {base_url: \"https://api.openai.com/v1/\", api_key_env: OPENAI_API_KEY}\n"
@@ -77,6 +78,7 @@ START_TEST(full_file)
     ck_assert_int_eq(c->retries, 0);
     ck_assert_str_eq(c->sessions.header, "x-conversation");
     ck_assert_uint_eq(c->sessions.n_body_fields, 1);
+    ck_assert_int_eq(c->shared_read_ms, 250);
     ck_assert_str_eq(sw_router_config_provider(c, "openai")->base_url, "https://api.openai.com/v1");
     const sw_agent_cfg *a = sw_router_config_agent(c, "support-agent");
     ck_assert_ptr_nonnull(a);
