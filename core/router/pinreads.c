@@ -190,6 +190,5 @@ void sw_pin_reads_free(sw_router *r)
 {
     while (r->reads.head)
         read_end(r, r->reads.head);
-    sw_hmap_free(&r->reads.by_key);
-    sw_hmap_init(&r->reads.by_key);
+    sw_hmap_free(&r->reads.by_key); /* no read is asked again: r->shared is closed by now */
 }
