@@ -14,26 +14,6 @@ start_mock v1 "$FIX/v1.yaml"
 start_mock v2 "$FIX/v2.yaml"
 WEIGHT=50 two_versions_config "$T/router.yaml" "store: $DB"
 
-start_replica() {
-    local name=$1
-    rm -f "$T/$name.port"
-    "$SLIPWAY" serve --config "$T/router.yaml" --state-file "$T/$name-state.json" \
-        --port-file "$T/$name.port" >>"$T/$name.log" 2>&1 &
-    PIDS+=($!)
-    eval "${name}_PID=$!"
-    wait_file "$T/$name.port" || { echo "replica $name did not start"; cat "$T/$name.log"; exit 1; }
-    eval "${name}_URL=http://127.0.0.1:$(cat "$T/$name.port")"
-}
-psql_db() { psql -h 127.0.0.1 -p "$PG_PORT" -U slipway -d slipway -Atc "$1"; }
-wait_pins() {
-    local i got=""
-    for i in $(seq 1 200); do
-        got=$(psql_db "SELECT count(*) FROM slipway.pins WHERE session LIKE '$1'")
-        [ "$got" == "$2" ] && break
-        sleep 0.05
-    done
-    echo "$got"
-}
 reads() { metric "slipway_shared_pin_reads_total{result=\"$1\"}"; }
 # The bound of every request below: far above the read's timeout (500 ms), far below a hang.
 MAX=(--max-time 5)

@@ -46,16 +46,6 @@ wait_route A 'int(d["weight"])' 25 && ok "A has C's change" || bad "A has C's ch
 wait_route B 'int(d["weight"])' 25 && ok "B has C's change" || bad "B has C's change"
 
 # ---- pins shared: a conversation's turns alternate replicas and keep their version ----
-# wait_pins LIKE N: poll (up to 10 s) until the database holds N pins of sessions LIKE; echo the count.
-wait_pins() {
-    local i got=""
-    for i in $(seq 1 200); do
-        got=$(psql_db "SELECT count(*) FROM slipway.pins WHERE session LIKE '$1'")
-        [ "$got" == "$2" ] && break
-        sleep 0.05
-    done
-    echo "$got"
-}
 on A admin PUT /admin/agents/support-agent/route '{"version": 3, "weight": 50}'
 expect_eq "$status" 200 "weight 50 (version 4)"
 for n in B C; do wait_route $n 'd["version"]' 4 || bad "replica $n has version 4"; done
