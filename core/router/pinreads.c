@@ -165,6 +165,9 @@ void sw_pin_reads_collect(sw_router *r)
 double sw_pin_reads_expire(sw_router *r, double now)
 {
     sw_pin_reads *rs = &r->reads;
+    /* Answers that came in time but were not taken yet are not given up. */
+    if (rs->head && rs->head->deadline <= now)
+        sw_pin_reads_collect(r);
     while (rs->head && rs->head->deadline <= now)
         read_late(r, rs->head);
     return rs->head ? rs->head->deadline - now : -1;
