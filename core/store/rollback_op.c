@@ -57,6 +57,14 @@ static int store_half(const sw_rollback_request *q, json_t **out, char **target,
     }
     /* Left NULL when stable is the bad release: sw_store_rollback then goes back to the
        stable before it, from the history. */
+    if (to && same(to, stable) && cand && !same(cand, bad)) {
+        /* The candidate is another rollout's, set since: not this rollback's to clear. */
+        *out = json_pack("{s:s, s:s, s:n, s:b, s:s}", "from", stable, "to", stable,
+                         "candidate_cleared", "already", 1, "left_candidate", cand);
+        *target = sw_xstrdup(stable);
+        rc = 0;
+        goto done;
+    }
     if (to && same(to, stable) && !cand) {
         *out = json_pack("{s:s, s:s, s:n, s:b}", "from", stable, "to", stable, "candidate_cleared",
                          "already", 1);
@@ -145,11 +153,17 @@ static int router_half(const sw_rollback_request *q, const char *target, json_t 
     if (!to && target && same(mode, "gateway") && !same(target, stable))
         to = target;
     int clean = !cand && weight == 0 && (!shadow || json_is_null(shadow));
-    if (clean && (!to || same(to, stable))) {
+    /* In gateway mode a version is a release id, so a candidate that is not the release
+       rolled back is another rollout's, begun since: left to it. */
+    int rival = q->bad && same(mode, "gateway") && cand && !same(cand, q->bad) &&
+                !same(stable, q->bad) && !q->router_to;
+    if (rival || (clean && (!to || same(to, stable)))) {
         *out = json_pack("{s:b, s:b, s:{s:s?, s:n, s:f}, s:s?, s:n, s:i, s:I}", "done", 1,
                          "already", 1, "from", "stable", stable, "candidate", "weight", weight,
                          "to", stable, "sessions", "pins_affected", 0, "route_version",
                          json_integer_value(json_object_get(route, "version")));
+        if (rival)
+            json_object_set_new(*out, "left_candidate", json_string(cand));
         json_decref(route);
         return 0;
     }
@@ -199,11 +213,43 @@ static int stable_moves(const sw_rollback_request *q)
     return moves;
 }
 
-int sw_rollback_execute(const sw_rollback_request *q, char **result, char *errbuf, size_t errsize)
+/* The release this run last made candidate (malloc'd), from the channel history;
+   NULL when it made none. */
+static char *run_candidate(const sw_rollback_request *q)
+{
+    if (!q->store || !q->info.run_id)
+        return NULL;
+    sw_store_error e = {0};
+    char *text = NULL;
+    if (sw_store_channels(q->store, q->agent, &text, &e) != SW_STORE_OK)
+        return NULL;
+    json_t *ch = json_loads(text, 0, NULL);
+    free(text);
+    const json_t *h = json_object_get(ch, "history");
+    char *id = NULL;
+    for (size_t i = json_array_size(h); i-- > 0 && !id;) {
+        const json_t *ent = json_array_get(h, i);
+        const char *to = json_string_value(json_object_get(ent, "to"));
+        if (same(json_string_value(json_object_get(ent, "channel")), "candidate") && to &&
+            same(json_string_value(json_object_get(ent, "run_id")), q->info.run_id))
+            id = sw_xstrdup(to);
+    }
+    json_decref(ch);
+    return id;
+}
+
+int sw_rollback_execute(const sw_rollback_request *req, char **result, char *errbuf, size_t errsize)
 {
     *result = NULL;
-    if (!q->agent || !*q->agent)
+    if (!req->agent || !*req->agent)
         return fail(errbuf, errsize, "rollback: no agent named");
+    /* Within a run, what is rolled back is what the run released: when another run's
+       candidate has replaced it since, that one is left alone. */
+    sw_rollback_request own = *req;
+    char *mine = req->bad ? NULL : run_candidate(req);
+    if (mine)
+        own.bad = mine;
+    const sw_rollback_request *q = &own;
     json_t *st = NULL, *rt = NULL;
     char *target = NULL;
     int store_first = stable_moves(q);
@@ -215,6 +261,7 @@ int sw_rollback_execute(const sw_rollback_request *q, char **result, char *errbu
     if (rc == 0 && q->call && store_first)
         rc = router_half(q, target, &rt, errbuf, errsize);
     free(target);
+    free(mine);
     if (rc) {
         json_decref(st);
         json_decref(rt);

@@ -36,7 +36,9 @@ typedef struct sw_rollback_request {
        NULL: stable as it is, unless stable is `bad` itself (a promotion being
        undone): then the release stable held before it. */
     const char *to;
-    /* The release being rolled back; NULL: the store's candidate. */
+    /* The release being rolled back; NULL: the one info.run_id last made candidate,
+       else the store's candidate. A candidate that is another release, set since (in
+       the store, or on a gateway route), is another rollout's and is left alone. */
     const char *bad;
     /* drain, migrate or terminate; NULL: the route's own policy. */
     const char *sessions;
@@ -54,6 +56,7 @@ typedef struct sw_rollback_request {
  *   {"agent", "router": {"done": bool, "already": bool, "from": {stable, candidate, weight},
  *                        "to", "sessions", "pins_affected", "route_version"} or null,
  *    "store": {"from", "to", "candidate_cleared": id or null, "already": bool} or null}
+ * with "left_candidate": id in either half when another rollout's candidate was left.
  * -1 with a message in errbuf (the half already done is not undone).
  */
 SW_API int sw_rollback_execute(const sw_rollback_request *req, char **result, char *errbuf,

@@ -39,6 +39,7 @@ typedef struct canary_cfg {
     const char *agent;
     const char *candidate;
     const char *release;
+    const char *baseline; /* JSON text: a release id or null; NULL when not given */
     const char *steps;
     int64_t hold_ms;
     int64_t min_sessions;
@@ -70,6 +71,10 @@ static const sw_param params[] = {
      "the router version of the candidate (a release id in gateway mode)"},
     {"release", SW_TYPE_STRING, 0, NULL, offsetof(canary_cfg, release),
      "the store release promoted to stable; default: the candidate when the store knows it"},
+    {"baseline", SW_TYPE_ANY, 0, NULL, offsetof(canary_cfg, baseline),
+     "the store's stable the candidate was judged against (${release.previous}; null on a "
+     "first release): promotion fails if another run changed stable since; not given: "
+     "stable as found at promotion"},
     {"steps", SW_TYPE_JSON, 0, "[5, 25, 50, 100]", offsetof(canary_cfg, steps),
      "weights, or {weight, hold, shadow, rules, min_sessions} objects"},
     {"hold", SW_TYPE_INT, SW_PARAM_DURATION, "30s", offsetof(canary_cfg, hold_ms),
@@ -132,6 +137,8 @@ static const sw_port outputs[] = {
     {NULL, 0, 0, NULL}};
 
 typedef struct canary {
+    int has_baseline; /* promotion compares stable with baseline_id */
+    char *baseline_id;
     sw_canary_plan plan;
     sw_gate *approve;
     sw_canary_on_inconclusive on_inconclusive;
@@ -164,6 +171,16 @@ static sw_status init(sw_stage *stage, const void *config)
     if (c->max_exposure > 0 &&
         sw_canary_exposure_check(&k->plan, c->monitor && *c->monitor, &e) < 0)
         return h->error(stage, "max_exposure %lld: %s", (long long)c->max_exposure, e.msg);
+    if (c->baseline) {
+        json_t *b = json_loads(c->baseline, JSON_DECODE_ANY, NULL);
+        if (!b || !(json_is_null(b) || json_is_string(b))) {
+            json_decref(b);
+            return h->error(stage, "baseline: expected a release id or null, not %s", c->baseline);
+        }
+        k->has_baseline = 1;
+        k->baseline_id = json_is_string(b) ? sw_xstrdup(json_string_value(b)) : NULL;
+        json_decref(b);
+    }
     if (c->approve && *c->approve) {
         sw_origin at = sw_gate_param_origin(h, stage, "approve");
         k->approve = sw_gate_compile(c->approve, &at, NULL, &e);
@@ -180,6 +197,7 @@ static void fini(sw_stage *stage)
         return;
     sw_canary_plan_free(&k->plan);
     sw_gate_free(k->approve);
+    free(k->baseline_id);
     free(k);
 }
 
@@ -200,6 +218,7 @@ typedef struct run_state {
     int report_failed;   /* a report write failed: logged once */
     int evidence_enough; /* the monitor said enough at some step */
     int inconclusive;    /* steps that went on without enough evidence */
+    int owns_route;      /* the route's candidate is ours: another one there means a rival */
 } run_state;
 
 static int has_text(const char *s)
@@ -305,6 +324,26 @@ static sw_status get_route(run_state *r, json_t **route)
     return SW_OK;
 }
 
+/* Whether the route still carries this canary's candidate (or has promoted it). */
+static int route_is_ours(const run_state *r, const json_t *route)
+{
+    const char *cand = json_string_value(json_object_get(route, "candidate"));
+    const char *stable = json_string_value(json_object_get(route, "stable"));
+    return (cand && strcmp(cand, r->c->candidate) == 0) ||
+           (stable && strcmp(stable, r->c->candidate) == 0);
+}
+
+/* Another run (or a human) put another candidate on the route since this canary did:
+   going on would undo its change, so the canary stops. */
+static sw_status rival_error(const run_state *r, const json_t *route)
+{
+    const char *cand = json_string_value(json_object_get(route, "candidate"));
+    return sw_host_api->error(r->stage,
+                              "the route of '%s' changed under the canary: candidate '%s', not "
+                              "'%s' (another rollout took the route; this one stops)",
+                              r->c->agent, cand ? cand : "(none)", r->c->candidate);
+}
+
 /* PUT a patch of the route, compare-and-swap on its version; on a conflict read
    it again and retry, as long as the candidate is still ours. A PUT whose answer
    was lost to a router restart conflicts with itself when tried again, and is
@@ -318,14 +357,11 @@ static sw_status put_route(run_state *r, json_t *patch)
             json_decref(patch);
             return SW_ERROR;
         }
-        const char *cand = json_string_value(json_object_get(route, "candidate"));
-        const char *stable = json_string_value(json_object_get(route, "stable"));
-        if (attempt > 0 && cand && strcmp(cand, r->c->candidate) != 0 &&
-            !(stable && strcmp(stable, r->c->candidate) == 0)) {
+        if ((attempt > 0 || r->owns_route) && !route_is_ours(r, route)) {
+            sw_status st = rival_error(r, route);
             json_decref(route);
             json_decref(patch);
-            return h->error(r->stage, "the route of '%s' changed under the canary: candidate '%s'",
-                            r->c->agent, cand);
+            return st;
         }
         json_object_set(patch, "version", json_object_get(route, "version"));
         json_decref(route);
@@ -338,6 +374,7 @@ static sw_status put_route(run_state *r, json_t *patch)
         if (rc == 0) {
             json_decref(res);
             json_decref(patch);
+            r->owns_route = 1;
             return SW_OK;
         }
         if (status != 409) {
@@ -906,6 +943,8 @@ static sw_status promote(run_state *r, json_t *route)
 {
     const sw_host *h = sw_host_api;
     const canary_cfg *c = r->c;
+    if (!route_is_ours(r, route))
+        return rival_error(r, route);
     sw_store_error e = {0};
     sw_store *s = sw_store_open(h->store(r->stage), &e);
     if (!s)
@@ -917,9 +956,15 @@ static sw_status promote(run_state *r, json_t *route)
         char *why = sw_xasprintf("canary stage '%s': promoted after %lld steps",
                                  h->stage_id(r->stage), (long long)r->steps_done);
         sw_change_info info = {.reason = why, .run_id = h->run_id(r->stage)};
+        /* Against the stable the candidate was judged against, when the pipeline says
+           which: a run that promoted another release meanwhile wins, this one stops.
+           Already stable (a resumed promotion) needs no change. */
         if (sw_store_channel(s, c->agent, "stable", &stable, &e) != SW_STORE_OK ||
             sw_store_channel(s, c->agent, "candidate", &cand, &e) != SW_STORE_OK ||
-            sw_store_set_channel(s, c->agent, "stable", id, stable, &info, &e) != SW_STORE_OK ||
+            (!(stable && strcmp(stable, id) == 0) &&
+             sw_store_set_channel(s, c->agent, "stable", id,
+                                  r->k->has_baseline ? r->k->baseline_id : stable, &info,
+                                  &e) != SW_STORE_OK) ||
             (cand && strcmp(cand, id) == 0 &&
              sw_store_set_channel(s, c->agent, "candidate", NULL, cand, &info, &e) != SW_STORE_OK))
             st = h->error(r->stage, "promoting %s in the store: %s", id, e.message);
@@ -993,6 +1038,7 @@ static sw_status ramp(run_state *r, canary *k)
         return st == SW_OK ? set_outputs(r, 1) : st;
     }
     if (rcand && strcmp(rcand, c->candidate) == 0) {
+        r->owns_route = 1;
         double cur = json_number_value(json_object_get(route, "weight"));
         first = sw_canary_resume_index(&k->plan, cur);
         if (first > 0) {

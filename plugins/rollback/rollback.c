@@ -192,10 +192,18 @@ static sw_status run(sw_stage *stage, const void *config)
         to = json_string_value(json_object_get(st, "to"));
     json_int_t affected = json_integer_value(json_object_get(rt, "pins_affected"));
     const char *cleared = json_string_value(json_object_get(st, "candidate_cleared"));
+    const char *left = json_string_value(json_object_get(rt, "left_candidate"));
+    if (!left)
+        left = json_string_value(json_object_get(st, "left_candidate"));
+    if (left)
+        h->log(stage, SW_LOG_INFO,
+               "left candidate %s alone: another rollout made it candidate after this run's", left);
+    const char *from_cand =
+        json_string_value(json_object_get(json_object_get(rt, "from"), "candidate"));
     sec.to = to;
-    sec.candidate =
-        cleared ? cleared
-                : json_string_value(json_object_get(json_object_get(rt, "from"), "candidate"));
+    sec.candidate = cleared                                            ? cleared
+                    : from_cand && !(left && !strcmp(left, from_cand)) ? from_cand
+                                                                       : NULL;
     if (!sec.candidate)
         sec.candidate = q.bad;
     sec.already = already;

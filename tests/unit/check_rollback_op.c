@@ -175,6 +175,48 @@ START_TEST(test_abort_a_canary)
 }
 END_TEST
 
+/* Run "run-1" made r1 candidate, then run "run-2" made r2 candidate and took the gateway
+   route: run-1's rollback leaves both alone; run-2's rolls its own back. */
+START_TEST(test_another_rollouts_candidate)
+{
+    set("stable", rel[0]);
+    sw_store_error e = {0};
+    sw_change_info one = {.run_id = "run-1"}, two = {.run_id = "run-2"};
+    ck_assert_int_eq(sw_store_set_channel(store, "demo", "candidate", rel[1], NULL, &one, &e),
+                     SW_STORE_OK);
+    ck_assert_int_eq(sw_store_set_channel(store, "demo", "candidate", rel[2], rel[1], &two, &e),
+                     SW_STORE_OK);
+    fake f = {.weight = 25, .version = 7, .mode = "gateway"};
+    snprintf(f.stable, sizeof f.stable, "%s", rel[0]);
+    snprintf(f.candidate, sizeof f.candidate, "%s", rel[2]);
+    sw_rollback_request q = {.agent = "demo",
+                             .sessions = "drain",
+                             .info = one,
+                             .store = store,
+                             .call = fake_call,
+                             .call_userdata = &f};
+    json_t *r = execute(&q);
+    ck_assert_int_eq(f.posts, 0);
+    ck_assert_str_eq(f.candidate, rel[2]);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r, "router"), "left_candidate")), rel[2]);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r, "store"), "left_candidate")), rel[2]);
+    json_decref(r);
+    expect_channel("candidate", rel[2]);
+
+    q.info = two;
+    r = execute(&q);
+    ck_assert_int_eq(f.posts, 1);
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r, "store"), "candidate_cleared")),
+        rel[2]);
+    json_decref(r);
+    expect_channel("candidate", NULL);
+    expect_channel("stable", rel[0]);
+}
+END_TEST
+
 START_TEST(test_undo_a_promotion)
 {
     /* r0 was stable, the canary promoted r1, then something failed: back to r0. */
@@ -253,6 +295,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_abort_a_canary);
     tcase_add_test(tc, test_undo_a_promotion);
+    tcase_add_test(tc, test_another_rollouts_candidate);
     tcase_add_test(tc, test_explicit_to_and_store_only);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
