@@ -688,6 +688,28 @@ void sw_pipeline_destroy(sw_pipeline *p)
     free(p);
 }
 
+/* A --set value typed as YAML, as if written in the file's vars: a scalar, or a flow
+   sequence or mapping ("[5, 25, 100]", "{a: 1}"). */
+static int set_value(const char *text, sw_value *out, sw_err *err)
+{
+    const char *s = text + strspn(text, " \t");
+    if (*s != '[' && *s != '{')
+        return sw_yaml_text_value(text, out, err);
+    sw_diags *d = sw_diags_new();
+    sw_ydoc *doc = sw_yaml_parse_string(s, strlen(s), "value", d);
+    int rc;
+    if (!doc) {
+        char *msg = sw_diags_count(d) ? sw_diags_format(d, 0) : NULL;
+        rc = sw_err_set(err, "%s", msg ? msg : "not valid YAML");
+        sw_free(msg);
+    } else {
+        rc = node_value(doc->root, out, err);
+        sw_ydoc_free(doc);
+    }
+    sw_diags_free(d);
+    return rc;
+}
+
 int sw_pipeline_apply_set(sw_pipeline *p, const char *assignment, sw_err *err)
 {
     const char *eq = strchr(assignment, '=');
@@ -699,7 +721,7 @@ int sw_pipeline_apply_set(sw_pipeline *p, const char *assignment, sw_err *err)
         return sw_err_set(err, "--set '%s': expected vars.NAME=VALUE", assignment);
     }
     sw_value v;
-    if (sw_yaml_text_value(eq + 1, &v, err) < 0) {
+    if (set_value(eq + 1, &v, err) < 0) {
         free(name);
         return sw_err_prefix(err, "--set '%s': ", assignment);
     }

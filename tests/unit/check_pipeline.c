@@ -434,7 +434,16 @@ START_TEST(test_apply_set)
     ck_assert_str_eq(err.msg, "--set 'vars.big=99999999999999999999': integer "
                               "'99999999999999999999' is out of range (64-bit)");
 
-    ck_assert_uint_eq(p->n_sets, 5);
+    /* Flow collections as in the file's vars: JSON values, not strings. */
+    ck_assert_int_eq(sw_pipeline_apply_set(p, "vars.steps=[5, 25, {weight: 100}]", &err), 0);
+    ck_assert_int_eq(find_var(p, "steps")->value.type, SW_TYPE_JSON);
+    ck_assert_str_eq(find_var(p, "steps")->value.as.s, "[5,25,{\"weight\":100}]");
+    ck_assert_int_eq(sw_pipeline_apply_set(p, "vars.m= {a: x}", &err), 0);
+    ck_assert_str_eq(find_var(p, "m")->value.as.s, "{\"a\":\"x\"}");
+    ck_assert_int_eq(sw_pipeline_apply_set(p, "vars.broken=[1, 2", &err), -1);
+    ck_assert_msg(strncmp(err.msg, "--set 'vars.broken=[1, 2': value:", 32) == 0, "%s", err.msg);
+
+    ck_assert_uint_eq(p->n_sets, 7);
     ck_assert_str_eq(p->sets[0], "vars.retries=5");
     ck_assert_str_eq(p->sets[4], "vars.flag=true");
     sw_pipeline_destroy(p);
