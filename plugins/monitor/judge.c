@@ -165,6 +165,17 @@ void sw_obs_from_stats(const char *m, const json_t *v, sw_obs *o, double **buf)
         o->n = 0; /* no streamed answer yet: no TTFT at all */
 }
 
+/* "look 12 of 60", or past the plan (the alpha spent stays the last look's) "look 65,
+   past the 60 planned". */
+static const char *look_text(char *buf, size_t size, int look, int max_looks)
+{
+    if (look > max_looks)
+        snprintf(buf, size, "look %d, past the %d planned", look, max_looks);
+    else
+        snprintf(buf, size, "look %d of %d", look, max_looks);
+    return buf;
+}
+
 sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_obs *base,
                         const sw_judge_opts *o, json_t **snapshot, char **reason)
 {
@@ -179,6 +190,7 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
     double xc = NAN, xb = NAN; /* a rate's events, once tested */
     sw_verdict v = SW_VERDICT_PASS;
     char *why = NULL;
+    char lk[64];
     double min = (double)o->min_samples;
     double inc = isnan(r->max_increase) ? 0 : r->max_increase;
     double rel = isnan(r->max_relative_increase) ? 0.2 : r->max_relative_increase;
@@ -243,9 +255,10 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
         if (significant && worse) {
             v = SW_VERDICT_FAIL;
             why = sw_xasprintf("%s: candidate %.4g (%.0f/%.0f) vs baseline %.4g (%.0f/%.0f); %s "
-                               "one-sided p = %.3g < alpha %.3g (look %d of %d, %s); threshold "
+                               "one-sided p = %.3g < alpha %.3g (%s, %s); threshold "
                                "max_increase %.4g exceeded by %.4g",
-                               m, vc, xc, tc, vb, xb, tb, test, p, level, o->look, o->max_looks,
+                               m, vc, xc, tc, vb, xb, tb, test, p, level,
+                               look_text(lk, sizeof lk, o->look, o->max_looks),
                                sw_spending_name(o->spending), inc, vc - vb - inc);
         } else if (worse && p < o->alpha) {
             v = SW_VERDICT_INCONCLUSIVE;
@@ -276,15 +289,16 @@ sw_verdict sw_judge_obs(const sw_metric_rule *r, const sw_obs *cand, const sw_ob
             threshold = vb + allowed;
             if (p < level && lo > allowed) {
                 v = SW_VERDICT_FAIL;
-                why = sw_xasprintf(
-                    "%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
-                    "%s [%.4g, %.4g] (%.4g%% interval), Mann-Whitney U one-sided p = "
-                    "%.3g < alpha %.3g (look %d of %d, %s; %zu and %zu samples); "
-                    "threshold max_relative_increase %+.1f%% of the baseline median "
-                    "%.4g = %.4g %s; observed %+.1f%% of it",
-                    m, vc, vb, shift, u, lo, hi, conf * 100, p, level, o->look, o->max_looks,
-                    sw_spending_name(o->spending), cand->n_samples, base->n_samples, rel * 100, med,
-                    allowed, u, med > 0 ? shift / med * 100 : NAN);
+                why =
+                    sw_xasprintf("%s: candidate %.4g vs baseline %.4g; Hodges-Lehmann shift %+.4g "
+                                 "%s [%.4g, %.4g] (%.4g%% interval), Mann-Whitney U one-sided p = "
+                                 "%.3g < alpha %.3g (%s, %s; %zu and %zu samples); "
+                                 "threshold max_relative_increase %+.1f%% of the baseline median "
+                                 "%.4g = %.4g %s; observed %+.1f%% of it",
+                                 m, vc, vb, shift, u, lo, hi, conf * 100, p, level,
+                                 look_text(lk, sizeof lk, o->look, o->max_looks),
+                                 sw_spending_name(o->spending), cand->n_samples, base->n_samples,
+                                 rel * 100, med, allowed, u, med > 0 ? shift / med * 100 : NAN);
             } else if (shift > allowed) {
                 v = SW_VERDICT_INCONCLUSIVE;
                 why =

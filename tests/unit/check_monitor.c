@@ -220,6 +220,15 @@ START_TEST(judge_rank_test)
     ck_assert_ptr_nonnull(strstr(why, "Hodges-Lehmann shift +10 ms [8, 12] (90% interval)"));
     ck_assert_ptr_nonnull(strstr(why, "Mann-Whitney U one-sided p = 0.00609 < alpha 0.05"));
     ck_assert_ptr_nonnull(strstr(why, "max_relative_increase +20.0%"));
+    ck_assert_ptr_nonnull(strstr(why, "(look 1 of 1, bonferroni;"));
+    json_decref(snap);
+    free(why);
+    /* Past the planned looks, the reason says so rather than "look 3 of 1". */
+    sw_judge_opts past = o;
+    past.look = 2;
+    past.alpha = 0.5; /* look 2 of a 1-look plan tests at half the tail */
+    ck_assert_int_eq(sw_judge_obs(&r, &c, &b, &past, &snap, &why), SW_VERDICT_FAIL);
+    ck_assert_msg(strstr(why, "(look 2, past the 1 planned, bonferroni;") != NULL, "%s", why);
     json_decref(snap);
     free(why);
     /* allowed 75% of 12 = 9 ms: the estimate 10 is over it, the interval's low end 8 is not */
