@@ -429,6 +429,31 @@ static char *pg_load_file(sw_store *s, const char *agent, const char *id, const 
     return data;
 }
 
+static int pg_each_file(sw_store *s, const char *agent, const char *id, sw_file_fn fn, void *ud,
+                        sw_err *err)
+{
+    PGresult *r = NULL;
+    const char *p[] = {agent, id};
+    if (run(s,
+            "SELECT f.path, b.data FROM slipway.release_files f JOIN slipway.blobs b "
+            "USING (sha256) WHERE f.agent = $1 AND f.id = $2 ORDER BY f.path",
+            2, p, NULL, 1, &r, err) != 0) {
+        PQclear(r);
+        return -1;
+    }
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+        /* Binary results: the path arrives as its bytes, without a NUL. */
+        char *path = sw_xstrndup(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0));
+        int stop = fn(path, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1), ud);
+        free(path);
+        if (stop)
+            break;
+    }
+    PQclear(r);
+    return 0;
+}
+
 static char *pg_release_dir(sw_store *s, const char *agent, const char *id, int *missing,
                             sw_err *err)
 {
@@ -697,6 +722,7 @@ const sw_store_backend sw_pg_backend = {
     .release_ids = pg_release_ids,
     .load_manifest = pg_load_manifest,
     .load_file = pg_load_file,
+    .each_file = pg_each_file,
     .put = pg_put,
     .release_dir = pg_release_dir,
     .load_channels = pg_load_channels,

@@ -315,6 +315,66 @@ sw_store_status sw_store_release_dir(sw_store *s, const char *agent, const char 
     return SW_STORE_OK;
 }
 
+typedef struct file_check {
+    const char *id;
+    const json_t *files; /* the manifest's: path -> {sha256} */
+    json_t *seen;        /* path -> true */
+    sw_store_error *err;
+    sw_store_status st;
+} file_check;
+
+static int check_file(const char *path, const char *data, size_t len, void *ud)
+{
+    file_check *c = ud;
+    const char *sha = json_string_value(json_object_get(json_object_get(c->files, path), "sha256"));
+    char got[SW_SHA256_HEX_LEN + 1];
+    sw_sha256_hex(data, len, got);
+    if (!sha || strcmp(sha, got) != 0) {
+        c->st = sw_store_fail(c->err, SW_STORE_ERROR, "release %s: %s has SHA-256 %s, not %s",
+                              c->id, path, got, sha ? sha : "(none: not in the manifest)");
+        return 1;
+    }
+    json_object_set_new(c->seen, path, json_true());
+    return 0;
+}
+
+/* Every file the manifest lists against its SHA-256, in one read when the backend can. */
+static sw_store_status verify_files(sw_store *s, const char *agent, const char *id,
+                                    const json_t *files, sw_store_error *err)
+{
+    file_check c = {.id = id, .files = files, .seen = json_object(), .err = err};
+    sw_err e = {{0}};
+    const char *path;
+    json_t *f;
+    if (s->backend->each_file) {
+        if (s->backend->each_file(s, agent, id, check_file, &c, &e) != 0)
+            c.st = sw_store_fail(err, SW_STORE_ERROR, "release %s: %s", id, e.msg);
+    } else {
+        json_object_foreach((json_t *)files, path, f)
+        {
+            size_t len;
+            char *data = s->backend->load_file(s, agent, id, path, &len, &e);
+            if (!data)
+                c.st = sw_store_fail(err, SW_STORE_ERROR, "release %s: %s", id, e.msg);
+            else
+                check_file(path, data, len, &c);
+            free(data);
+            if (c.st != SW_STORE_OK)
+                break;
+        }
+    }
+    json_object_foreach((json_t *)files, path, f)
+    {
+        if (c.st != SW_STORE_OK)
+            break;
+        if (!json_object_get(c.seen, path))
+            c.st = sw_store_fail(err, SW_STORE_ERROR, "release %s: %s holds no file %s", id,
+                                 sw_store_location(s), path);
+    }
+    json_decref(c.seen);
+    return c.st;
+}
+
 sw_store_status sw_store_verify(sw_store *s, const char *agent, const char *id, sw_store_error *err)
 {
     if (check_agent(agent, err) != SW_STORE_OK)
@@ -339,26 +399,8 @@ sw_store_status sw_store_verify(sw_store *s, const char *agent, const char *id, 
              strcmp(json_string_value(json_object_get(m, "id")), id) != 0)
         st = sw_store_fail(err, SW_STORE_ERROR, "release %s: the manifest hashes to %.*s", id,
                            SW_RELEASE_ID_LEN, digest);
-    const char *path;
-    json_t *f;
-    json_object_foreach(json_object_get(m, "files"), path, f)
-    {
-        if (st != SW_STORE_OK)
-            break;
-        size_t len;
-        char *data = s->backend->load_file(s, agent, id, path, &len, &e);
-        const char *sha = json_string_value(json_object_get(f, "sha256"));
-        char got[SW_SHA256_HEX_LEN + 1];
-        if (!data)
-            st = sw_store_fail(err, SW_STORE_ERROR, "release %s: %s", id, e.msg);
-        else {
-            sw_sha256_hex(data, len, got);
-            if (!sha || strcmp(sha, got) != 0)
-                st = sw_store_fail(err, SW_STORE_ERROR, "release %s: %s has SHA-256 %s, not %s", id,
-                                   path, got, sha ? sha : "(none)");
-        }
-        free(data);
-    }
+    if (st == SW_STORE_OK)
+        st = verify_files(s, agent, id, json_object_get(m, "files"), err);
     json_decref(m);
     return st;
 }

@@ -24,6 +24,9 @@
 typedef sw_store_status (*sw_channel_fn)(sw_store *s, json_t *ch, void *ud, int *dirty,
                                          sw_store_error *err);
 
+/* One file of a release, as stored; nonzero stops the walk. */
+typedef int (*sw_file_fn)(const char *path, const char *data, size_t len, void *ud);
+
 typedef struct sw_store_backend {
     const char *name; /* "folder", "postgres" */
     void (*close)(sw_store *s);
@@ -37,6 +40,10 @@ typedef struct sw_store_backend {
     /* One file of a release, as stored (malloc'd), or NULL with err. */
     char *(*load_file)(sw_store *s, const char *agent, const char *id, const char *path,
                        size_t *len, sw_err *err);
+    /* Every file of a release, as stored, to fn in path order, in one read (NULL: the
+       caller reads them one by one with load_file). 0, or -1 with err. */
+    int (*each_file)(sw_store *s, const char *agent, const char *id, sw_file_fn fn, void *ud,
+                     sw_err *err);
     /* Store a release whole or not at all: the bundle's files and manifest_text (the
        canonical manifest with its id and record). *existed when that id was already
        stored with the same digest; another digest is an error. */

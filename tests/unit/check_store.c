@@ -739,6 +739,10 @@ START_TEST(test_pg_verify_detects_tampering)
     ck_assert(!sw_file_exists(entry));
     free(entry);
     sw_store_close(s);
+    /* A file the manifest lists and the database lost (all read in one query). */
+    pg_sql("DELETE FROM slipway.release_files WHERE path = 'prompts/system.md'");
+    ck_assert_int_eq(sw_store_verify(store, "demo", id, &err), SW_STORE_ERROR);
+    ck_assert_msg(strstr(err.message, "holds no file prompts/system.md"), "%s", err.message);
     free(other);
     free(id);
     json_decref(r);
