@@ -184,9 +184,13 @@ void sw_pin_reads_prometheus(const sw_router *r, sw_buf *b)
                   "slipway_shared_pin_reads_total{result=\"found\"} %llu\n"
                   "slipway_shared_pin_reads_total{result=\"absent\"} %llu\n"
                   "slipway_shared_pin_reads_total{result=\"late\"} %llu\n"
-                  "slipway_shared_pin_reads_total{result=\"failed\"} %llu\n",
+                  "slipway_shared_pin_reads_total{result=\"failed\"} %llu\n"
+                  "# HELP slipway_shared_pin_reads_waiting Reads of the shared pins in progress "
+                  "(requests wait for them).\n"
+                  "# TYPE slipway_shared_pin_reads_waiting gauge\n"
+                  "slipway_shared_pin_reads_waiting %zu\n",
                   (unsigned long long)rs->found, (unsigned long long)rs->absent,
-                  (unsigned long long)rs->late, (unsigned long long)rs->failed);
+                  (unsigned long long)rs->late, (unsigned long long)rs->failed, rs->by_key.count);
 }
 
 void sw_pin_reads_free(sw_router *r)

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1914,6 +1915,14 @@ void sw_server_stop(sw_router *r)
         MHD_run(r->mhd);
         for (int i = 0; i < 8 && (r->resumed || r->n_suspended); i++) {
             r->resumed = 0;
+            MHD_run(r->mhd);
+        }
+        /* The answers just decided are written before the connections close (a little
+           while: a client that does not read, or is still sending its body, is not waited
+           for). */
+        for (int i = 0; i < 50 && r->live; i++) {
+            struct pollfd pfd = {r->epfd, POLLIN, 0};
+            poll(&pfd, 1, 2);
             MHD_run(r->mhd);
         }
         MHD_stop_daemon(r->mhd);

@@ -487,15 +487,16 @@ static void wake(int fd)
     (void)w;
 }
 
-/* Until c has a whole result to give, or the deadline: 0, or -1 (late or broken). */
-static int await_result(PGconn *c, double deadline)
+/* Until c has a whole result to give, the deadline or a stop: 0, or -1 (late, stopping or
+   broken). */
+static int await_result(sw_shared *s, PGconn *c, double deadline)
 {
     while (PQisBusy(c)) {
         double left = deadline - sw_now_ms();
-        if (left <= 0)
+        if (left <= 0 || atomic_load(&s->stop))
             return -1;
         struct pollfd pfd = {PQsocket(c), POLLIN, 0};
-        int n = poll(&pfd, 1, (int)left + 1);
+        int n = poll(&pfd, 1, left < 100 ? (int)left + 1 : 100);
         if (n < 0 && errno != EINTR)
             return -1;
         if (n > 0 && !PQconsumeInput(c))
@@ -526,7 +527,7 @@ static int read_pin(sw_shared *s, PGconn **cp, const sw_shared_pin_answer *a, sw
     if (!PQsendQueryParams(c, SELECT_PIN, 2, NULL, p, NULL, NULL, 0))
         goto broken;
     for (;;) {
-        if (await_result(c, a->deadline) < 0)
+        if (await_result(s, c, a->deadline) < 0)
             goto broken;
         PGresult *r = PQgetResult(c);
         if (!r)

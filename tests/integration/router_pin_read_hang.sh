@@ -4,7 +4,8 @@
 # connections and answers nothing), requests of sessions the replica knows are answered at
 # once, a new session's request is answered after the read's timeout as a fresh assignment
 # (logged once, counted), events of unknown sessions are refused, and once the database runs
-# again reads find pins again.
+# again reads find pins again. A replica stopped while a request waits for its read answers it
+# (503) and exits 0.
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
@@ -100,11 +101,34 @@ for i in $(seq 4 12); do
 done
 [ -n "$found" ] && [ "${found%/*}" == "${found#*/}" ] && ok "once the database runs again, B finds A's pins again" || bad "no pin found after the thaw ($found)"
 
+# ---- stopping while a request waits for a read ----
+# Replica C waits for reads far longer than the test: its request is still waiting at the stop.
+WEIGHT=50 two_versions_config "$T/slow.yaml" "store: $DB
+sessions: {shared_read_timeout_ms: 60000}"
+start_replica C "$T/slow.yaml"
+pg_freeze
+curl -s --max-time 20 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H 'x-slipway-session: at-stop' \
+    -d '{"model": "support-agent", "messages": [{"role": "user", "content": "hi"}]}' \
+    "$C_URL/v1/chat/completions" >"$T/stop.code" &
+cpid=$!
+waiting=0
+for i in $(seq 1 400); do
+    [ "$(on C metric slipway_shared_pin_reads_waiting)" == 1 ] && { waiting=1; break; }
+    sleep 0.05
+done
+expect_eq "$waiting" 1 "C's request waits for its read"
+kill -TERM "$C_PID"
+wait "$cpid"
+expect_eq "$(cat "$T/stop.code")" 503 "a request waiting for its read is answered 503 when the replica stops"
+wait "$C_PID"
+expect_eq "$?" 0 "replica C exits 0 on SIGTERM with the database frozen"
+pg_thaw
 for n in A B; do
     pid=$(eval echo "\$${n}_PID")
     kill -TERM "$pid"
     wait "$pid"
     expect_eq "$?" 0 "replica $n exits 0 on SIGTERM"
 done
-if grep -q "Sanitizer\|runtime error:" "$T"/[AB].log; then bad "the sanitizer reported a problem"; else ok "nothing from the sanitizers"; fi
+if grep -q "Sanitizer\|runtime error:" "$T"/[ABC].log; then bad "the sanitizer reported a problem"; else ok "nothing from the sanitizers"; fi
 finish
