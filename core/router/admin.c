@@ -1,13 +1,12 @@
 /* admin.c - the admin API: routes with compare-and-swap, rollback, pins, stats, shadow pairs. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "route_change.h"
 #include "router_impl.h"
-#include "store/utf8.h"
 
 int sw_admin_authorized(const sw_router *r, const char *authorization)
 {
@@ -22,19 +21,6 @@ int sw_admin_authorized(const sw_router *r, const char *authorization)
     for (size_t i = 0; i < n; i++)
         diff |= (unsigned char)(r->token[i] ^ (i < m ? given[i] : 0));
     return diff == 0;
-}
-
-static int fail(json_t **out, int status, const char *code, const char *fmt, ...) SW_PRINTF(4, 5);
-static int fail(json_t **out, int status, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *msg = sw_xvasprintf(fmt, ap);
-    va_end(ap);
-    *out = sw_error_json(status == 401 ? "authentication_error" : "invalid_request_error", code,
-                         "%s", msg);
-    free(msg);
-    return status;
 }
 
 /* "since": epoch seconds or milliseconds, ISO 8601 UTC, or a duration back from now
@@ -87,7 +73,7 @@ static int get_route(sw_router *r, const char *agent, json_t **out)
 {
     const sw_route *route = sw_hmap_get(&r->routes, agent);
     if (!route)
-        return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+        return sw_route_fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
     *out = route_view(r, route);
     return 200;
 }
@@ -111,18 +97,15 @@ static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy,
             const char *agent = next->agent;
             int64_t mine = cur ? cur->version : 0;
             if (rc > 0) {
-                *out = sw_error_json("invalid_request_error", "route_version_conflict",
-                                     "the route of '%s' is at version %lld in the database, not "
-                                     "%lld: read it again and retry",
-                                     agent, (long long)stored, (long long)mine);
-                json_object_set_new(*out, "current_version", json_integer(stored));
+                int st = sw_route_db_conflict(out, agent, stored, mine);
                 sw_route_unref(next);
-                return 409;
+                return st;
             }
-            fail(out, 503, "state_backend_unavailable",
-                 "route changes are refused while the state database is unreachable: %s; the "
-                 "routes and pins in use keep serving",
-                 err.msg);
+            sw_route_fail(
+                out, 503, "state_backend_unavailable",
+                "route changes are refused while the state database is unreachable: %s; the "
+                "routes and pins in use keep serving",
+                err.msg);
             sw_route_unref(next);
             return 503;
         }
@@ -142,7 +125,8 @@ static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy,
         else {
             sw_route_unref(sw_hmap_del(&r->routes, next->agent));
         }
-        return fail(out, 500, "state_not_saved", "the change was not applied: %s", err.msg);
+        return sw_route_fail(out, 500, "state_not_saved", "the change was not applied: %s",
+                             err.msg);
     }
     sw_route_unref(cur);
     sw_router_logf(r, SW_LOG_INFO,
@@ -152,79 +136,30 @@ static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy,
     return 0;
 }
 
+static sw_route *build(void *ud, const char *agent, sw_mode mode, const json_t *j, sw_err *err)
+{
+    return sw_router_build_route(ud, agent, mode, j, err);
+}
+
 static int put_route(sw_router *r, const char *agent, const char *body, size_t len, json_t **out)
 {
     json_error_t je;
     json_t *patch = json_loadb(body, len, 0, &je);
     if (!json_is_object(patch)) {
         json_decref(patch);
-        return fail(out, 400, "invalid_json",
-                    "the body must be a JSON object (a route or the "
-                    "fields to change)");
+        return sw_route_fail(out, 400, "invalid_json",
+                             "the body must be a JSON object (a route or the "
+                             "fields to change)");
     }
     sw_route *cur = sw_hmap_get(&r->routes, agent);
-    size_t name_len = strlen(agent);
-    if (!cur && (name_len > 128 || sw_utf8_invalid_at(agent, name_len) != name_len)) {
-        /* A new agent's name goes into the state file, which is JSON. */
-        json_decref(patch);
-        return fail(out, 400, "invalid_agent",
-                    "an agent name is at most 128 bytes of UTF-8 once percent-decoded");
-    }
-    int64_t cur_version = cur ? cur->version : 0;
-    const json_t *expected = json_object_get(patch, "version");
-    if (!json_is_integer(expected)) {
-        json_decref(patch);
-        return fail(out, 428, "route_version_required",
-                    "give \"version\": the route version this change is based on (now %lld), "
-                    "for compare-and-swap",
-                    (long long)cur_version);
-    }
-    if (json_integer_value(expected) != cur_version) {
-        long long given = (long long)json_integer_value(expected);
-        json_decref(patch);
-        *out = sw_error_json("invalid_request_error", "route_version_conflict",
-                             "the route of '%s' is at version %lld, not %lld: read it again and "
-                             "retry",
-                             agent, (long long)cur_version, given);
-        json_object_set_new(*out, "current_version", json_integer(cur_version));
-        return 409;
-    }
-    sw_mode mode = cur ? cur->mode : sw_router_agent_mode(r, agent);
-    const char *mode_s = json_string_value(json_object_get(patch, "mode"));
-    if (mode_s) {
-        sw_mode want = strcmp(mode_s, "gateway") == 0 ? SW_MODE_GATEWAY : SW_MODE_SERVICE;
-        if ((strcmp(mode_s, "gateway") != 0 && strcmp(mode_s, "service") != 0) ||
-            (cur && want != cur->mode)) {
-            json_decref(patch);
-            return fail(out, 400, "invalid_route",
-                        "'mode' is service or gateway and cannot "
-                        "change once the agent has a route");
-        }
-        mode = want;
-    }
-    json_t *merged = cur ? sw_route_to_json(cur) : json_object();
-    json_object_del(patch, "version");
-    json_object_del(patch, "pins");
-    const char *cand = json_string_value(json_object_get(patch, "candidate"));
-    if (cur && json_object_get(patch, "candidate") && !json_object_get(patch, "rollout_id") &&
-        !(cand && cur->candidate && strcmp(cand, cur->candidate) == 0))
-        json_object_del(merged, "rollout_id"); /* a new candidate is a new rollout */
-    /* No candidate means no split: a weight left from the old one would be refused. */
-    if (json_is_null(json_object_get(patch, "candidate")) && !json_object_get(patch, "weight"))
-        json_object_set_new(patch, "weight", json_integer(0));
-    sw_json_merge_patch(merged, patch);
+    sw_route_builder b = {build, r};
+    sw_route *next = NULL;
+    int st = sw_route_change_set(cur, agent, sw_router_agent_mode(r, agent), patch, &b, &next, out);
     json_decref(patch);
-    char now[32];
-    sw_iso8601_now(now);
-    json_object_set_new(merged, "version", json_integer(cur_version + 1));
-    json_object_set_new(merged, "updated_at", json_string(now));
-    sw_err err = {{0}};
-    sw_route *next = sw_router_build_route(r, agent, mode, merged, &err);
-    json_decref(merged);
-    if (!next)
-        return fail(out, 400, "invalid_route", "agent '%s': %s", agent, err.msg);
+    if (st)
+        return st;
     size_t affected = 0;
-    int st = commit(r, cur, next, next->on_change, &affected, out);
+    st = commit(r, cur, next, next->on_change, &affected, out);
     if (st)
         return st;
     *out = route_view(r, next);
@@ -236,74 +171,31 @@ static int rollback(sw_router *r, const char *agent, const char *body, size_t le
 {
     sw_route *cur = sw_hmap_get(&r->routes, agent);
     if (!cur)
-        return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+        return sw_route_fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
     json_t *req = len ? json_loadb(body, len, 0, NULL) : json_object();
     if (!json_is_object(req)) {
         json_decref(req);
-        return fail(out, 400, "invalid_json",
-                    "the body must be a JSON object such as "
-                    "{\"sessions\": \"drain\"}");
+        return sw_route_fail(out, 400, "invalid_json",
+                             "the body must be a JSON object such as "
+                             "{\"sessions\": \"drain\"}");
     }
-    sw_policy policy = cur->on_change;
-    const json_t *pj = json_object_get(req, "sessions");
-    if (pj && sw_policy_parse(json_string_value(pj), &policy) < 0) {
-        json_decref(req);
-        return fail(out, 400, "invalid_policy",
-                    "'sessions' must be drain (pinned sessions finish on their version), "
-                    "migrate (moved to stable now) or terminate (told to start over)");
-    }
-    const json_t *expected = json_object_get(req, "version");
-    if (expected && (!json_is_integer(expected) || json_integer_value(expected) != cur->version)) {
-        json_decref(req);
-        *out =
-            sw_error_json("invalid_request_error", "route_version_conflict",
-                          "the route of '%s' is at version %lld", agent, (long long)cur->version);
-        json_object_set_new(*out, "current_version", json_integer(cur->version));
-        return 409;
-    }
-    const char *to = json_string_value(json_object_get(req, "to"));
-    if (!to)
-        to = cur->stable;
-    json_t *merged = sw_route_to_json(cur);
-    json_object_set_new(merged, "stable", json_string(to));
-    json_object_set_new(merged, "candidate", json_null());
-    json_object_set_new(merged, "weight", json_integer(0));
-    json_object_set_new(merged, "shadow", json_null());
-    json_object_del(merged, "rollout_id");
-    /* Rules that send sessions anywhere but the version rolled back to go too. */
-    json_t *rules = json_array();
-    size_t i;
-    json_t *rule;
-    json_array_foreach(json_object_get(merged, "rules"), i, rule)
-    {
-        const char *v = json_string_value(json_object_get(rule, "version"));
-        if (v && strcmp(v, to) == 0)
-            json_array_append(rules, rule);
-    }
-    json_object_set_new(merged, "rules", rules);
-    char now[32];
-    sw_iso8601_now(now);
-    json_object_set_new(merged, "version", json_integer(cur->version + 1));
-    json_object_set_new(merged, "updated_at", json_string(now));
-    json_t *from = json_pack("{s:s, s:s?, s:f}", "stable", cur->stable, "candidate", cur->candidate,
-                             "weight", cur->weight);
-    sw_err err = {{0}};
-    sw_route *next = sw_router_build_route(r, agent, cur->mode, merged, &err);
-    json_decref(merged);
+    sw_route_builder b = {build, r};
+    sw_route *next = NULL;
+    sw_policy policy;
+    int st = sw_route_change_rollback(cur, agent, req, &b, &next, &policy, out);
     json_decref(req);
-    if (!next) {
-        json_decref(from);
-        return fail(out, 400, "invalid_rollback", "agent '%s': %s", agent, err.msg);
-    }
+    if (st)
+        return st;
+    json_t *answer = sw_route_rollback_answer(cur, next, policy); /* before cur may go */
     size_t affected = 0;
-    int st = commit(r, cur, next, policy, &affected, out);
+    st = commit(r, cur, next, policy, &affected, out);
     if (st) {
-        json_decref(from);
+        json_decref(answer);
         return st;
     }
-    *out = json_pack("{s:s, s:o, s:s, s:s, s:I, s:o}", "agent", agent, "from", from, "to",
-                     next->stable, "sessions", sw_policy_name(policy), "pins_affected",
-                     (json_int_t)affected, "route", route_view(r, next));
+    json_object_set_new(answer, "pins_affected", json_integer((json_int_t)affected));
+    json_object_set_new(answer, "route", route_view(r, next));
+    *out = answer;
     return 200;
 }
 
@@ -312,10 +204,10 @@ static int pins(sw_router *r, const char *method, const char *agent, const char 
 {
     sw_route *route = sw_hmap_get(&r->routes, agent);
     if (!route)
-        return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+        return sw_route_fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
     if (!session) {
         if (strcmp(method, "GET") != 0)
-            return fail(out, 405, "method_not_allowed", "use GET on .../pins");
+            return sw_route_fail(out, 405, "method_not_allowed", "use GET on .../pins");
         const char *lim = arg(ud, "limit");
         size_t limit = lim ? (size_t)strtoul(lim, NULL, 10) : 1000;
         *out = json_pack("{s:s, s:o, s:o}", "agent", agent, "summary",
@@ -326,8 +218,8 @@ static int pins(sw_router *r, const char *method, const char *agent, const char 
     if (strcmp(method, "GET") == 0) {
         sw_pin *pin = sw_pins_get(&r->pins, agent, session);
         if (!pin)
-            return fail(out, 404, "session_not_found", "session '%s' of agent '%s' is not pinned",
-                        session, agent);
+            return sw_route_fail(out, 404, "session_not_found",
+                                 "session '%s' of agent '%s' is not pinned", session, agent);
         *out = json_pack("{s:s, s:s, s:s, s:s, s:b}", "agent", agent, "session", session, "version",
                          pin->version, "reason", sw_reason_name(pin->reason), "terminated",
                          pin->terminated);
@@ -339,28 +231,30 @@ static int pins(sw_router *r, const char *method, const char *agent, const char 
         return 200;
     }
     if (strcmp(method, "PUT") != 0)
-        return fail(out, 405, "method_not_allowed", "use GET, PUT or DELETE on a pin");
+        return sw_route_fail(out, 405, "method_not_allowed", "use GET, PUT or DELETE on a pin");
     json_t *j = json_loadb(body, len, 0, NULL);
     const char *given = json_string_value(json_object_get(j, "version"));
     char *version = sw_xstrdup(given);
     json_decref(j);
     if (!version)
-        return fail(out, 400, "invalid_pin", "the body must be {\"version\": NAME}");
+        return sw_route_fail(out, 400, "invalid_pin", "the body must be {\"version\": NAME}");
     int st = 0;
     if (!sw_route_find(route, version))
-        st = fail(out, 400, "invalid_pin", "'%s' is not a version of agent '%s'", version, agent);
+        st = sw_route_fail(out, 400, "invalid_pin", "'%s' is not a version of agent '%s'", version,
+                           agent);
     else if (strlen(session) > SW_SESSION_MAX)
-        st = fail(out, 400, "invalid_pin", "a session key is at most %d bytes", SW_SESSION_MAX);
+        st = sw_route_fail(out, 400, "invalid_pin", "a session key is at most %d bytes",
+                           SW_SESSION_MAX);
     else {
         sw_pin *pin =
             sw_pins_set(&r->pins, agent, session, version, SW_REASON_OVERRIDE, sw_wall_ms());
         if (!pin)
-            st = fail(out, 507, "pins_full", "the pin table is full (%zu)", r->pins.max);
+            st = sw_route_fail(out, 507, "pins_full", "the pin table is full (%zu)", r->pins.max);
         sw_router_share_pin(r, pin);
     }
     sw_err err = {{0}};
     if (!st && sw_router_save_sync(r, &err) < 0)
-        st = fail(out, 500, "state_not_saved", "%s", err.msg);
+        st = sw_route_fail(out, 500, "state_not_saved", "%s", err.msg);
     if (st) {
         free(version);
         return st;
@@ -378,7 +272,7 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
     int64_t now = sw_wall_ms();
     if (strcmp(path, "/admin/agents") == 0 || strcmp(path, "/admin/agents/") == 0) {
         if (!get)
-            return fail(out, 405, "method_not_allowed", "use GET on /admin/agents");
+            return sw_route_fail(out, 405, "method_not_allowed", "use GET on /admin/agents");
         json_t *list = json_array();
         for (sw_hmap_entry *e = sw_hmap_first(&r->routes); e; e = sw_hmap_next(&r->routes, e))
             json_array_append_new(list, route_view(r, e->value));
@@ -387,23 +281,25 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
     }
     if (strcmp(path, "/admin/stats") == 0) {
         if (!get)
-            return fail(out, 405, "method_not_allowed", "use GET on /admin/stats");
+            return sw_route_fail(out, 405, "method_not_allowed", "use GET on /admin/stats");
         int64_t since;
         if (parse_since(arg(ud, "since"), now, &since) < 0)
-            return fail(out, 400, "invalid_since",
-                        "'since' must be epoch seconds or milliseconds, an ISO 8601 UTC time, or "
-                        "a duration back from now such as 5m");
+            return sw_route_fail(
+                out, 400, "invalid_since",
+                "'since' must be epoch seconds or milliseconds, an ISO 8601 UTC time, or "
+                "a duration back from now such as 5m");
         const char *agent = arg(ud, "agent");
         if (agent && !sw_hmap_get(&r->routes, agent))
-            return fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
+            return sw_route_fail(out, 404, "agent_not_found", "agent '%s' has no route", agent);
         /* Raw samples for rank tests: bounded, so the answer stays small. */
         const char *ns = arg(ud, "samples");
         char *end = NULL;
         unsigned long n_samples = ns ? strtoul(ns, &end, 10) : 0;
         if (ns && (!*ns || *end || *ns == '-'))
-            return fail(out, 400, "invalid_samples",
-                        "'samples' must be a count of latency samples per version (at most %d)",
-                        SW_STATS_SAMPLES_MAX);
+            return sw_route_fail(
+                out, 400, "invalid_samples",
+                "'samples' must be a count of latency samples per version (at most %d)",
+                SW_STATS_SAMPLES_MAX);
         *out = sw_metrics_stats_ex(&r->metrics, agent, since, now, (size_t)n_samples);
         if (agent)
             json_object_set_new(*out, "pins", sw_pins_summary(&r->pins, agent));
@@ -411,10 +307,10 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
     }
     if (strcmp(path, "/admin/shadow") == 0) {
         if (!get)
-            return fail(out, 405, "method_not_allowed", "use GET on /admin/shadow");
+            return sw_route_fail(out, 405, "method_not_allowed", "use GET on /admin/shadow");
         int64_t since;
         if (parse_since(arg(ud, "since"), now, &since) < 0)
-            return fail(out, 400, "invalid_since", "bad 'since'");
+            return sw_route_fail(out, 400, "invalid_since", "bad 'since'");
         const char *lim = arg(ud, "limit");
         *out = json_pack(
             "{s:o}", "pairs",
@@ -422,11 +318,11 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
         return 200;
     }
     if (strncmp(path, "/admin/agents/", 14) != 0)
-        return fail(out, 404, "not_found", "no such admin endpoint: %s", path);
+        return sw_route_fail(out, 404, "not_found", "no such admin endpoint: %s", path);
     const char *name = path + 14;
     const char *slash = strchr(name, '/');
     if (!slash || slash == name)
-        return fail(out, 404, "not_found", "no such admin endpoint: %s", path);
+        return sw_route_fail(out, 404, "not_found", "no such admin endpoint: %s", path);
     char *agent = sw_xstrndup(name, (size_t)(slash - name));
     const char *rest = slash;
     int st;
@@ -438,17 +334,17 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
         else if (strcmp(method, "PUT") == 0)
             st = put_route(r, agent, body, len, out);
         else
-            st = fail(out, 405, "method_not_allowed", "use GET or PUT on %s", path);
+            st = sw_route_fail(out, 405, "method_not_allowed", "use GET or PUT on %s", path);
     } else if (strcmp(rest, "/rollback") == 0) {
         st = strcmp(method, "POST") == 0
                  ? rollback(r, agent, body, len, out)
-                 : fail(out, 405, "method_not_allowed", "use POST on %s", path);
+                 : sw_route_fail(out, 405, "method_not_allowed", "use POST on %s", path);
     } else if (strcmp(rest, "/pins") == 0) {
         st = pins(r, method, agent, NULL, arg, ud, body, len, out);
     } else if (strncmp(rest, "/pins/", 6) == 0 && rest[6]) {
         st = pins(r, method, agent, rest + 6, arg, ud, body, len, out);
     } else {
-        st = fail(out, 404, "not_found", "no such admin endpoint: %s", path);
+        st = sw_route_fail(out, 404, "not_found", "no such admin endpoint: %s", path);
     }
     free(agent);
     return st;
