@@ -1,6 +1,8 @@
 /*
  * cmd_routes.c - `slipway routes [AGENT]` and `slipway route set|rollback|pin`:
- * a running router's routes, read and changed through its admin API.
+ * a running router's routes, read and changed through its admin API, or with a
+ * postgres:// store the route table its replicas share, read and changed in the
+ * database (sw_router_routes_store_call: the same calls, answered the same way).
  *
  * `route set` reads the route first and sends its version back with the change
  * (compare-and-swap), so two operators cannot overwrite each other silently.
@@ -13,20 +15,25 @@
 #include "commands.h"
 #include "slipway/router.h"
 
+/* Where the routes are, for both usages. */
+#define WHERE_TEXT                                                                                 \
+    "Where the routes are: a running router, through its admin API (--router), or,\n"              \
+    "with a postgres:// store, the route table its replicas share (--store URL, or\n"              \
+    "$SLIPWAY_STORE when it is one and neither --router nor $SLIPWAY_ROUTER is given).\n"          \
+    "A folder store holds no router's routes (each router keeps its own), so --store\n"            \
+    "DIR is refused, and so are --router and --store together.\n"
+#define CONN_HELP                                                                                  \
+    "  --router URL        the router (default $SLIPWAY_ROUTER, else http://127.0.0.1:8700)\n"     \
+    "  --token-file FILE   the router's admin token (default $SLIPWAY_ROUTER_TOKEN)\n"             \
+    "  --store URL         the database store whose route table the replicas share\n"
+
 static const char routes_usage[] =
     "usage: slipway routes [AGENT] [options]\n"
     "\n"
     "Show a running router's routes: every agent, or one agent's route in full\n"
     "(versions, split, rules, shadow, pinned sessions).\n"
-    "\n"
-    "The routes and pins are the router's own state, not the release store's: this\n"
-    "command reads them through the router's admin API, so it takes --router, not\n"
-    "--store ($SLIPWAY_STORE is not read; --store is refused, saying so).\n"
-    "\n"
-    "Options:\n"
-    "  --router URL        the router (default $SLIPWAY_ROUTER, else http://127.0.0.1:8700)\n"
-    "  --token-file FILE   the admin token (default $SLIPWAY_ROUTER_TOKEN)\n"
-    "  --json              the router's JSON as it is\n"
+    "\n" WHERE_TEXT "\n"
+    "Options:\n" CONN_HELP "  --json              the JSON as it is\n"
     "  -h, --help          this help\n";
 
 static const char route_usage[] =
@@ -43,15 +50,15 @@ static const char route_usage[] =
     "changes. 'rollback' sends every new session to stable (or --to) and applies the\n"
     "session policy to sessions pinned elsewhere. 'pin' pins one session.\n"
     "Weights are percents of sessions with 0.01 resolution.\n"
+    "\n" WHERE_TEXT
+    "With --store, a change is one transaction in the database (compare-and-swap on\n"
+    "the route version, then a notification), applied by every running replica with\n"
+    "its session policy, and loaded by a replica started later. It may name only the\n"
+    "versions the stored route has, or new service versions (--add-version NAME=URL);\n"
+    "a gateway agent's new release, an agent's first route and 'pin' (pins are each\n"
+    "replica's) go through a router (--router).\n"
     "\n"
-    "The routes and pins are the router's own state, not the release store's: these\n"
-    "commands change them through the router's admin API, so they take --router, not\n"
-    "--store ($SLIPWAY_STORE is not read; --store is refused, saying so).\n"
-    "\n"
-    "Options:\n"
-    "  --router URL        the router (default $SLIPWAY_ROUTER, else http://127.0.0.1:8700)\n"
-    "  --token-file FILE   the admin token (default $SLIPWAY_ROUTER_TOKEN)\n"
-    "  --json              print the router's answer as JSON\n"
+    "Options:\n" CONN_HELP "  --json              print the answer as JSON\n"
     "  -h, --help          this help\n";
 
 enum {
@@ -72,9 +79,8 @@ enum {
     OPT_TO
 };
 
-/* The options every routes and route command takes: how to reach the router, and --store,
-   accepted only to say why it does not apply (every other command that reads or writes
-   state takes it). */
+/* The options every routes and route command takes: where the routes are (a router, or a
+   database store's shared table), and how to print them. */
 #define CONN_OPTIONS                                                                               \
     {"router", required_argument, NULL, OPT_ROUTER},                                               \
         {"token-file", required_argument, NULL, OPT_TOKEN_FILE},                                   \
@@ -84,7 +90,8 @@ enum {
     }
 
 typedef struct conn {
-    const char *router;
+    const char *router; /* --router */
+    const char *store;  /* --store, else a postgres:// $SLIPWAY_STORE: the database's table */
     char *token;
     int json;
 } conn;
@@ -121,27 +128,62 @@ static int conn_option(conn *c, int opt, const char *arg)
         c->json = 1;
         return 1;
     case OPT_STORE:
-        fprintf(stderr,
-                "slipway: --store does not apply to routes and route: the routes and pins are "
-                "the router's own, read and changed through its admin API; name the router with "
-                "--router URL (or $SLIPWAY_ROUTER)\n");
-        return -1;
+        c->store = arg;
+        return 1;
     }
     return 0;
 }
 
-static void conn_defaults(conn *c)
+static int is_db_url(const char *s)
 {
+    return s && (strncmp(s, "postgres://", 11) == 0 || strncmp(s, "postgresql://", 13) == 0);
+}
+
+/* Where the routes are, from the options and the environment: 0, or 2 (said why). */
+static int conn_defaults(conn *c, const char *cmd)
+{
+    if (c->store && !is_db_url(c->store)) {
+        fprintf(stderr,
+                "slipway %s: --store %s is a folder store, which holds no running router's "
+                "routes (each router keeps its own, in its state file): reach the router with "
+                "--router URL (or $SLIPWAY_ROUTER); --store takes a postgres:// store, whose "
+                "route table a router's replicas share\n",
+                cmd, c->store);
+        return 2;
+    }
+    if (c->store && c->router) {
+        fprintf(stderr,
+                "slipway %s: give --router or --store, not both: --router reaches a running "
+                "router's admin API, --store the route table in the database\n",
+                cmd);
+        return 2;
+    }
+    const char *env_router = getenv("SLIPWAY_ROUTER");
+    if (env_router && !*env_router)
+        env_router = NULL;
+    if (!c->store && !c->router && is_db_url(getenv("SLIPWAY_STORE"))) {
+        if (env_router) {
+            fprintf(stderr,
+                    "slipway %s: both $SLIPWAY_ROUTER and $SLIPWAY_STORE (a database) say where "
+                    "the routes are: give --router URL or --store URL\n",
+                    cmd);
+            return 2;
+        }
+        c->store = getenv("SLIPWAY_STORE");
+    }
+    if (c->store)
+        return 0;
     if (!c->router)
-        c->router = getenv("SLIPWAY_ROUTER");
-    if (!c->router || !*c->router)
+        c->router = env_router;
+    if (!c->router)
         c->router = "http://127.0.0.1:8700";
     if (!c->token && getenv("SLIPWAY_ROUTER_TOKEN"))
         c->token = strdup(getenv("SLIPWAY_ROUTER_TOKEN"));
+    return 0;
 }
 
-/* One admin call; prints the router's error on failure. Returns the parsed JSON
-   (NULL on failure) and sets *rc to the exit code. */
+/* One admin call, to the router or answered from the database; prints the error on
+   failure. Returns the parsed JSON (NULL on failure) and sets *rc to the exit code. */
 static json_t *call_status(const conn *c, const char *cmd, const char *method, const char *path,
                            json_t *body, int *rc, int *status_out, int quiet_404)
 {
@@ -150,11 +192,13 @@ static json_t *call_status(const conn *c, const char *cmd, const char *method, c
     int status = 0;
     char *resp = NULL;
     *status_out = 0;
-    int ok = sw_router_admin_call(c->router, c->token, method, path, text, 30000, &status, &resp,
-                                  d) == 0;
+    int ok =
+        (c->store ? sw_router_routes_store_call(c->store, method, path, text, &status, &resp, d)
+                  : sw_router_admin_call(c->router, c->token, method, path, text, 30000, &status,
+                                         &resp, d)) == 0;
     free(text);
     if (!ok) {
-        fprintf(stderr, "slipway %s: cannot reach the router: ", cmd);
+        fprintf(stderr, "slipway %s: %s", cmd, c->store ? "" : "cannot reach the router: ");
         for (size_t i = 0; i < sw_diags_count(d); i++)
             fprintf(stderr, "%s\n", sw_diags_at(d, i)->message);
         sw_diags_free(d);
@@ -168,7 +212,8 @@ static json_t *call_status(const conn *c, const char *cmd, const char *method, c
         const char *msg =
             json_string_value(json_object_get(json_object_get(j, "error"), "message"));
         if (!(quiet_404 && status == 404))
-            fprintf(stderr, "slipway %s: the router answered %d: %s\n", cmd, status,
+            fprintf(stderr, "slipway %s: %s %d: %s\n", cmd,
+                    c->store ? "the database store refused it," : "the router answered", status,
                     msg    ? msg
                     : resp ? resp
                            : "");
@@ -264,8 +309,11 @@ int cmd_routes(int argc, char **argv)
     }
     if (argc - optind > 1)
         return cli_fail_usage("routes", "expected at most one AGENT");
-    conn_defaults(&c);
-    int rc;
+    int rc = conn_defaults(&c, "routes");
+    if (rc) {
+        free(c.token);
+        return rc;
+    }
     json_t *j;
     if (optind < argc) {
         char *path = NULL;
@@ -425,7 +473,9 @@ static int route_set(conn *c, int argc, char **argv)
             cli_fail_usage("route", "nothing to change: give --stable, --candidate, --weight, ...");
         goto out;
     }
-    conn_defaults(c);
+    if ((rc = conn_defaults(c, "route")) != 0)
+        goto out;
+    rc = 1;
     char *path = NULL;
     if (asprintf(&path, "/admin/agents/%s/route", argv[optind]) < 0)
         goto out;
@@ -490,7 +540,9 @@ static int route_rollback(conn *c, int argc, char **argv)
         rc = cli_fail_usage("route", "'route rollback' takes one AGENT");
         goto out;
     }
-    conn_defaults(c);
+    if ((rc = conn_defaults(c, "route")) != 0)
+        goto out;
+    rc = 1;
     char *path = NULL;
     if (asprintf(&path, "/admin/agents/%s/rollback", argv[optind]) < 0)
         goto out;
@@ -500,10 +552,18 @@ static int route_rollback(conn *c, int argc, char **argv)
         if (c->json) {
             json_dumpf(res, stdout, JSON_INDENT(2));
             fputc('\n', stdout);
-        } else {
+        } else if (json_object_get(res, "pins_affected")) {
             printf("rolled back %s to %s; sessions: %s (%lld pinned sessions affected)\n",
                    str(res, "agent", "?"), str(res, "to", "?"), str(res, "sessions", "?"),
                    (long long)json_integer_value(json_object_get(res, "pins_affected")));
+        } else {
+            /* From the database: each replica applies the policy to its own pins. */
+            printf("rolled back %s to %s at route version %lld; sessions: %s (applied by every "
+                   "replica to its pinned sessions)\n",
+                   str(res, "agent", "?"), str(res, "to", "?"),
+                   (long long)json_integer_value(
+                       json_object_get(json_object_get(res, "route"), "version")),
+                   str(res, "sessions", "?"));
         }
         json_decref(res);
     }
@@ -529,12 +589,21 @@ static int route_pin(conn *c, int argc, char **argv)
     }
     if (argc - optind != 3)
         return cli_fail_usage("route", "'route pin' takes AGENT SESSION VERSION");
-    conn_defaults(c);
+    int rc = conn_defaults(c, "route");
+    if (rc)
+        return rc;
+    if (c->store) {
+        fprintf(stderr,
+                "slipway route: 'pin' goes through a router (--router URL): pins are each "
+                "replica's, kept in its memory and read from the database only for a session it "
+                "has none for, so a pin written to the database would not reach a replica that "
+                "already holds the session\n");
+        return 2;
+    }
     char *path = NULL;
     if (asprintf(&path, "/admin/agents/%s/pins/%s", argv[optind], argv[optind + 1]) < 0)
         return 1;
     json_t *body = json_pack("{s:s}", "version", argv[optind + 2]);
-    int rc;
     json_t *res = call(c, "route", "PUT", path, body, &rc);
     free(path);
     json_decref(body);

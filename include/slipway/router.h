@@ -83,6 +83,24 @@ SW_API int sw_router_admin_call(const char *base_url, const char *token, const c
                                 const char *path, const char *body, long timeout_ms, int *status,
                                 char **response, sw_diags *diags);
 
+/* ---- the shared route table, without a router ---- */
+
+/* The calls of the admin API that concern routes, answered from a database store's shared
+   route table (store: a postgres:// URL; the replicas' table, slipway.routes): GET
+   /admin/agents, GET and PUT /admin/agents/AGENT/route, POST /admin/agents/AGENT/rollback,
+   with the admin API's bodies and errors. A change is built and checked as a replica's
+   admin API does and written with its transaction (compare-and-swap on the route version,
+   then NOTIFY), so every running replica applies it, session policy included, and a replica
+   started later loads it. Unlike a replica's answers, the routes carry no pin counts (pins
+   are each replica's) and a change no "pins_affected". Limits: the agent must have a route
+   in the table already, and a gateway agent's change may name only the releases its stored
+   route has (a router resolves new ones). *status and *response as for sw_router_admin_call;
+   -1 with a diagnostic when store is not a database URL or the database cannot be reached
+   (nothing written). */
+SW_API int sw_router_routes_store_call(const char *store, const char *method, const char *path,
+                                       const char *body, int *status, char **response,
+                                       sw_diags *diags);
+
 #ifdef __cplusplus
 }
 #endif
