@@ -31,7 +31,7 @@ static const char routes_usage[] =
     "usage: slipway routes [AGENT] [options]\n"
     "\n"
     "Show a running router's routes: every agent, or one agent's route in full\n"
-    "(versions, split, rules, shadow, pinned sessions).\n"
+    "(versions, split, rules, shadow, and through a router its pinned sessions).\n"
     "\n" WHERE_TEXT "\n"
     "Options:\n" CONN_HELP "  --json              the JSON as it is\n"
     "  -h, --help          this help\n";
@@ -46,7 +46,7 @@ static const char route_usage[] =
     "\n"
     "Change a running router's route for AGENT. 'set' changes only the fields given,\n"
     "based on the route version it reads first (or --route-version): when someone\n"
-    "else changed the route in between, the router refuses (exit 1) and nothing\n"
+    "else changed the route in between, it is refused (exit 1) and nothing\n"
     "changes. 'rollback' sends every new session to stable (or --to) and applies the\n"
     "session policy to sessions pinned elsewhere. 'pin' pins one session.\n"
     "Weights are percents of sessions with 0.01 resolution.\n"
@@ -57,6 +57,9 @@ static const char route_usage[] =
     "versions the stored route has, or new service versions (--add-version NAME=URL);\n"
     "a gateway agent's new release, an agent's first route and 'pin' (pins are each\n"
     "replica's) go through a router (--router).\n"
+    "\n"
+    "Exit: 0 done; 1 refused (bad input, a conflict, the router or the database\n"
+    "unreachable: nothing changed); 2 bad usage.\n"
     "\n"
     "Options:\n" CONN_HELP "  --json              print the answer as JSON\n"
     "  -h, --help          this help\n";

@@ -43,13 +43,14 @@ swr routes support-agent --router "$URL" --token-file "$T/admin.token"
 expect_rc 0 "the CLI with --token-file"
 SLIPWAY_ROUTER_TOKEN=correct-horse-battery-staple-0001 swr route set support-agent --weight 7 --router "$URL"
 expect_rc 0 "the CLI with \$SLIPWAY_ROUTER_TOKEN"
-# The routes are the router's: --store does not apply, and says where to go instead.
+# A folder store holds no router's routes: --store DIR is refused, saying where to go instead
+# (a postgres:// store's shared table: tests/integration/route_store_postgres.sh).
 swr routes support-agent --router "$URL" --store "$T/somewhere"
-expect_rc 2 "routes --store is refused"
-expect_out "--store does not apply to routes and route" "saying it does not apply"
+expect_rc 2 "routes --store DIR is refused"
+expect_out "is a folder store, which holds no running router's routes" "saying a folder holds no routes"
 expect_out "--router URL" "and what does"
 SLIPWAY_STORE="$T/somewhere" swr route set support-agent --weight 8 --router "$URL" --token-file "$T/admin.token"
-expect_rc 0 "route set ignores \$SLIPWAY_STORE"
+expect_rc 0 "route set ignores a folder \$SLIPWAY_STORE"
 swr route pin support-agent s-1 v1 --store "$T/somewhere" --router "$URL" --token-file "$T/admin.token"
 expect_rc 2 "route pin --store is refused too"
 stop_router
