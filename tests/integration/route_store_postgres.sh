@@ -14,36 +14,6 @@ start_mock v1 "$FIX/v1.yaml"
 start_mock v2 "$FIX/v2.yaml"
 two_versions_config "$T/router.yaml" "store: $DB"
 
-# start_replica NAME: a replica with its own state file; its URL in ${NAME}_URL.
-start_replica() {
-    local name=$1
-    rm -f "$T/$name.port"
-    "$SLIPWAY" serve --config "$T/router.yaml" --state-file "$T/$name-state.json" \
-        --port-file "$T/$name.port" >>"$T/$name.log" 2>&1 &
-    PIDS+=($!)
-    eval "${name}_PID=$!"
-    wait_file "$T/$name.port" || { echo "replica $name did not start"; cat "$T/$name.log"; exit 1; }
-    eval "${name}_URL=http://127.0.0.1:$(cat "$T/$name.port")"
-}
-on() {
-    local name=$1
-    shift
-    URL=$(eval echo "\$${name}_URL")
-    "$@"
-}
-# wait_route NAME EXPR WANT: poll replica NAME's route (up to 20 s) until EXPR is WANT.
-wait_route() {
-    local i got=""
-    for i in $(seq 1 400); do
-        on "$1" admin GET /admin/agents/support-agent/route
-        got=$(jget "$2" 2>/dev/null)
-        [ "$got" == "$3" ] && return 0
-        sleep 0.05
-    done
-    echo "    # replica $1: $2 is '$got', not '$3'"
-    return 1
-}
-psql_db() { psql -h 127.0.0.1 -p "$PG_PORT" -U slipway -d slipway -Atc "$1"; }
 db_version() { psql_db "SELECT version FROM slipway.routes WHERE agent = 'support-agent'"; }
 # field EXPR: EXPR of the JSON in $out.
 field() { printf '%s' "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
@@ -91,11 +61,7 @@ done
 v2s=0
 for i in $(seq 1 16); do [ "${first[$i]}" == v2 ] && v2s=$((v2s + 1)); done
 [ "$v2s" -gt 0 ] && [ "$v2s" -lt 16 ] && ok "the first turns split between v1 and v2 ($v2s on v2)" || bad "first turns: $v2s of 16 on v2"
-for i in $(seq 1 200); do
-    [ "$(psql_db "SELECT count(*) FROM slipway.pins WHERE session LIKE 'conv-%'")" == 16 ] && break
-    sleep 0.05
-done
-expect_eq "$(psql_db "SELECT count(*) FROM slipway.pins WHERE session LIKE 'conv-%'")" 16 "A's pins are in the database"
+expect_eq "$(wait_pins 'conv-%' 16)" 16 "A's pins are in the database"
 swr route rollback support-agent --sessions drain --store "$DB"
 expect_rc 0 "route rollback --sessions drain --store"
 expect_out "rolled back support-agent to v1 at route version 3; sessions: drain" "says what it did"
