@@ -63,6 +63,35 @@ expect_eq "$(jget 'd["version"]')" 2 "without its state file, the router has the
 admin PUT /admin/agents/support-agent/route "{\"version\": 2, \"candidate\": \"$C\", \"weight\": 100}"
 expect_eq "$status" 200 "a candidate released to the database after the router started"
 expect_eq "$(jget 'd["versions"]["'"$C"'"]["release"]')" "$C" "resolved from the database"
+
+# `slipway route --store`: changes among the releases the stored route has are made in the
+# database and applied by the router; a release the route does not have yet needs a router
+# (its providers) to resolve it, and is refused.
+# wait_router EXPR WANT: poll the router's route (up to 20 s) until EXPR is WANT.
+wait_router() {
+    local i
+    for i in $(seq 1 400); do
+        admin GET /admin/agents/support-agent/route
+        [ "$(jget "$1" 2>/dev/null)" == "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+swr route set support-agent --candidate "$B" --weight 40 --store "$DB"
+expect_rc 0 "route set --store: back to candidate B, a release the route has, at 40%"
+wait_router 'd["candidate"] + "/" + str(int(d["weight"]))' "$B/40" && ok "the router applies it" || bad "the router applies it"
+printf '\nYET ANOTHER LINE\n' >>"$T/bundle/prompts/system.md"
+swr releases create "$T/bundle" --allow-dirty --json --store "$DB"
+D=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+swr route set support-agent --candidate "$D" --store "$DB"
+expect_rc 1 "a release the stored route does not have is refused with --store"
+expect_out "'$D' is not a release the stored route has" "naming it"
+expect_out "add it through a router (--router)" "and saying where to go"
+swr route set support-agent --candidate "$D" --router "$URL"
+expect_rc 0 "through the router it is resolved"
+swr route rollback support-agent --sessions migrate --store "$DB"
+expect_rc 0 "a rollback --store of a gateway agent"
+wait_router 'str(d["candidate"]) + "/" + str(int(d["weight"]))' "None/0" && ok "the router applies it" || bad "the router applies the rollback"
 router_done
 grep -q "$PGPASSWORD" "$T/router.log" && bad "the password is in the router's log" || ok "the password is never logged"
 finish
