@@ -628,6 +628,29 @@ int sw_route_is_active(const sw_route *r, const char *name)
     return 0;
 }
 
+int sw_route_leaving(const sw_route *old, const sw_route *nr, const char *v)
+{
+    if (sw_route_is_active(nr, v))
+        return 0;
+    int was_live = sw_route_is_active(old, v) || json_object_get(old->retired, v);
+    return was_live && sw_route_find(nr, v);
+}
+
+void sw_route_set_retired(sw_route *nr, const char *v, sw_policy policy)
+{
+    if (policy == SW_POLICY_MIGRATE)
+        json_object_del(nr->retired, v);
+    else
+        json_object_set_new(nr->retired, v, json_string(sw_policy_name(policy)));
+}
+
+void sw_route_retire_leaving(const sw_route *old, sw_route *nr, sw_policy policy)
+{
+    for (size_t i = 0; i < old->n_versions; i++)
+        if (sw_route_leaving(old, nr, old->versions[i].name))
+            sw_route_set_retired(nr, old->versions[i].name, policy);
+}
+
 /* ---- matching ---- */
 
 const char *sw_attr_text(const json_t *body, const char *path, char tmp[64])

@@ -128,6 +128,16 @@ const sw_rversion *sw_route_find(const sw_route *r, const char *name);
 /* Whether new sessions can be given this version (stable, candidate, a rule's target). */
 int sw_route_is_active(const sw_route *r, const char *name);
 
+/* Whether version v of old leaves with nr while it may still have sessions: active in old (or
+   retired there, still draining), not active in nr, and still one of nr's versions. */
+int sw_route_leaving(const sw_route *old, const sw_route *nr, const char *v);
+/* Record in nr->retired the policy v left under (migrate: none, its sessions moved). */
+void sw_route_set_retired(sw_route *nr, const char *v, sw_policy policy);
+/* sw_route_set_retired for every version of old leaving with nr: done on the route a change
+   writes, so whoever builds it later (a replica started after the change) knows which
+   versions still have sessions, and under which policy. */
+void sw_route_retire_leaving(const sw_route *old, sw_route *nr, sw_policy policy);
+
 /* What a request offers rules: its headers (case-insensitive lookup) and body. */
 typedef struct sw_attrs {
     const char *(*header)(void *ud, const char *name);

@@ -95,6 +95,8 @@ int sw_route_change_set(const sw_route *cur, const char *agent, sw_mode mode, js
     json_decref(merged);
     if (!*next)
         return sw_route_fail(out, 400, "invalid_route", "agent '%s': %s", agent, err.msg);
+    if (cur)
+        sw_route_retire_leaving(cur, *next, (*next)->on_change);
     return 0;
 }
 
@@ -144,6 +146,7 @@ int sw_route_change_rollback(const sw_route *cur, const char *agent, const json_
     json_decref(merged);
     if (!*next)
         return sw_route_fail(out, 400, "invalid_rollback", "agent '%s': %s", agent, err.msg);
+    sw_route_retire_leaving(cur, *next, *policy);
     return 0;
 }
 

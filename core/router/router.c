@@ -183,12 +183,7 @@ size_t sw_router_retire(sw_router *r, const sw_route *old, sw_route *nr, sw_poli
     size_t n = 0;
     for (size_t i = 0; old && i < old->n_versions; i++) {
         const char *v = old->versions[i].name;
-        if (sw_route_is_active(nr, v))
-            continue;
-        /* Only versions that could still have sessions: active before, or retired
-           earlier and still kept. */
-        int was_live = sw_route_is_active(old, v) || json_object_get(old->retired, v);
-        if (!was_live || !sw_route_find(nr, v))
+        if (!sw_route_leaving(old, nr, v))
             continue;
         /* A version already retired under this policy was counted when it was retired:
            applying the policy again changes nothing, and counting it again would report
@@ -197,10 +192,7 @@ size_t sw_router_retire(sw_router *r, const sw_route *old, sw_route *nr, sw_poli
         size_t k = sw_pins_apply(&r->pins, nr->agent, v, policy, nr->stable);
         if (!before || strcmp(before, sw_policy_name(policy)) != 0)
             n += k;
-        if (policy == SW_POLICY_MIGRATE)
-            json_object_del(nr->retired, v);
-        else
-            json_object_set_new(nr->retired, v, json_string(sw_policy_name(policy)));
+        sw_route_set_retired(nr, v, policy);
     }
     return n;
 }

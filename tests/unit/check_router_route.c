@@ -1,10 +1,12 @@
-/* check_router_route.c - routes: parsing and its errors, rules, assignment, merge patch. */
+/* check_router_route.c - routes: parsing and its errors, rules, assignment, merge patch, and
+   the changes the admin API and `route --store` build (route_change.c). */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "router/route.h"
+#include "router/route_change.h"
 
 static sw_route *parse(const char *text, sw_err *err)
 {
@@ -289,6 +291,81 @@ START_TEST(reasons_and_policies)
 }
 END_TEST
 
+static sw_route *build_service(void *ud, const char *agent, sw_mode mode, const json_t *j,
+                               sw_err *err)
+{
+    (void)ud;
+    sw_route_ctx ctx = {mode, NULL, NULL};
+    return sw_route_from_json(agent, j, &ctx, err);
+}
+
+static const char *error_message(const json_t *out)
+{
+    return json_string_value(json_object_get(json_object_get(out, "error"), "message"));
+}
+
+START_TEST(changes_are_checked_and_record_what_they_retire)
+{
+    sw_route *cur = ok("\"version\": 4, \"stable\": \"v1\", \"candidate\": \"v2\", \"weight\": 30");
+    sw_route_builder b = {build_service, NULL};
+    sw_route *next = NULL;
+    json_t *out = NULL;
+    /* Compare-and-swap: the version is required, and must be the current one. */
+    json_t *patch = json_loads("{\"weight\": 10}", 0, NULL);
+    ck_assert_int_eq(sw_route_change_set(cur, "support", SW_MODE_SERVICE, patch, &b, &next, &out),
+                     428);
+    ck_assert_ptr_null(next);
+    json_decref(out);
+    json_object_set_new(patch, "version", json_integer(3));
+    ck_assert_int_eq(sw_route_change_set(cur, "support", SW_MODE_SERVICE, patch, &b, &next, &out),
+                     409);
+    ck_assert_int_eq(json_integer_value(json_object_get(out, "current_version")), 4);
+    json_decref(out);
+    /* Bad input: the route's own error, prefixed with the agent. */
+    json_object_set_new(patch, "version", json_integer(4));
+    json_object_set_new(patch, "stable", json_string("v9"));
+    ck_assert_int_eq(sw_route_change_set(cur, "support", SW_MODE_SERVICE, patch, &b, &next, &out),
+                     400);
+    ck_assert_msg(strstr(error_message(out), "agent 'support': stable 'v9' is not one of") != NULL,
+                  "%s", error_message(out));
+    json_decref(out);
+    json_decref(patch);
+    /* A good change: the next version, with a candidate that leaves recorded as draining. */
+    patch = json_loads("{\"version\": 4, \"candidate\": null}", 0, NULL);
+    ck_assert_int_eq(sw_route_change_set(cur, "support", SW_MODE_SERVICE, patch, &b, &next, &out),
+                     0);
+    ck_assert_int_eq(next->version, 5);
+    ck_assert(next->weight == 0);
+    ck_assert_str_eq(json_string_value(json_object_get(next->retired, "v2")), "drain");
+    sw_route_unref(next);
+    json_decref(patch);
+    /* A rollback with migrate: nothing left draining; with terminate, recorded. */
+    sw_policy policy;
+    json_t *req = json_loads("{\"sessions\": \"migrate\"}", 0, NULL);
+    ck_assert_int_eq(sw_route_change_rollback(cur, "support", req, &b, &next, &policy, &out), 0);
+    ck_assert_int_eq(policy, SW_POLICY_MIGRATE);
+    ck_assert_ptr_null(json_object_get(next->retired, "v2"));
+    json_t *answer = sw_route_rollback_answer(cur, next, policy);
+    ck_assert_str_eq(json_string_value(json_object_get(answer, "to")), "v1");
+    ck_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(answer, "from"), "candidate")), "v2");
+    json_decref(answer);
+    sw_route_unref(next);
+    json_object_set_new(req, "sessions", json_string("terminate"));
+    ck_assert_int_eq(sw_route_change_rollback(cur, "support", req, &b, &next, &policy, &out), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(next->retired, "v2")), "terminate");
+    sw_route_unref(next);
+    json_object_set_new(req, "sessions", json_string("sometimes"));
+    ck_assert_int_eq(sw_route_change_rollback(cur, "support", req, &b, &next, &policy, &out), 400);
+    json_decref(out);
+    json_decref(req);
+    ck_assert_int_eq(sw_route_change_rollback(NULL, "support", NULL, &b, &next, &policy, &out),
+                     404);
+    json_decref(out);
+    sw_route_unref(cur);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("router_route");
@@ -301,6 +378,7 @@ int main(void)
     tcase_add_test(tc, gateway_names_are_releases);
     tcase_add_test(tc, merge_patch);
     tcase_add_test(tc, reasons_and_policies);
+    tcase_add_test(tc, changes_are_checked_and_record_what_they_retire);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
