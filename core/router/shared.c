@@ -42,7 +42,8 @@ struct sw_shared {
     struct queued_pin *pins;
     size_t n_pins, cap_pins;
     size_t pins_dropped;
-    int pin_wake; /* eventfd: the listener's wake-up when pins are queued */
+    size_t pins_writing; /* taken by the listener, not yet committed */
+    int pin_wake;        /* eventfd: the listener's wake-up when pins are queued */
     /* expired pin rows (the listener's own) */
     int64_t sweep_every_ms; /* about; each wait is drawn from [0.5, 1.5) times it */
     int64_t next_sweep_ms;  /* monotonic */
@@ -212,6 +213,7 @@ static int flush_pins(sw_shared *s, PGconn *c)
     size_t n = s->n_pins;
     s->pins = NULL;
     s->n_pins = s->cap_pins = 0;
+    s->pins_writing = n;
     pthread_mutex_unlock(&s->mu);
     if (!n)
         return 0;
@@ -261,8 +263,12 @@ static int flush_pins(sw_shared *s, PGconn *c)
         rc = ok(r) ? 0 : -1;
         PQclear(r);
         sw_buf_free(&sql);
-        if (rc == 0)
+        if (rc == 0) {
             done = i;
+            pthread_mutex_lock(&s->mu);
+            s->pins_writing = n - done;
+            pthread_mutex_unlock(&s->mu);
+        }
         /* The keys of this statement are free for the next one. */
         sw_hmap_free(&seen);
         sw_hmap_init(&seen);
@@ -273,6 +279,7 @@ static int flush_pins(sw_shared *s, PGconn *c)
     if (done < n) {
         /* Back in front of what was queued meanwhile, within the cap. */
         pthread_mutex_lock(&s->mu);
+        s->pins_writing = 0;
         size_t keep = n - done, total = keep + s->n_pins;
         queued_pin *all = sw_xcalloc(total ? total : 1, sizeof *all);
         memcpy(all, q + done, keep * sizeof *all);
@@ -667,7 +674,7 @@ long long sw_shared_pins_swept(sw_shared *s)
 size_t sw_shared_pins_queued(sw_shared *s, size_t *dropped)
 {
     pthread_mutex_lock(&s->mu);
-    size_t n = s->n_pins;
+    size_t n = s->n_pins + s->pins_writing;
     *dropped = s->pins_dropped;
     pthread_mutex_unlock(&s->mu);
     return n;

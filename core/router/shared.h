@@ -93,7 +93,8 @@ void sw_shared_pin_answers_free(sw_shared_pin_answer *a, size_t n);
 
 /* Expired pin rows this replica's listener deleted so far. */
 long long sw_shared_pins_swept(sw_shared *s);
-/* Pins queued for writing behind now; *dropped: how many the full queue refused so far. */
+/* Pins queued for writing behind now, those being written included; *dropped: how many the
+   full queue refused so far. */
 size_t sw_shared_pins_queued(sw_shared *s, size_t *dropped);
 /* Whether the listener holds a working connection now (1) or not (0). */
 int sw_shared_up(const sw_shared *s);
