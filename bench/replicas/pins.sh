@@ -174,14 +174,16 @@ print()
 PY
 
 # 2. The write-behind on its own: queued while the database is away, timed as it drains.
+# Route changes through another replica meanwhile, timed to the postgres one.
+SLIPWAY_PIN_SWEEP_MS=2000000000 replica changer "$DB"
 sql "TRUNCATE slipway.pins" >/dev/null
 pg_pause
 wrk -t1 -c"$CONNS" -d"${DUR}s" -s "$HERE/new-sessions.lua" "http://127.0.0.1:${RPORT[postgres]}/v1/chat/completions" >"$D/burst.txt" 2>&1
 queued=$(curl -s "http://127.0.0.1:${RPORT[postgres]}/metrics" | awk '/^slipway_shared_pins_queued / {print $2}')
 pg_resume || { echo "the database did not start again"; exit 1; }
-python3 - "${RPORT[postgres]}" "$queued" <<'PY'
-import http.client, os, re, subprocess, sys, time
-port, queued = sys.argv[1], int(sys.argv[2])
+python3 - "${RPORT[postgres]}" "$queued" "${RPORT[changer]}" <<'PY'
+import http.client, json, os, re, statistics, subprocess, sys, time
+port, queued, changer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 psql = [os.environ["PG_BIN"] + "/psql", "-h", "127.0.0.1", "-p", os.environ["PG_PORT"], "-U", "slipway", "-d", "slipway", "-Atc"]
 def rows():
     return int(subprocess.run(psql + ["SELECT count(*) FROM slipway.pins"], capture_output=True, text=True, check=True).stdout)
@@ -191,25 +193,48 @@ def metric(name):
     m = re.search(r"^%s (\d+)" % name, c.getresponse().read().decode(), re.M)
     return int(m.group(1)) if m else 0
 # The table was emptied before the outage. From the first rows seen (the listener reconnects
-# within 200 ms of the server's return) to the last: sampled through psql, some 10 ms apart.
-first = None
+# within 200 ms of the server's return) to the last: sampled through psql, between route
+# changes through the other replica, each timed until the postgres replica shows it.
+path = "/admin/agents/support-agent/route"
+pc = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+cc = http.client.HTTPConnection("127.0.0.1", int(changer), timeout=10)
+def version(c):
+    c.request("GET", path); return json.loads(c.getresponse().read())["version"]
+first, delays = None, []
 while True:
     n, now = rows(), time.monotonic()
     if first is None and n > 0:
         first = (now, n)
     if n >= queued or (n and metric("slipway_shared_pins_queued") == 0 and rows() == n):
         break
+    if first is None:
+        continue
+    v = version(cc)
+    cc.request("PUT", path, json.dumps({"version": v, "weight": len(delays) % 99 + 1}), {"Content-Type": "application/json"})
+    r = cc.getresponse(); r.read()
+    if r.status != 200:
+        continue
+    t = time.monotonic()
+    while version(pc) <= v:
+        time.sleep(0.0002)
+    delays.append((time.monotonic() - t) * 1000)
 print("## 2. The write-behind's own rate: %d pins queued while the database was stopped" % queued)
 print()
 if first and now > first[0]:
     print("Once the database was back, the listener wrote them at **%.0f pins/s** (%d rows between the first sample that saw rows and the last, %.0f ms apart; statements of up to 100 rows, each its own commit; %d rows in all)." % (
         (n - first[1]) / (now - first[0]), n - first[1], (now - first[0]) * 1000, n))
+    if delays:
+        delays.sort()
+        print()
+        print("Meanwhile %d route changes through another replica reached this one in p50 %.2f ms, max %.2f ms." % (
+            len(delays), statistics.median(delays), delays[-1]))
 else:
     print("They were all written before the first sample (%d rows)." % n)
 print()
 PY
 stop_replica folder
 stop_replica postgres
+stop_replica changer
 
 # ---- 3. memory per pin through HTTP, and the rows they wrote ----
 sql "TRUNCATE slipway.pins" >/dev/null

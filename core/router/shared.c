@@ -21,7 +21,10 @@
 #define SWEEP_LOCK_KEY "7302158232"
 /* Expired pin rows deleted per statement: each is its own short transaction, and the listener
    writes pins and reads route changes between two. */
-#define SWEEP_BATCH      1000
+#define SWEEP_BATCH 1000
+/* Queued pins written per turn of the listener (in statements of up to 100 rows): a burst of
+   100,000 holds up a route change by one turn, not by all of it. */
+#define FLUSH_TURN       1000
 #define SWEEP_DEFAULT_MS 60000
 #define STR_(x)          #x
 #define STR(x)           STR_(x)
@@ -42,8 +45,10 @@ struct sw_shared {
     struct queued_pin *pins;
     size_t n_pins, cap_pins;
     size_t pins_dropped;
-    size_t pins_writing; /* taken by the listener, not yet committed */
-    int pin_wake;        /* eventfd: the listener's wake-up when pins are queued */
+    size_t pins_writing;      /* taken by the listener, not yet committed */
+    struct queued_pin *taken; /* the listener's own: taken from the queue, written from taken_at */
+    size_t n_taken, taken_at;
+    int pin_wake; /* eventfd: the listener's wake-up when pins are queued */
     /* expired pin rows (the listener's own) */
     int64_t sweep_every_ms; /* about; each wait is drawn from [0.5, 1.5) times it */
     int64_t next_sweep_ms;  /* monotonic */
@@ -186,9 +191,17 @@ static PGconn *listen_again(sw_shared *s)
         PQfinish(c);
         return NULL;
     }
-    PGresult *r = PQexec(c, "LISTEN " SW_PG_ROUTES_CHANNEL);
+    /* This connection writes pins and deletes expired ones, nothing acknowledged to anyone:
+       its commits need not wait for the disk (a crash of the server may lose the last moment
+       of them, as if they were still queued). Route changes are made elsewhere. */
+    PGresult *r = PQexec(c, "SET synchronous_commit = off");
     int good = ok(r);
     PQclear(r);
+    if (good) {
+        r = PQexec(c, "LISTEN " SW_PG_ROUTES_CHANNEL);
+        good = ok(r);
+        PQclear(r);
+    }
     if (good)
         good = push_rows(s, c, NULL) == 0;
     if (!good) {
@@ -204,24 +217,32 @@ static PGconn *listen_again(sw_shared *s)
     return c;
 }
 
-/* Write the queued pins in statements of up to 100 rows, a session once per statement (its
-   newest), never over a newer row. On failure the pins go back to the queue. */
+/* Write up to FLUSH_TURN queued pins in statements of up to 100 rows, a session once per
+   statement (its newest), never over a newer row: what the listener took from the queue
+   first, then the queue. 1 when more are waiting, 0 when none, -1 when a statement failed
+   (the pins not written go back to the front of the queue). */
 static int flush_pins(sw_shared *s, PGconn *c)
 {
-    pthread_mutex_lock(&s->mu);
-    queued_pin *q = s->pins;
-    size_t n = s->n_pins;
-    s->pins = NULL;
-    s->n_pins = s->cap_pins = 0;
-    s->pins_writing = n;
-    pthread_mutex_unlock(&s->mu);
-    if (!n)
-        return 0;
+    if (s->taken_at == s->n_taken) {
+        free(s->taken);
+        pthread_mutex_lock(&s->mu);
+        s->taken = s->pins;
+        s->n_taken = s->n_pins;
+        s->taken_at = 0;
+        s->pins = NULL;
+        s->n_pins = s->cap_pins = 0;
+        s->pins_writing = s->n_taken;
+        pthread_mutex_unlock(&s->mu);
+        if (!s->n_taken)
+            return 0;
+    }
+    queued_pin *q = s->taken;
+    size_t n = s->n_taken, done = s->taken_at;
+    size_t end = n - done > FLUSH_TURN ? done + FLUSH_TURN : n;
     sw_hmap seen;
     sw_hmap_init(&seen);
-    size_t done = 0;
     int rc = 0;
-    while (done < n && rc == 0) {
+    while (done < end && rc == 0) {
         sw_buf sql = {0};
         sw_buf_puts(&sql, "INSERT INTO slipway.pins (agent, session, version, reason, terminated, "
                           "created_ms, last_ms, expires_ms) VALUES ");
@@ -229,7 +250,7 @@ static int flush_pins(sw_shared *s, PGconn *c)
         char nums[100][4][24];
         int np = 0, rows = 0;
         size_t i = done;
-        for (; i < n && rows < 100; i++) {
+        for (; i < end && rows < 100; i++) {
             char *key = sw_xasprintf("%s\x1f%s", q[i].agent, q[i].session);
             int dup = sw_hmap_get(&seen, key) != NULL;
             if (!dup)
@@ -274,9 +295,10 @@ static int flush_pins(sw_shared *s, PGconn *c)
         sw_hmap_init(&seen);
     }
     sw_hmap_free(&seen);
-    for (size_t i = 0; i < done; i++)
+    for (size_t i = s->taken_at; i < done; i++)
         queued_pin_free(&q[i]);
-    if (done < n) {
+    s->taken_at = done;
+    if (rc < 0) {
         /* Back in front of what was queued meanwhile, within the cap. */
         pthread_mutex_lock(&s->mu);
         s->pins_writing = 0;
@@ -289,9 +311,15 @@ static int flush_pins(sw_shared *s, PGconn *c)
         s->pins = all;
         s->n_pins = s->cap_pins = total;
         pthread_mutex_unlock(&s->mu);
+        free(q);
+        s->taken = NULL;
+        s->n_taken = s->taken_at = 0;
+        return -1;
     }
-    free(q);
-    return rc;
+    pthread_mutex_lock(&s->mu);
+    int more = done < n || s->n_pins > 0;
+    pthread_mutex_unlock(&s->mu);
+    return more;
 }
 
 static int64_t mono_ms(void)
@@ -377,7 +405,8 @@ static void *listener_main(void *arg)
             }
             continue;
         }
-        if (flush_pins(s, c) < 0 && PQstatus(c) != CONNECTION_OK) {
+        int more = flush_pins(s, c);
+        if (more < 0 && PQstatus(c) != CONNECTION_OK) {
             set_down(s, c);
             PQfinish(c);
             c = NULL;
@@ -390,7 +419,7 @@ static void *listener_main(void *arg)
             c = NULL;
             continue;
         }
-        int64_t wait = s->sweeping ? 0 : s->next_sweep_ms - mono_ms();
+        int64_t wait = s->sweeping || more > 0 ? 0 : s->next_sweep_ms - mono_ms();
         struct pollfd pfd[2] = {{PQsocket(c), POLLIN, 0}, {s->pin_wake, POLLIN, 0}};
         if (poll(pfd, 2, wait < 0 ? 0 : wait < 200 ? (int)wait : 200) < 0)
             continue;
@@ -715,6 +744,9 @@ void sw_shared_close(sw_shared *s)
     for (size_t i = 0; i < s->n_pins; i++)
         queued_pin_free(&s->pins[i]);
     free(s->pins);
+    for (size_t i = s->taken_at; i < s->n_taken; i++)
+        queued_pin_free(&s->taken[i]);
+    free(s->taken);
     if (s->pin_wake >= 0)
         close(s->pin_wake);
     pthread_mutex_destroy(&s->mu);

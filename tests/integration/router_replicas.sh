@@ -113,7 +113,18 @@ for i in $(seq 1 10); do
     done
 done
 expect_eq "$served" 30 "traffic keeps flowing on every replica with the last routes"
-expect_eq "$(on A metric slipway_shared_pins_queued)" 10 "A's 10 new pins wait in its queue (slipway_shared_pins_queued)"
+# A burst larger than the listener writes in one turn (1000 pins): 2500 more new sessions on A.
+python3 - "$A_URL" <<'PY' || bad "the burst of new sessions on A"
+import http.client, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+body = '{"model": "support-agent", "messages": [{"role": "user", "content": "hi"}]}'
+for i in range(1, 2501):
+    c.request("POST", "/v1/chat/completions", body, {"Content-Type": "application/json", "x-slipway-session": "burst-%d" % i})
+    r = c.getresponse(); r.read()
+    assert r.status == 200, r.status
+PY
+expect_eq "$(on A metric slipway_shared_pins_queued)" 2510 "A's 2510 new pins wait in its queue (slipway_shared_pins_queued)"
 on B admin PUT /admin/agents/support-agent/route '{"version": 7, "weight": 0}'
 expect_eq "$status" 503 "a route change is refused with 503"
 grep -q "state database is unreachable" <<<"$body" && ok "with a clear message" || bad "message: $body"
@@ -126,6 +137,7 @@ for n in A B C; do
     wait_metric $n slipway_state_backend_up 1 && ok "replica $n reconnects" || bad "replica $n reconnects"
 done
 expect_eq "$(wait_pins 'down-%' 30)" 30 "the pins made during the outage are written once it is back"
+expect_eq "$(wait_pins 'burst-%' 2500)" 2500 "and the burst, over several turns of the listener"
 wait_metric A slipway_shared_pins_queued 0 && ok "A's queue is empty again" || bad "A's queue is empty again"
 on B admin PUT /admin/agents/support-agent/route '{"version": 7, "weight": 5}'
 expect_eq "$status" 200 "route changes are accepted again"
