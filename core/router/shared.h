@@ -15,8 +15,9 @@
  * listener sees the database up: a change while it is down is refused at once.
  *
  * Pins: the loop queues every new pin, and a pin's use at most every 30 s
- * (sw_shared_pin_put); the listener writes the queue behind in batches (every 10 ms while
- * it is not empty; kept while the database is down, at most SW_SHARED_PIN_QUEUE). A session
+ * (sw_shared_pin_put); the listener writes the queue behind as soon as it is not empty, up
+ * to 1000 pins a turn between its reads of route changes, its commits not waiting for the
+ * disk (kept while the database is down, at most SW_SHARED_PIN_QUEUE). A session
  * the loop has no pin for is read by a third thread, the pin reader, on its own connection
  * (sw_shared_pin_ask): a read that has not answered by its deadline is given up, and the
  * reader's connection with it (made again for the next read).
