@@ -5,10 +5,10 @@
  * versions the change retired in "retired", and the session policy of the change, which each
  * replica applies to its own pins). A change is one transaction that compares-and-swaps the
  * route version and ends with a NOTIFY on channel slipway_routes naming the agent
- * (store/pg_impl.h: sw_pg_route_cas, also used by `slipway route --store`). Each replica has a listener thread with its own
- * connection: it LISTENs, reads the notified route rows and hands them to the event loop
- * (sw_shared_take), which builds and publishes them the way an admin change does. When
- * the listener's connection breaks, it reconnects every 200 ms, and once back reads every
+ * (store/pg_impl.h: sw_pg_route_cas, also used by `slipway route --store`). Each replica has a
+ * listener thread with its own connection: it LISTENs, reads the notified route rows and hands them
+ * to the event loop (sw_shared_take), which builds and publishes them the way an admin change does.
+ * When the listener's connection breaks, it reconnects every 200 ms, and once back reads every
  * route again, so a replica catches up on whatever changed meanwhile.
  *
  * The loop's own connection (sw_shared_put) is used for changes only, and only while the
