@@ -701,7 +701,7 @@ static int set_value(const char *text, sw_value *out, sw_err *err)
     if (!doc) {
         char *msg = sw_diags_count(d) ? sw_diags_format(d, 0) : NULL;
         rc = sw_err_set(err, "%s", msg ? msg : "not valid YAML");
-        sw_free(msg);
+        free(msg); /* within the library: plain malloc */
     } else {
         rc = node_value(doc->root, out, err);
         sw_ydoc_free(doc);
