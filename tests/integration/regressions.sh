@@ -180,7 +180,9 @@ expect_eq "$(o rollback.to)" "$stable" "task-failures: rolled back to stable"
 release aa
 expect_rc 0 "aa: the A/A candidate goes through"
 expect_eq "$(o canary.promoted) $(o watch.verdict)" "True pass" "aa: promoted, the monitor passing it"
-expect_eq "$(o canary.evidence) $(o watch.evidence)" "enough enough" "aa: on evidence, not on a timer"
+# The canary's own record of what it promoted on: the monitor's last word, looked after the
+# promotion on a window stable then shares, can fall back to insufficient.
+expect_eq "$(o canary.evidence)" "enough" "aa: on evidence, not on a timer"
 expect_eq "$(o golden.has_baseline) $(o golden.regressions) $(awk -v r="$(o golden.cost_ratio)" 'BEGIN { printf "%.6f", r }')" \
     "True 0 1.000000" \
     "aa: against stable, no flip, the same cost"
