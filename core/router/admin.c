@@ -317,14 +317,10 @@ int sw_admin_handle(sw_router *r, const char *method, const char *path, sw_arg_f
             sw_pairs_list(r, arg(ud, "agent"), since, lim ? (size_t)strtoul(lim, NULL, 10) : 100));
         return 200;
     }
-    if (strncmp(path, "/admin/agents/", 14) != 0)
+    const char *rest = NULL;
+    char *agent = sw_route_admin_agent(path, &rest);
+    if (!agent)
         return sw_route_fail(out, 404, "not_found", "no such admin endpoint: %s", path);
-    const char *name = path + 14;
-    const char *slash = strchr(name, '/');
-    if (!slash || slash == name)
-        return sw_route_fail(out, 404, "not_found", "no such admin endpoint: %s", path);
-    char *agent = sw_xstrndup(name, (size_t)(slash - name));
-    const char *rest = slash;
     int st;
     if (!get)
         sw_router_shared_apply(r); /* changes are based on the newest route seen */

@@ -563,6 +563,12 @@ static json_t *price_json(const sw_price *p)
                      "output_per_token", p->output, "cached_input_per_token", p->cached_input);
 }
 
+sw_mode sw_route_json_mode(const json_t *j)
+{
+    const char *m = json_string_value(json_object_get(j, "mode"));
+    return m && strcmp(m, "gateway") == 0 ? SW_MODE_GATEWAY : SW_MODE_SERVICE;
+}
+
 json_t *sw_route_to_json(const sw_route *r)
 {
     json_t *o = json_object();

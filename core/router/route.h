@@ -121,6 +121,8 @@ typedef struct sw_route_ctx {
 sw_route *sw_route_from_json(const char *agent, const json_t *j, const sw_route_ctx *ctx,
                              sw_err *err);
 json_t *sw_route_to_json(const sw_route *r); /* new reference */
+/* The mode a route's JSON form names: gateway when its "mode" says so, else service. */
+sw_mode sw_route_json_mode(const json_t *j);
 sw_route *sw_route_ref(sw_route *r);
 void sw_route_unref(sw_route *r);
 

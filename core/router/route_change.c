@@ -9,6 +9,18 @@
 #include "router_impl.h"
 #include "store/utf8.h"
 
+char *sw_route_admin_agent(const char *path, const char **rest)
+{
+    if (strncmp(path, "/admin/agents/", 14) != 0)
+        return NULL;
+    const char *name = path + 14;
+    const char *slash = strchr(name, '/');
+    if (!slash || slash == name)
+        return NULL;
+    *rest = slash;
+    return sw_xstrndup(name, (size_t)(slash - name));
+}
+
 int sw_route_fail(json_t **out, int status, const char *code, const char *fmt, ...)
 {
     va_list ap;

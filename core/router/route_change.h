@@ -24,6 +24,10 @@ typedef struct sw_route_builder {
     void *ud;
 } sw_route_builder;
 
+/* The agent of an admin path /admin/agents/AGENT/REST (malloc'd), with *rest at "/REST";
+   NULL when path is not one. */
+char *sw_route_admin_agent(const char *path, const char **rest);
+
 /* An error body and its status: {"error": {"type": "invalid_request_error", code, message}}. */
 int sw_route_fail(json_t **out, int status, const char *code, const char *fmt, ...) SW_PRINTF(4, 5);
 /* 409 route_version_conflict for a stored version that is not the one the change was based

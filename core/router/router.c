@@ -280,10 +280,7 @@ static sw_route *route_from_saved(sw_router *r, const char *agent, const json_t 
         }
         json_object_update(vs, a->versions);
     }
-    const char *mode_s = json_string_value(json_object_get(j, "mode"));
-    sw_mode mode = a                                          ? a->mode
-                   : mode_s && strcmp(mode_s, "gateway") == 0 ? SW_MODE_GATEWAY
-                                                              : SW_MODE_SERVICE;
+    sw_mode mode = a ? a->mode : sw_route_json_mode(j);
     sw_route *route = sw_router_build_route(r, agent, mode, j, err);
     json_decref(j);
     return route;

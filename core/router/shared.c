@@ -322,13 +322,6 @@ static int flush_pins(sw_shared *s, PGconn *c)
     return more;
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The next sweep at a time drawn from [0.5, 1.5) intervals: replicas started together drift
    apart, and the lock keeps any two that still meet from sweeping together. */
 static void schedule_sweep(sw_shared *s)
@@ -337,7 +330,7 @@ static void schedule_sweep(sw_shared *s)
     s->jitter ^= s->jitter >> 7;
     s->jitter ^= s->jitter << 17;
     int64_t every = s->sweep_every_ms;
-    s->next_sweep_ms = mono_ms() + every / 2 + (int64_t)(s->jitter % (uint64_t)every);
+    s->next_sweep_ms = (int64_t)sw_now_ms() + every / 2 + (int64_t)(s->jitter % (uint64_t)every);
 }
 
 static int lock_result(PGresult *r)
@@ -412,14 +405,14 @@ static void *listener_main(void *arg)
             c = NULL;
             continue;
         }
-        if ((s->sweeping || mono_ms() >= s->next_sweep_ms) && sweep_step(s, c) < 0 &&
+        if ((s->sweeping || (int64_t)sw_now_ms() >= s->next_sweep_ms) && sweep_step(s, c) < 0 &&
             PQstatus(c) != CONNECTION_OK) {
             set_down(s, c);
             PQfinish(c);
             c = NULL;
             continue;
         }
-        int64_t wait = s->sweeping || more > 0 ? 0 : s->next_sweep_ms - mono_ms();
+        int64_t wait = s->sweeping || more > 0 ? 0 : s->next_sweep_ms - (int64_t)sw_now_ms();
         struct pollfd pfd[2] = {{PQsocket(c), POLLIN, 0}, {s->pin_wake, POLLIN, 0}};
         if (poll(pfd, 2, wait < 0 ? 0 : wait < 200 ? (int)wait : 200) < 0)
             continue;

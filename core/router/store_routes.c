@@ -116,8 +116,7 @@ static int change(PGconn *c, const char *agent, int is_set, const char *body, js
     }
     stored st = {json_object_get(row, "versions")};
     sw_route_builder b = {build, &st};
-    const char *mode_s = json_string_value(json_object_get(row, "mode"));
-    sw_mode mode = mode_s && strcmp(mode_s, "gateway") == 0 ? SW_MODE_GATEWAY : SW_MODE_SERVICE;
+    sw_mode mode = sw_route_json_mode(row);
     sw_err err = {{0}};
     sw_route *cur = build(&st, agent, mode, row, &err);
     sw_route *next = NULL;
@@ -165,19 +164,6 @@ done:
     return status;
 }
 
-/* The agent of /admin/agents/AGENT/REST, malloc'd, with *rest; NULL when path is not one. */
-static char *agent_of(const char *path, const char **rest)
-{
-    if (strncmp(path, "/admin/agents/", 14) != 0)
-        return NULL;
-    const char *name = path + 14;
-    const char *slash = strchr(name, '/');
-    if (!slash || slash == name)
-        return NULL;
-    *rest = slash;
-    return sw_xstrndup(name, (size_t)(slash - name));
-}
-
 static int handle(PGconn *c, const char *method, const char *path, const char *body, json_t **out)
 {
     int get = strcmp(method, "GET") == 0;
@@ -185,7 +171,7 @@ static int handle(PGconn *c, const char *method, const char *path, const char *b
         return get ? list_routes(c, out)
                    : sw_route_fail(out, 405, "method_not_allowed", "use GET on /admin/agents");
     const char *rest = NULL;
-    char *agent = agent_of(path, &rest);
+    char *agent = sw_route_admin_agent(path, &rest);
     int st;
     if (agent && strcmp(rest, "/route") == 0 && get) {
         json_t *j = read_route(c, agent, &st, out);
