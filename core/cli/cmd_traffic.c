@@ -91,7 +91,8 @@ typedef struct traffic {
     /* totals, under mu */
     long sessions, completed, failed, requests, http_errors, tool_calls, tool_errors;
     long events_sent, events_rejected;
-    json_t *by_version; /* version -> sessions */
+    long version_changes; /* sessions answered by more than one version */
+    json_t *by_version;   /* version -> sessions (the version of their last answer) */
 } traffic;
 
 /* The CLI sees only the public API, so it has its own small allocation helpers. */
@@ -429,7 +430,8 @@ typedef struct convo {
     json_t *messages;
     int failed;
     long requests, http_errors, tool_calls, tool_errors;
-    char version[128];
+    char version[128];   /* the version of the last answer */
+    int version_changed; /* an answer came from another version than the one before */
 } convo;
 
 /* A tool's canned result, shaped like what the support agent's tools return. */
@@ -595,8 +597,12 @@ static void turn(CURL *c, traffic *t, const char *session, convo *cv, const char
         long st = post(c, t, w->path, session, req, &r);
         json_decref(req);
         cv->requests++;
-        if (r.version[0])
+        if (r.version[0]) {
+            /* A pinned conversation keeps its version: one that moves is worth counting. */
+            if (cv->version[0] && strcmp(cv->version, r.version) != 0)
+                cv->version_changed = 1;
             memcpy(cv->version, r.version, sizeof cv->version);
+        }
         json_t *ans = st == 200 && r.body.len ? json_loadb(r.body.data, r.body.len, 0, NULL) : NULL;
         free(r.body.data);
         json_t *calls = json_array();
@@ -686,6 +692,7 @@ static void session(CURL *c, traffic *t, long k)
     t->http_errors += cv.http_errors;
     t->tool_calls += cv.tool_calls;
     t->tool_errors += cv.tool_errors;
+    t->version_changes += cv.version_changed;
     if (cv.version[0]) {
         json_t *n = json_object_get(t->by_version, cv.version);
         json_object_set_new(t->by_version, cv.version, json_integer(json_integer_value(n) + 1));
@@ -725,12 +732,13 @@ static void summary(traffic *t, int json, double elapsed)
 {
     if (json) {
         json_t *j = json_pack(
-            "{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:O,s:f}", "sessions", (json_int_t)t->sessions,
-            "completed", (json_int_t)t->completed, "failed", (json_int_t)t->failed, "requests",
-            (json_int_t)t->requests, "request_errors", (json_int_t)t->http_errors, "tool_calls",
-            (json_int_t)t->tool_calls, "tool_errors", (json_int_t)t->tool_errors, "events_sent",
-            (json_int_t)t->events_sent, "events_rejected", (json_int_t)t->events_rejected,
-            "by_version", t->by_version, "elapsed_s", elapsed);
+            "{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:O,s:f}", "sessions",
+            (json_int_t)t->sessions, "completed", (json_int_t)t->completed, "failed",
+            (json_int_t)t->failed, "requests", (json_int_t)t->requests, "request_errors",
+            (json_int_t)t->http_errors, "tool_calls", (json_int_t)t->tool_calls, "tool_errors",
+            (json_int_t)t->tool_errors, "events_sent", (json_int_t)t->events_sent,
+            "events_rejected", (json_int_t)t->events_rejected, "version_changes",
+            (json_int_t)t->version_changes, "by_version", t->by_version, "elapsed_s", elapsed);
         char *s = json_dumps(j, JSON_COMPACT);
         printf("%s\n", s);
         free(s);
@@ -741,6 +749,8 @@ static void summary(traffic *t, int json, double elapsed)
            "%ld tool calls (%ld refused), %ld events sent (%ld rejected) in %.1fs",
            t->sessions, t->completed, t->failed, t->requests, t->http_errors, t->tool_calls,
            t->tool_errors, t->events_sent, t->events_rejected, elapsed);
+    if (t->version_changes > 0)
+        printf("; %ld sessions changed version mid-conversation", t->version_changes);
     const char *v;
     json_t *n;
     int first = 1;

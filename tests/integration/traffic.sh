@@ -40,6 +40,7 @@ expect_eq "$(s 'd["requests"] > d["sessions"] and d["tool_calls"] > 0')" True \
 expect_eq "$(s 'sorted(d["by_version"]) == sorted(["'"$A"'", "'"$B"'"])')" True "sessions on both versions"
 expect_eq "$(s 'd["failed"] == d["tool_errors"] > 0')" True \
     "the refused tool calls ($(s 'd["tool_errors"]')) failed their sessions"
+expect_eq "$(s 'd["version_changes"]')" 0 "no session changed version mid-conversation (pinned)"
 
 # What the router counted, per version: the events went to the session's version.
 admin GET "/admin/stats?agent=support-agent"
@@ -60,6 +61,17 @@ expect_rc 0 "the same traffic again"
 again=$(printf '%s' "$out" | tail -n 1)
 strip() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); d.pop("elapsed_s"); print(json.dumps(d, sort_keys=True))' "$1"; }
 expect_eq "$(strip "$again")" "$(strip "$summary")" "the same seed gives the same traffic"
+
+# The session key in a header the router does not read: every turn is a new session to it, so at
+# 50% most conversations are answered by both versions, and traffic counts them.
+swr traffic --router "$URL" --agent support-agent --users 2 --rate 40 --duration 0.5s --seed 10 \
+    --session-header x-not-the-session --json
+n=$(printf '%s' "$out" | tail -n 1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["version_changes"])')
+[ "${n:-0}" -ge 1 ] && ok "unpinned turns: $n sessions changed version mid-conversation, counted" ||
+    bad "version_changes '$n' without pins"
+swr traffic --router "$URL" --agent support-agent --users 2 --rate 40 --duration 0.5s --seed 10 \
+    --session-header x-not-the-session
+expect_out "sessions changed version mid-conversation" "the text summary says so"
 
 # Without --tools only the JSON of the arguments is checked: B's bad order numbers pass.
 swr traffic --router "$URL" --agent support-agent --users 2 --rate 40 --duration 0.5s --seed 8 --json
