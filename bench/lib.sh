@@ -2,7 +2,7 @@
 # Source it after setting D (the run's temp folder) and, optionally, CPU_LOAD (a taskset prefix
 # for the load generators).
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+. "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/loopback.sh"
 wait_port() { for i in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 
 # The fastest upstream there is: nginx answering every POST with a fixed chat completion.

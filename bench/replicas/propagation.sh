@@ -3,8 +3,8 @@
 # replicas on one PostgreSQL store (issue 14): N route changes (weight steps) through replica
 # A's admin API, each timed from A's 200 to the moment replicas B and C each first answer
 # GET .../route with the new version (polled over keep-alive connections, about every 0.2 ms);
-# prints p50, p99 and max per replica. The server is the test fixture's
-# (tests/fixtures/postgres, fsync off unless PG_DURABLE=1). N (changes, 200).
+# prints p50, p99 and max per replica. The server is scripts/lib/postgres.sh's
+# (the tests' too, fsync off unless PG_DURABLE=1). N (changes, 200).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)

@@ -9,7 +9,7 @@
 #      read from `--store postgres://...` against `--store FOLDER`, `slipway mock` upstream:
 #      both replicas up at once, measured in short runs in turn (folder, postgres, folder, ...)
 #      so that the machine's load hits both alike; the median of the rounds' ratios.
-# The server is the test fixture's (tests/fixtures/postgres: PostgreSQL 15 from the Debian
+# The server is scripts/lib/postgres.sh's (the tests' too; PostgreSQL 15 from the Debian
 # package), durable by default as the folder store is (it fsyncs every write): PG_DURABLE=0
 # runs it as the tests do, fsync off. Needs wrk (apt-get install wrk) and python3.
 # N (releases through the library, 200), CLI_N (CLI commands per kind, 30), DUR (seconds per
@@ -42,7 +42,7 @@ echo "# The PostgreSQL release store against the folder store ($(date -u +%Y-%m-
 echo
 durability="fsync and synchronous commit on, as PostgreSQL ships"
 [ "$PG_DURABLE" = 1 ] || durability="fsync off, as the tests run it"
-echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on loopback (the test fixture, $durability); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on loopback (scripts/lib/postgres.sh, $durability); load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 
 # 1. The library, per operation. Each backend gets a bundle copy of its own.

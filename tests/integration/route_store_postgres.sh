@@ -7,6 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
+source "$SW_SOURCE_DIR/tests/fixtures/router/cluster.sh"
 pg_router_start
 unset SLIPWAY_STORE SLIPWAY_ROUTER SLIPWAY_ROUTER_TOKEN
 

@@ -8,6 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
+source "$SW_SOURCE_DIR/scripts/lib/haproxy.sh"
 command -v haproxy >/dev/null || { echo "skip: haproxy is not installed (scripts/bootstrap.sh --test)"; exit 77; }
 pg_router_start
 
@@ -23,31 +24,9 @@ for n in A B C; do
     wait_file "$T/$n.port" || { echo "replica $n did not start"; cat "$T/$n.log"; exit 1; }
     ports+=("$(cat "$T/$n.port")")
 done
-HP=$(pg_free_port)
-cat >"$T/haproxy.cfg" <<CFG
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-  retries 3
-  option redispatch
-frontend routers
-  bind 127.0.0.1:$HP
-  default_backend replicas
-backend replicas
-  balance roundrobin
-  server a 127.0.0.1:${ports[0]} check inter 200ms fall 1
-  server b 127.0.0.1:${ports[1]} check inter 200ms fall 1
-  server c 127.0.0.1:${ports[2]} check inter 200ms fall 1
-CFG
-haproxy -f "$T/haproxy.cfg" -db >"$T/haproxy.log" 2>&1 &
-PIDS+=($!)
-URL="http://127.0.0.1:$HP"
-for i in $(seq 1 200); do
-    curl -s -o /dev/null --max-time 2 "$URL/metrics" && break
-    sleep 0.05
-done
+haproxy_start "$T" "${ports[@]}" || { echo "not ok - HAProxy did not start"; exit 1; }
+PIDS+=($HAPROXY_PID)
+URL=$HAPROXY_URL
 
 "$SLIPWAY" traffic --router "$URL" --agent support-agent --users 4 --rate 20 --duration 6s \
     --json >"$T/traffic.json" 2>"$T/traffic.err" &

@@ -9,6 +9,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
+source "$SW_SOURCE_DIR/tests/fixtures/router/cluster.sh"
 pg_router_start
 
 start_mock v1 "$FIX/v1.yaml"

@@ -7,21 +7,12 @@
 source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
+source "$SW_SOURCE_DIR/tests/fixtures/router/cluster.sh"
 pg_router_start
 
 start_mock v1 "$FIX/v1.yaml"
 start_mock v2 "$FIX/v2.yaml"
 two_versions_config "$T/router.yaml" "store: $DB"
-
-# wait_metric NAME SAMPLE WANT: poll replica NAME's /metrics (up to 20 s).
-wait_metric() {
-    local i
-    for i in $(seq 1 400); do
-        [ "$(on "$1" metric "$2")" == "$3" ] && return 0
-        sleep 0.05
-    done
-    return 1
-}
 
 start_replica A
 start_replica B
