@@ -9,8 +9,9 @@
  * there; steps below the route's current weight are not repeated (a ramp only
  * ever adds sessions).
  *
- * A router that is briefly away (restarted, redeployed) does not fail the
- * rollout: calls that get no answer are tried again for router_retry. A
+ * A router that is briefly away (restarted, redeployed) or cannot change
+ * routes for a while (503: its state database is unreachable) does not fail
+ * the rollout: such calls are tried again for router_retry. A
  * background monitor can hold the ramp (its `hold` output) and lengthen a
  * step's hold (its `extend_ms`). The report section is rewritten after every
  * step, so a run that dies mid-way still shows how far it got.
@@ -120,7 +121,8 @@ static const sw_param params[] = {
      "an inconclusive step: hold (wait for a human through approve_file or approve_url), "
      "rollback (the stage fails), or promote (go on, with a warning in the log and the report)"},
     {"router_retry", SW_TYPE_INT, SW_PARAM_DURATION, "30s", offsetof(canary_cfg, router_retry_ms),
-     "how long router calls that get no answer (a router restarting) are tried again"},
+     "how long router calls that get no answer (a router restarting), and route changes refused "
+     "with 503 (the router's state database unreachable), are tried again"},
     {"promote", SW_TYPE_BOOL, 0, "true", offsetof(canary_cfg, promote),
      "promote after the last step (false: leave the candidate at its last weight)"},
     {NULL, 0, 0, NULL, 0, NULL}};
@@ -344,6 +346,30 @@ static sw_status rival_error(const run_state *r, const json_t *route)
                               r->c->agent, cand ? cand : "(none)", r->c->candidate);
 }
 
+/* A route change the router refuses for now (503: with a shared store, its state database is
+   unreachable, so no replica can commit a change) is tried again every 250 ms for up to
+   router_retry, as a router that does not answer is: a short database outage holds the step
+   at its weight (traffic keeps flowing on the route in use); it does not fail the rollout.
+   Returns 1 to try again, 0 when the time is up or the stage is cancelled. */
+static int refused_wait(run_state *r, double *since, const char *msg)
+{
+    const sw_host *h = sw_host_api;
+    const canary_cfg *c = r->c;
+    if (c->router_retry_ms <= 0 || h->cancelled(r->stage))
+        return 0;
+    if (*since == 0) {
+        *since = sw_now_ms();
+        h->log(r->stage, SW_LOG_WARN,
+               "the router refuses route changes for now (%s); trying again for up to %lld ms", msg,
+               (long long)c->router_retry_ms);
+        sw_canary_report_event(&r->report, sw_wall_ms(), "warn", "route changes refused: %s", msg);
+        report(r, "info", NULL);
+    }
+    if (sw_now_ms() - *since >= (double)c->router_retry_ms)
+        return 0;
+    return !h->wait(r->stage, 250);
+}
+
 /* PUT a patch of the route, compare-and-swap on its version; on a conflict read
    it again and retry, as long as the candidate is still ours. A PUT whose answer
    was lost to a router restart conflicts with itself when tried again, and is
@@ -351,7 +377,8 @@ static sw_status rival_error(const run_state *r, const json_t *route)
 static sw_status put_route(run_state *r, json_t *patch)
 {
     const sw_host *h = sw_host_api;
-    for (int attempt = 0; attempt < 5; attempt++) {
+    double refused_since = 0;
+    for (int attempt = 0; attempt < 5;) {
         json_t *route = NULL;
         if (get_route(r, &route) != SW_OK) {
             json_decref(patch);
@@ -372,15 +399,32 @@ static sw_status put_route(run_state *r, json_t *patch)
         int rc = router_call(r, "PUT", r->route_path, body, &res, &status, msg, sizeof msg);
         free(body);
         if (rc == 0) {
+            if (refused_since != 0) {
+                h->log(r->stage, SW_LOG_INFO,
+                       "the router takes route changes again (after %.0f ms)",
+                       sw_now_ms() - refused_since);
+                sw_canary_report_event(&r->report, sw_wall_ms(), "info",
+                                       "route changes accepted again");
+            }
             json_decref(res);
             json_decref(patch);
             r->owns_route = 1;
             return SW_OK;
         }
+        if (status == 503) {
+            if (refused_wait(r, &refused_since, msg))
+                continue;
+            json_decref(patch);
+            if (refused_since != 0 && !h->cancelled(r->stage))
+                return h->error(r->stage, "%s (route changes refused for router_retry, %lld ms)",
+                                msg, (long long)r->c->router_retry_ms);
+            return h->error(r->stage, "%s", msg);
+        }
         if (status != 409) {
             json_decref(patch);
             return h->error(r->stage, "%s", msg);
         }
+        attempt++;
         h->log(r->stage, SW_LOG_WARN, "route changed meanwhile; reading it again");
     }
     json_decref(patch);
