@@ -12,46 +12,9 @@ source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/cluster.sh"
-command -v haproxy >/dev/null || { echo "skip: haproxy is not installed (scripts/bootstrap.sh --test)"; exit 77; }
-pg_router_start
-
-start_mock v1 "$FIX/v1.yaml"
-start_mock v2 "$FIX/v2.yaml"
-two_versions_config "$T/router.yaml" "store: $DB"
-start_replica A
-start_replica B
-start_replica C
-start_haproxy A B C
-
-cat >"$T/canary.yaml" <<YAML
-version: 1
-name: cluster-canary
-stages:
-  - id: watch
-    uses: monitor
-    background: true
-    with:
-      routers: ["$A_URL", "$B_URL", "$C_URL"]
-      agent: support-agent
-      candidate: v2
-      interval: 250ms
-      min_samples: 5
-      max_looks: 1000
-      metrics: [error_rate]
-      # A large effect to detect, so the evidence each step waits for comes in seconds.
-      min_effect: {error_rate: 0.25}
-  - id: canary
-    uses: canary
-    with:
-      router: $LB_URL
-      agent: support-agent
-      candidate: v2
-      monitor: watch
-      steps: [5, 25, 50, 100]
-      hold: 1s
-      approve_file: $T/approve
-      approve_timeout: 60s
-YAML
+start_lb_cluster
+canary_pipeline "$T/canary.yaml" "[5, 25, 50, 100]" "      approve_file: $T/approve
+      approve_timeout: 60s"
 "$SLIPWAY" run "$T/canary.yaml" --plugin-path "$SW_TEST_PLUGIN_DIR" >"$T/run.out" 2>&1 &
 RUN_PID=$!
 PIDS+=($RUN_PID)

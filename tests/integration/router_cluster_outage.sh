@@ -11,45 +11,9 @@ source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/cluster.sh"
-command -v haproxy >/dev/null || { echo "skip: haproxy is not installed (scripts/bootstrap.sh --test)"; exit 77; }
-pg_router_start
-
-start_mock v1 "$FIX/v1.yaml"
-start_mock v2 "$FIX/v2.yaml"
-two_versions_config "$T/router.yaml" "store: $DB"
-start_replica A
-start_replica B
-start_replica C
-start_haproxy A B C
-
-cat >"$T/canary.yaml" <<YAML
-version: 1
-name: cluster-outage
-stages:
-  - id: watch
-    uses: monitor
-    background: true
-    with:
-      routers: ["$A_URL", "$B_URL", "$C_URL"]
-      agent: support-agent
-      candidate: v2
-      interval: 250ms
-      min_samples: 5
-      max_looks: 1000
-      metrics: [error_rate]
-      min_effect: {error_rate: 0.25}
-  - id: canary
-    uses: canary
-    with:
-      router: $LB_URL
-      agent: support-agent
-      candidate: v2
-      monitor: watch
-      steps: [5, 25, 50]
-      hold: 1s
-      router_retry: 60s
-      promote: false
-YAML
+start_lb_cluster
+canary_pipeline "$T/canary.yaml" "[5, 25, 50]" "      router_retry: 60s
+      promote: false"
 "$SLIPWAY" traffic --router "$LB_URL" --agent support-agent --users 4 --rate 20 --duration 0 \
     --seed 5 --json >"$T/traffic.json" 2>"$T/traffic.err" &
 TRAFFIC=$!

@@ -10,13 +10,7 @@ source "$SW_SOURCE_DIR/tests/fixtures/postgres/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/router/cluster.sh"
 pg_router_start
 
-start_mock v1 "$FIX/v1.yaml"
-start_mock v2 "$FIX/v2.yaml"
-two_versions_config "$T/router.yaml" "store: $DB"
-
-start_replica A
-start_replica B
-start_replica C
+start_cluster A B C
 on A admin GET /admin/agents/support-agent/route
 expect_eq "$(jget 'd["version"]')" 1 "the first replica seeded the database with router.yaml's route"
 expect_eq "$(on B metric slipway_state_backend_up)" 1 "slipway_state_backend_up is 1"
