@@ -6,14 +6,19 @@
 #                                 Prometheus source), headless Chromium (the HTML report) and a
 #                                 PostgreSQL server (the release store's PostgreSQL backend) and
 #                                 HAProxy (router replicas behind a load balancer)
+#   scripts/bootstrap.sh --cluster  plus what scripts/demo-cluster.sh needs: the PostgreSQL
+#                                 server, HAProxy and python3 (their services not started)
 # Packages already installed are left alone; nothing is installed when nothing is missing.
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev
           liblua5.4-dev libmicrohttpd-dev libpq-dev check)
-if [ "${1:-}" = "--test" ]; then
-    packages+=(python3 valgrind clang libclang-rt-14-dev prometheus chromium postgresql haproxy)
-fi
+case "${1:-}" in
+--test) packages+=(python3 valgrind clang libclang-rt-14-dev prometheus chromium postgresql haproxy) ;;
+--cluster) packages+=(python3 postgresql haproxy) ;;
+"") ;;
+*) echo "usage: scripts/bootstrap.sh [--test | --cluster]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,7 +31,7 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 $sudo apt-get update -qq
 # Packages with a daemon (prometheus, postgresql, haproxy) must not start it: the tests start their own, on
-# free loopback ports. policy-rc.d is Debian's switch for that; one already there is left alone.
+# free loopback ports (and so does scripts/demo-cluster.sh). policy-rc.d is Debian's switch for that; one already there is left alone.
 policy=/usr/sbin/policy-rc.d
 if [ ! -e "$policy" ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null

@@ -5,7 +5,7 @@
 # tests/integration/router_cluster_*.sh and scripts/demo-cluster.sh. Sourced; sets no trap.
 #
 #   haproxy_start DIR PORT...   HAProxy on a free loopback port in front of 127.0.0.1:PORT for
-#                 each PORT; its config and log in DIR; returns once it answers (at most
+#                 each PORT; its config and log in DIR; returns once it listens (at most
 #                 20 s). Sets HAPROXY_PID and HAPROXY_URL. Returns 2 when haproxy is not
 #                 installed (scripts/bootstrap.sh --test or --cluster installs it), 1 when it
 #                 does not start (its log on stderr).
@@ -37,8 +37,8 @@ haproxy_start() {
     HAPROXY_URL="http://127.0.0.1:$port"
     local i
     for i in $(seq 1 400); do
-        # Any HTTP answer (a replica's 404 included) means HAProxy listens and forwards.
-        curl -s -o /dev/null --max-time 2 "$HAPROXY_URL/metrics" && return 0
+        # Listening (bash's own TCP connect: no curl needed).
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
         kill -0 "$HAPROXY_PID" 2>/dev/null || break
         sleep 0.05
     done
