@@ -2,7 +2,8 @@
 # Install what is missing, build, and run the whole test suite four ways:
 #   1. clang, -Werror: every Check unit test and CTest integration test
 #      (real processes, real files, loopback only) but the end-to-end stories (label e2e:
-#      the demo and the regressions it must catch, minutes each of canary evidence);
+#      the demo, the regressions it must catch and the cluster demo, minutes each of canary
+#      evidence);
 #   2. gcc with AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer:
 #      the same suite again, the end-to-end stories included, so every test runs at least
 #      once and the longest under the sanitizers;
@@ -46,8 +47,9 @@ ctest --test-dir build-clang --output-on-failure -j 4 --timeout 300 -LE e2e
 stamp "2/4 gcc build with ASan + UBSan, whole suite"
 # Optimized, as scripts/build.sh builds for the demo: gcc's -O2 warnings (-Werror) show here.
 CC=gcc SLIPWAY_BUILD_DIR=build-asan scripts/build.sh -DSLIPWAY_SANITIZE=ON
+# One more at a time: the three stories start first (their COST) and mostly wait.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j 4 --timeout 300
+    ctest --test-dir build-asan --output-on-failure -j 5 --timeout 300
 
 stamp "3/4 valgrind memcheck: unit tests, then the router's integration tests"
 scripts/memcheck.sh build-clang
