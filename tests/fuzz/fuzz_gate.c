@@ -9,6 +9,9 @@
 
 static sw_context *ctx;
 
+/* The value of env.SECRET: spelled by nothing in the corpus or the dictionary. */
+#define SECRET "s3cr3t-7f1c9a2e"
+
 static void make_context(void)
 {
     ctx = sw_context_new();
@@ -24,7 +27,7 @@ static void make_context(void)
     sw_value_free(&v);
     v = sw_value_bool(0);
     sw_context_set(ctx, "vars.strict", &v, "vars", 0);
-    v = sw_value_string("do-not-leak");
+    v = sw_value_string(SECRET);
     sw_context_set(ctx, "env.SECRET", &v, "env", SW_CTX_SECRET);
     sw_value_free(&v);
 }
@@ -48,8 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             if (r != SW_GATE_PASS && !reason)
                 abort(); /* a failed gate always says why */
-            if (reason && strstr(reason, "do-not-leak"))
-                abort(); /* env.* is never visible to a gate */
+            /* env.* is never visible to a gate (unless the input itself spells the value,
+               which a reason may quote). */
+            if (reason && strstr(reason, SECRET) && !strstr(src, SECRET))
+                abort();
             free(reason);
         }
         sw_gate_free(g);
