@@ -80,8 +80,8 @@ static int get_route(sw_router *r, const char *agent, json_t **out)
 
 /* Publish next (replacing cur), apply the session policy to pins of versions
    that left, and make it durable before answering. */
-static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy, size_t *affected,
-                  json_t **out)
+static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy, int wait_replicas,
+                  size_t *affected, json_t **out)
 {
     if (r->shared) {
         /* The database first: a change it refuses changes nothing here. */
@@ -91,15 +91,23 @@ static int commit(sw_router *r, sw_route *cur, sw_route *next, sw_policy policy,
         int64_t stored = 0;
         sw_err err = {{0}};
         int rc = sw_shared_put(r->shared, next->agent, cur ? cur->version : 0, text,
-                               sw_policy_name(policy), &stored, &err);
+                               sw_policy_name(policy), wait_replicas, &stored, &err);
         free(text);
         if (rc != 0) {
             const char *agent = next->agent;
             int64_t mine = cur ? cur->version : 0;
-            if (rc > 0) {
+            if (rc == 1) {
                 int st = sw_route_db_conflict(out, agent, stored, mine);
                 sw_route_unref(next);
                 return st;
+            }
+            if (rc == 2) {
+                sw_route_fail(out, 503, "replicas_catching_up",
+                              "route changes wait for every replica to write the pins it kept "
+                              "while the state database was away: %s",
+                              err.msg);
+                sw_route_unref(next);
+                return 503;
             }
             sw_route_fail(
                 out, 503, "state_backend_unavailable",
@@ -159,7 +167,8 @@ static int put_route(sw_router *r, const char *agent, const char *body, size_t l
     if (st)
         return st;
     size_t affected = 0;
-    st = commit(r, cur, next, next->on_change, &affected, out);
+    /* A step waits for the replicas to catch up after an outage; a rollback never waits. */
+    st = commit(r, cur, next, next->on_change, 1, &affected, out);
     if (st)
         return st;
     *out = route_view(r, next);
@@ -188,7 +197,7 @@ static int rollback(sw_router *r, const char *agent, const char *body, size_t le
         return st;
     json_t *answer = sw_route_rollback_answer(cur, next, policy); /* before cur may go */
     size_t affected = 0;
-    st = commit(r, cur, next, policy, &affected, out);
+    st = commit(r, cur, next, policy, 0, &affected, out);
     if (st) {
         json_decref(answer);
         return st;

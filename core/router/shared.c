@@ -31,6 +31,7 @@
 
 struct sw_shared {
     char *url;
+    char *id;     /* this replica's in slipway.replicas: host, pid, start */
     PGconn *conn; /* the loop's */
     pthread_t thread;
     int started;
@@ -107,6 +108,10 @@ sw_shared *sw_shared_open(const char *url, sw_err *err)
     }
     sw_shared *s = sw_xcalloc(1, sizeof *s);
     s->url = sw_xstrdup(url);
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    s->id = sw_xasprintf("%s pid %d since %lld", host, (int)getpid(), (long long)sw_wall_ms());
     s->conn = c;
     s->wakefd = -1;
     s->pin_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -182,6 +187,8 @@ static void set_down(sw_shared *s, PGconn *c)
     }
 }
 
+static int write_backlog(sw_shared *s, PGconn *c);
+
 /* A fresh connection: LISTEN first, then read every route, so no change falls between. */
 static PGconn *listen_again(sw_shared *s)
 {
@@ -204,6 +211,13 @@ static PGconn *listen_again(sw_shared *s)
     }
     if (good)
         good = push_rows(s, c, NULL) == 0;
+    /* Up only once what this replica answered while away is written: route changes wait for
+       its registration after a restart of the server (pg_impl.h). */
+    if (good)
+        good = write_backlog(s, c) == 0;
+    sw_err err = {{0}};
+    if (good)
+        good = sw_pg_replica_register(c, s->id, &err) == 0;
     if (!good) {
         set_down(s, c);
         PQfinish(c);
@@ -322,6 +336,21 @@ static int flush_pins(sw_shared *s, PGconn *c)
     return more;
 }
 
+/* Every pin queued so far (the newer ones too, when they share a turn): 0, or -1 as
+   flush_pins. */
+static int write_backlog(sw_shared *s, PGconn *c)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->n_pins + (s->n_taken - s->taken_at);
+    pthread_mutex_unlock(&s->mu);
+    for (size_t turns = n / FLUSH_TURN + 1; turns > 0; turns--) {
+        int more = flush_pins(s, c);
+        if (more <= 0)
+            return more;
+    }
+    return 0;
+}
+
 /* The next sweep at a time drawn from [0.5, 1.5) intervals: replicas started together drift
    apart, and the lock keeps any two that still meet from sweeping together. */
 static void schedule_sweep(sw_shared *s)
@@ -383,6 +412,24 @@ static int sweep_step(sw_shared *s, PGconn *c)
     return good ? 0 : -1;
 }
 
+/* A clean stop: route changes after a restart of the server need not wait for this replica.
+   Given a second at most, as a stop must not hang on a database that does not answer. */
+static void forget_replica(sw_shared *s, PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK || sw_pg_replica_forget_send(c, s->id) != 0)
+        return;
+    double deadline = sw_now_ms() + 1000;
+    while (PQisBusy(c)) {
+        double left = deadline - sw_now_ms();
+        struct pollfd pfd = {PQsocket(c), POLLIN, 0};
+        if (left <= 0 || (poll(&pfd, 1, (int)left + 1) < 0 && errno != EINTR) || !PQconsumeInput(c))
+            return;
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c)) != NULL)
+        PQclear(r);
+}
+
 static void *listener_main(void *arg)
 {
     sw_shared *s = arg;
@@ -433,6 +480,8 @@ static void *listener_main(void *arg)
             PQfreemem(n);
         }
     }
+    if (c)
+        forget_replica(s, c);
     PQfinish(c);
     return NULL;
 }
@@ -456,7 +505,7 @@ int sw_shared_start(sw_shared *s, int wakefd, sw_err *err)
 /* ---- changes ---- */
 
 int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *route,
-                  const char *policy, int64_t *current, sw_err *err)
+                  const char *policy, int wait_replicas, int64_t *current, sw_err *err)
 {
     if (!atomic_load(&s->up)) {
         char why[SW_ERR_MAX];
@@ -467,7 +516,7 @@ int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *rou
         PQreset(s->conn);
     if (PQstatus(s->conn) != CONNECTION_OK)
         return db_error(err, s->conn, NULL);
-    return sw_pg_route_cas(s->conn, agent, base, route, policy, current, err);
+    return sw_pg_route_cas(s->conn, agent, base, route, policy, wait_replicas, current, err);
 }
 
 void sw_shared_pin_put(sw_shared *s, const char *agent, const char *session, const char *version,
@@ -536,7 +585,7 @@ static int await_result(sw_shared *s, PGconn *c, double deadline)
 
 /* One read before the deadline: 1 (out filled), 0 (no such pin), -1. A database that accepts
    but does not answer costs the connection (dropped; the next read makes another). */
-static int read_pin(sw_shared *s, PGconn **cp, const sw_shared_pin_answer *a, sw_shared_pin *out)
+static int read_pin_on(sw_shared *s, PGconn **cp, const sw_shared_pin_answer *a, sw_shared_pin *out)
 {
     if (*cp && PQstatus(*cp) != CONNECTION_OK) {
         PQfinish(*cp);
@@ -580,6 +629,19 @@ broken:
     PQfinish(c);
     *cp = NULL;
     return -1;
+}
+
+/* read_pin_on, once more on a new connection when the one it had failed: the server may have
+   dropped it (a restart) with nothing to tell libpq until it is used, and the first read after
+   an outage must not be given up for that. */
+static int read_pin(sw_shared *s, PGconn **cp, const sw_shared_pin_answer *a, sw_shared_pin *out)
+{
+    int had = *cp != NULL && PQstatus(*cp) == CONNECTION_OK;
+    int rc = read_pin_on(s, cp, a, out);
+    int lost = !*cp || PQstatus(*cp) != CONNECTION_OK;
+    if (rc < 0 && had && lost && sw_now_ms() < a->deadline && !atomic_load(&s->stop))
+        rc = read_pin_on(s, cp, a, out);
+    return rc;
 }
 
 static void *reader_main(void *arg)
@@ -744,5 +806,6 @@ void sw_shared_close(sw_shared *s)
         close(s->pin_wake);
     pthread_mutex_destroy(&s->mu);
     free(s->url);
+    free(s->id);
     free(s);
 }

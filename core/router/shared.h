@@ -9,7 +9,10 @@
  * listener thread with its own connection: it LISTENs, reads the notified route rows and hands them
  * to the event loop (sw_shared_take), which builds and publishes them the way an admin change does.
  * When the listener's connection breaks, it reconnects every 200 ms, and once back reads every
- * route again, so a replica catches up on whatever changed meanwhile.
+ * route again, so a replica catches up on whatever changed meanwhile; it then writes the pins
+ * it kept meanwhile and registers in slipway.replicas before it counts as up, and a route
+ * change after a restart of the server waits for every replica registered before it
+ * (store/pg_impl.h). A clean stop deletes the replica's row.
  *
  * The loop's own connection (sw_shared_put) is used for changes only, and only while the
  * listener sees the database up: a change while it is down is refused at once.
@@ -51,9 +54,11 @@ int sw_shared_seed(sw_shared *s, const char *agent, int64_t version, const char 
    are waiting. */
 int sw_shared_start(sw_shared *s, int wakefd, sw_err *err);
 /* Write a route change: 0 when committed; 1 when the stored version is not base
-   (*current set); -1 with err when the database is unreachable (nothing written). */
+   (*current set); 2 when wait_replicas and a replica has not caught up since the server
+   started (err says which); -1 with err when the database is unreachable (nothing
+   written). */
 int sw_shared_put(sw_shared *s, const char *agent, int64_t base, const char *route,
-                  const char *policy, int64_t *current, sw_err *err);
+                  const char *policy, int wait_replicas, int64_t *current, sw_err *err);
 /* Rows the listener read since the last call (malloc'd array, *n set; NULL when none). */
 sw_shared_row *sw_shared_take(sw_shared *s, size_t *n);
 void sw_shared_rows_free(sw_shared_row *rows, size_t n);

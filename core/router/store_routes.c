@@ -136,11 +136,17 @@ static int change(PGconn *c, const char *agent, int is_set, const char *body, js
     json_t *j = sw_route_to_json(next);
     char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     int64_t now_stored = 0;
-    int rc =
-        sw_pg_route_cas(c, agent, cur->version, text, sw_policy_name(policy), &now_stored, &err);
+    int wait = is_set; /* as through a replica: a rollback never waits for the replicas */
+    int rc = sw_pg_route_cas(c, agent, cur->version, text, sw_policy_name(policy), wait,
+                             &now_stored, &err);
     free(text);
-    if (rc > 0) {
+    if (rc == 1) {
         status = sw_route_db_conflict(out, agent, now_stored, cur->version);
+        json_decref(j);
+    } else if (rc == 2) {
+        status = sw_route_fail(out, 503, "replicas_catching_up",
+                               "the route change of '%s' is refused for now: %s; try again", agent,
+                               err.msg);
         json_decref(j);
     } else if (rc < 0) {
         status = sw_route_fail(out, 503, "state_backend_unavailable",

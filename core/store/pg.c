@@ -12,7 +12,7 @@
 #include "store_impl.h"
 
 /* The schema this build writes and reads; docs/scale-out.md lists every version. */
-#define SCHEMA_VERSION 5
+#define SCHEMA_VERSION 6
 /* Taken (for the transaction) by whoever creates or checks the schema, so two first
    uses at once do not race on CREATE TABLE. */
 #define SCHEMA_LOCK_KEY             "7302158231"
@@ -87,6 +87,13 @@ static const char *const schema_v5[] = {
     ("CREATE INDEX pins_expires ON slipway.pins (expires_ms)"),
 };
 
+/* Version 6: the router replicas (core/router/shared.c), each registered by its listener once
+   every pin it kept while its connection was away is written; a route change waits for those
+   registered before the server's last start (sw_pg_route_cas). */
+static const char *const schema_v6[] = {
+    ("CREATE TABLE slipway.replicas (id text PRIMARY KEY, registered_at timestamptz NOT NULL)"),
+};
+
 /* Every version's statements, in order: a database at version N gets N+1 onwards. */
 static const struct {
     const char *const *statements;
@@ -97,6 +104,7 @@ static const struct {
     {schema_v3, sizeof schema_v3 / sizeof schema_v3[0]},
     {schema_v4, sizeof schema_v4 / sizeof schema_v4[0]},
     {schema_v5, sizeof schema_v5 / sizeof schema_v5[0]},
+    {schema_v6, sizeof schema_v6 / sizeof schema_v6[0]},
 };
 
 /* ---- statements ---- */

@@ -49,10 +49,28 @@ int sw_pg_routes_read(PGconn *c, const char *agent, sw_pg_route_row **rows, size
                       sw_err *err);
 void sw_pg_route_rows_free(sw_pg_route_row *rows, size_t n);
 /* Write agent's route as version base + 1: 0 when committed; 1 when the stored version is
-   not base (*current set, nothing written); -1 with err when the database failed (nothing
-   written, or a COMMIT whose outcome is unknown). A connection found broken at BEGIN is
-   opened again once. An agent without a row is at version 0. */
+   not base (*current set, nothing written); 2 when wait_replicas and a replica has not
+   caught up since the server started (err names it, nothing written); -1 with err when the
+   database failed (nothing written, or a COMMIT whose outcome is unknown). A connection found
+   broken at BEGIN is opened again once. An agent without a row is at version 0. */
 int sw_pg_route_cas(PGconn *c, const char *agent, int64_t base, const char *route,
-                    const char *policy, int64_t *current, sw_err *err);
+                    const char *policy, int wait_replicas, int64_t *current, sw_err *err);
+
+/* ---- the router replicas (slipway.replicas, schema version 6) ----
+   A replica keeps the pins it made while the database was away and writes them when it is
+   back. Until then another replica given one of those sessions would assign it afresh, under
+   whatever route is current by then. So each replica's listener registers (again) once it
+   has written what it kept, and after the server (re)starts a route change with
+   wait_replicas waits for every replica registered before the start to register again, for
+   at most sw_pg_catch_up_s(): one that has not by then counts as gone (its row is deleted at
+   the next registration). A replica cut off from a server that stays up is not waited for. */
+#define SW_PG_CATCH_UP_S 15
+/* $SLIPWAY_CATCH_UP_S when a whole number of seconds (1 to 86399), else SW_PG_CATCH_UP_S. */
+int sw_pg_catch_up_s(void);
+
+/* Register replica id as caught up (the server's clock). 0, or -1 with err. */
+int sw_pg_replica_register(PGconn *c, const char *id, sw_err *err);
+/* Send (not wait for) the deletion of id's row, at a clean stop. 0, or -1. */
+int sw_pg_replica_forget_send(PGconn *c, const char *id);
 
 #endif

@@ -61,8 +61,85 @@ void sw_pg_route_rows_free(sw_pg_route_row *rows, size_t n)
     free(rows);
 }
 
+/* Rows of replicas registered before the server's start that have not registered again
+   ($1: the wait after a start, as an interval) ... */
+#define BEHIND "registered_at < pg_postmaster_start_time()"
+/* ... within the wait after the start; past it, those replicas count as gone. */
+#define WITHIN "clock_timestamp() < pg_postmaster_start_time() + $1::interval"
+
+int sw_pg_catch_up_s(void)
+{
+    const char *env = getenv("SLIPWAY_CATCH_UP_S");
+    long v = env && *env ? strtol(env, NULL, 10) : SW_PG_CATCH_UP_S;
+    return v > 0 && v < 86400 ? (int)v : SW_PG_CATCH_UP_S;
+}
+
+static void catch_up_interval(char *out, size_t size)
+{
+    snprintf(out, size, "%d seconds", sw_pg_catch_up_s());
+}
+
+int sw_pg_replica_register(PGconn *c, const char *id, sw_err *err)
+{
+    const char *p[] = {id};
+    PGresult *r = PQexecParams(c,
+                               "INSERT INTO slipway.replicas (id, registered_at) "
+                               "VALUES ($1, clock_timestamp()) ON CONFLICT (id) DO UPDATE SET "
+                               "registered_at = EXCLUDED.registered_at",
+                               1, NULL, p, NULL, NULL, 0);
+    int good = ok(r);
+    PQclear(r);
+    if (good) {
+        /* Those that did not come back in time will not hold up a later restart either. */
+        char wait[32];
+        catch_up_interval(wait, sizeof wait);
+        const char *pw[] = {wait};
+        r = PQexecParams(c, "DELETE FROM slipway.replicas WHERE " BEHIND " AND NOT " WITHIN, 1,
+                         NULL, pw, NULL, NULL, 0);
+        good = ok(r);
+        PQclear(r);
+    }
+    return good ? 0 : sw_pg_conn_error(err, c, NULL);
+}
+
+int sw_pg_replica_forget_send(PGconn *c, const char *id)
+{
+    const char *p[] = {id};
+    return PQsendQueryParams(c, "DELETE FROM slipway.replicas WHERE id = $1", 1, NULL, p, NULL,
+                             NULL, 0)
+               ? 0
+               : -1;
+}
+
+/* 1 with err naming the first replica the change must wait for, 0 when none, -1. */
+static int replica_behind(PGconn *c, sw_err *err)
+{
+    char wait[32];
+    catch_up_interval(wait, sizeof wait);
+    const char *p[] = {wait};
+    PGresult *r = PQexecParams(c,
+                               "SELECT id, (extract(epoch FROM clock_timestamp() - "
+                               "pg_postmaster_start_time()) * 1000)::bigint FROM slipway.replicas "
+                               "WHERE " BEHIND " AND " WITHIN " ORDER BY registered_at LIMIT 1",
+                               1, NULL, p, NULL, NULL, 0);
+    if (!ok(r)) {
+        sw_pg_conn_error(err, c, r);
+        PQclear(r);
+        return -1;
+    }
+    int behind = PQntuples(r) == 1;
+    if (behind)
+        sw_err_set(err,
+                   "the state database started %s ms ago and replica '%s' has not yet written "
+                   "the pins it kept while the database was away (waited for at most %s after "
+                   "a start)",
+                   PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 0), wait);
+    PQclear(r);
+    return behind;
+}
+
 int sw_pg_route_cas(PGconn *c, const char *agent, int64_t base, const char *route,
-                    const char *policy, int64_t *current, sw_err *err)
+                    const char *policy, int wait_replicas, int64_t *current, sw_err *err)
 {
     char next[24];
     snprintf(next, sizeof next, "%lld", (long long)base + 1);
@@ -79,6 +156,11 @@ int sw_pg_route_cas(PGconn *c, const char *agent, int64_t base, const char *rout
     }
     if (!good)
         return sw_pg_conn_error(err, c, NULL);
+    int behind = wait_replicas ? replica_behind(c, err) : 0;
+    if (behind != 0) {
+        PQclear(PQexec(c, "ROLLBACK"));
+        return behind > 0 ? 2 : -1;
+    }
     const char *p1[] = {agent};
     r = PQexecParams(c, "SELECT version FROM slipway.routes WHERE agent = $1 FOR UPDATE", 1, NULL,
                      p1, NULL, NULL, 0);

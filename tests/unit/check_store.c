@@ -814,22 +814,25 @@ START_TEST(test_pg_newer_schema_refused)
     sw_store *s = sw_store_open(pg_url, &err);
     ck_assert_ptr_null(s);
     ck_assert_int_eq(err.status, SW_STORE_REFUSED);
-    ck_assert_msg(strstr(err.message, "schema is version 999, newer than this slipway knows (5)"),
+    ck_assert_msg(strstr(err.message, "schema is version 999, newer than this slipway knows (6)"),
                   "%s", err.message);
     /* A version 1 database (before runs and shared routes) is migrated forward on first
        use. */
     pg_sql("UPDATE slipway.meta SET value = '1' WHERE key = 'schema_version'");
     pg_sql("DROP TABLE slipway.run_leases, slipway.run_events, slipway.run_files, slipway.runs, "
-           "slipway.routes, slipway.pins");
+           "slipway.routes, slipway.pins, slipway.replicas");
     s = sw_store_open(pg_url, &err);
     ck_assert_msg(s != NULL, "%s", err.message);
     sw_store_close(s);
     pg_sql("SELECT 1 FROM slipway.runs");
     pg_sql("SELECT 1 FROM slipway.routes");
     pg_sql("SELECT 1 FROM slipway.pins");
-    pg_sql("DO $$ BEGIN IF (SELECT value FROM slipway.meta WHERE key = 'schema_version') <> '5' "
+    pg_sql("SELECT 1 FROM slipway.replicas");
+    pg_sql("DO $$ BEGIN IF (SELECT value FROM slipway.meta WHERE key = 'schema_version') <> '6' "
            "THEN RAISE 'not migrated'; END IF; END $$");
-    /* Version 4 to 5: pins written before get the default TTL from their last written use. */
+    /* Version 4 to 6: pins written before get the default TTL from their last written use,
+       and the replicas' table comes. */
+    pg_sql("DROP TABLE slipway.replicas");
     pg_sql("DROP INDEX slipway.pins_expires");
     pg_sql("ALTER TABLE slipway.pins DROP COLUMN expires_ms");
     pg_sql("UPDATE slipway.meta SET value = '4' WHERE key = 'schema_version'");
@@ -844,6 +847,7 @@ START_TEST(test_pg_newer_schema_refused)
     ck_assert_int_eq(pg_count("SELECT count(*) FROM pg_indexes WHERE schemaname = 'slipway' AND "
                               "indexname = 'pins_expires'"),
                      1);
+    ck_assert_int_eq(pg_count("SELECT count(*) FROM slipway.replicas"), 0);
 }
 END_TEST
 
