@@ -111,9 +111,19 @@ static int check(const json_t *e, const char *agent_default, const char *session
     return 0;
 }
 
-/* The 404 of an event whose session has no pin. */
-static int no_pin(json_t **out, const parsed *p)
+/* The answer for an event whose session has no pin: 404, or 503 while the shared pins cannot
+   be read (another replica may hold it; the event can be sent again). */
+static int no_pin(sw_router *r, json_t **out, const parsed *p)
 {
+    if (r->shared && !sw_shared_up(r->shared)) {
+        char *msg = sw_xasprintf(
+            "session '%.*s' of agent '%s' has no pin on this replica, and the state database "
+            "that holds the other replicas' is unreachable: send the event again later",
+            sw_utf8_clip(p->session, 200), p->session, quotable(p->agent));
+        int st = bad(out, 503, "state_backend_unavailable", msg);
+        free(msg);
+        return st;
+    }
     char *msg = sw_xasprintf("session '%.*s' of agent '%s' has no pinned version (it never made a "
                              "request, or went idle): the event cannot be attributed",
                              sw_utf8_clip(p->session, 200), p->session, quotable(p->agent));
@@ -173,7 +183,7 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
        waits (all at once), then handled again. */
     for (size_t i = 0; i < n; i++)
         if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session) &&
-            sw_pin_read_ask(r, ps[i].agent, ps[i].session, w))
+            sw_pin_read_ask(r, ps[i].agent, ps[i].session, 1, w))
             waiting = 1;
     if (waiting) {
         status = 0;
@@ -181,7 +191,7 @@ int sw_events_handle(sw_router *r, const char *agent_from_path, const char *sess
     }
     for (size_t i = 0; i < n; i++) {
         if (!sw_pins_get(&r->pins, ps[i].agent, ps[i].session)) {
-            status = no_pin(out, &ps[i]);
+            status = no_pin(r, out, &ps[i]);
             goto done;
         }
     }

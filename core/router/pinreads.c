@@ -48,7 +48,8 @@ static void read_end(sw_router *r, pin_read *pr)
     free(pr);
 }
 
-int sw_pin_read_ask(sw_router *r, const char *agent, const char *session, sw_pin_waiter *w)
+int sw_pin_read_ask(sw_router *r, const char *agent, const char *session, int patient,
+                    sw_pin_waiter *w)
 {
     sw_pin_reads *rs = &r->reads;
     if (!r->shared || w->asked || r->stopping)
@@ -57,7 +58,7 @@ int sw_pin_read_ask(sw_router *r, const char *agent, const char *session, sw_pin
     pin_read *pr = sw_hmap_get(&rs->by_key, key);
     if (!pr) {
         double deadline = sw_now_ms() + rs->timeout_ms;
-        if (sw_shared_pin_ask(r->shared, rs->next_id + 1, agent, session, deadline) < 0) {
+        if (sw_shared_pin_ask(r->shared, rs->next_id + 1, agent, session, deadline, patient) < 0) {
             rs->failed++;
             free(key);
             return 0;

@@ -133,8 +133,11 @@ void sw_pin_reads_init(sw_router *r);
 /* A session this replica has no pin for: 1 when it is being read from the shared pins, for
    w (w->pending counted; w->done called once every read of w is answered or given up, the
    pins found set here with the route's later session policies applied); 0 when no read is
-   made (no shared pins, the database away, too many reads waiting, w->asked set). */
-int sw_pin_read_ask(sw_router *r, const char *agent, const char *session, sw_pin_waiter *w);
+   made (no shared pins, the database away, too many reads waiting, w->asked set). patient:
+   a session known to have made a request (an event's) is read again while the database has
+   no pin for it, until the read's timeout (another replica may not have written it yet). */
+int sw_pin_read_ask(sw_router *r, const char *agent, const char *session, int patient,
+                    sw_pin_waiter *w);
 /* Take the pin reader's answers (on the loop's wake-up). */
 void sw_pin_reads_collect(sw_router *r);
 /* Give up the reads whose deadline passed (their sessions are not found); returns the ms

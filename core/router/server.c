@@ -1167,7 +1167,7 @@ static enum MHD_Result handle_model(rreq *q)
     }
     /* On a miss, one read of the shared pins, made by the pin reader while the request waits;
        a session key this router just made up is in no other replica. */
-    if (!pin && !q->session_generated && sw_pin_read_ask(r, agent, session, &q->pins_read)) {
+    if (!pin && !q->session_generated && sw_pin_read_ask(r, agent, session, 0, &q->pins_read)) {
         res = wait_pins(q);
         goto out;
     }

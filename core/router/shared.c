@@ -644,6 +644,72 @@ static int read_pin(sw_shared *s, PGconn **cp, const sw_shared_pin_answer *a, sw
     return rc;
 }
 
+/* Patient reads that found no pin, each made again at its time (the reader's own). */
+typedef struct later_reads {
+    sw_shared_pin_answer *asks;
+    double *at;
+    size_t n, cap;
+} later_reads;
+
+static void later_add(later_reads *l, const sw_shared_pin_answer *a, double at)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->asks = sw_xrealloc(l->asks, l->cap * sizeof *l->asks);
+        l->at = sw_xrealloc(l->at, l->cap * sizeof *l->at);
+    }
+    l->asks[l->n] = *a;
+    l->at[l->n++] = at;
+}
+
+/* The earliest time a later read is due (0: none waits). */
+static double later_next(const later_reads *l)
+{
+    double next = 0;
+    for (size_t i = 0; i < l->n; i++)
+        if (next == 0 || l->at[i] < next)
+            next = l->at[i];
+    return next;
+}
+
+/* Move the reads due by now to the end of batch (*n used of *cap). */
+static void later_take(later_reads *l, double now, sw_shared_pin_answer **batch, size_t *n,
+                       size_t *cap)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->at[i] > now) {
+            l->asks[kept] = l->asks[i];
+            l->at[kept++] = l->at[i];
+            continue;
+        }
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *batch = sw_xrealloc(*batch, *cap * sizeof **batch);
+        }
+        (*batch)[(*n)++] = l->asks[i];
+    }
+    l->n = kept;
+}
+
+/* Wait on rcond (rmu held) until signalled or the time (monotonic ms; 0: no limit). */
+static void reader_wait(sw_shared *s, double until)
+{
+    if (until == 0) {
+        pthread_cond_wait(&s->rcond, &s->rmu);
+        return;
+    }
+    double left = until - sw_now_ms();
+    if (left <= 0)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long ns = (long long)ts.tv_nsec + (long long)(left * 1e6);
+    ts.tv_sec += (time_t)(ns / 1000000000LL);
+    ts.tv_nsec = (long)(ns % 1000000000LL);
+    pthread_cond_timedwait(&s->rcond, &s->rmu, &ts);
+}
+
 static void *reader_main(void *arg)
 {
     sw_shared *s = arg;
@@ -653,23 +719,31 @@ static void *reader_main(void *arg)
         PQfinish(c);
         c = NULL;
     }
+    later_reads later = {0};
     pthread_mutex_lock(&s->rmu);
     while (!atomic_load(&s->stop)) {
-        if (!s->n_asks) {
-            pthread_cond_wait(&s->rcond, &s->rmu);
+        double next = later_next(&later);
+        if (!s->n_asks && (next == 0 || next > sw_now_ms())) {
+            reader_wait(s, next);
             continue;
         }
         sw_shared_pin_answer *batch = s->asks;
-        size_t n = s->n_asks;
+        size_t n = s->n_asks, cap = s->cap_asks;
         s->asks = NULL;
         s->n_asks = s->cap_asks = 0;
         pthread_mutex_unlock(&s->rmu);
+        later_take(&later, sw_now_ms(), &batch, &n, &cap);
         for (size_t i = 0; i < n; i++) {
             sw_shared_pin_answer *a = &batch[i];
             /* One the loop no longer waits for is not read. */
-            a->found = atomic_load(&s->stop) || sw_now_ms() >= a->deadline
-                           ? -1
-                           : read_pin(s, &c, a, &a->pin);
+            double now = sw_now_ms();
+            a->found =
+                atomic_load(&s->stop) || now >= a->deadline ? -1 : read_pin(s, &c, a, &a->pin);
+            now = sw_now_ms();
+            if (a->found == 0 && a->patient && now + 2 * SW_SHARED_PIN_AGAIN_MS < a->deadline) {
+                later_add(&later, a, now + SW_SHARED_PIN_AGAIN_MS);
+                continue;
+            }
             pthread_mutex_lock(&s->rmu);
             if (s->n_answers == s->cap_answers) {
                 s->cap_answers = s->cap_answers ? s->cap_answers * 2 : 16;
@@ -683,12 +757,14 @@ static void *reader_main(void *arg)
         pthread_mutex_lock(&s->rmu);
     }
     pthread_mutex_unlock(&s->rmu);
+    sw_shared_pin_answers_free(later.asks, later.n); /* nobody waits for them at a stop */
+    free(later.at);
     PQfinish(c);
     return NULL;
 }
 
 int sw_shared_pin_ask(sw_shared *s, uint64_t id, const char *agent, const char *session,
-                      double deadline)
+                      double deadline, int patient)
 {
     if (!atomic_load(&s->up) || !s->reader_started)
         return -1;
@@ -707,6 +783,7 @@ int sw_shared_pin_ask(sw_shared *s, uint64_t id, const char *agent, const char *
     a->agent = sw_xstrdup(agent);
     a->session = sw_xstrdup(session);
     a->deadline = deadline;
+    a->patient = patient;
     pthread_cond_signal(&s->rcond);
     pthread_mutex_unlock(&s->rmu);
     return 0;

@@ -86,13 +86,17 @@ typedef struct sw_shared_pin_answer {
     char *agent, *session;
     double deadline; /* monotonic ms: the asker waits no longer; the reader gives up then */
     int found;       /* 1: pin filled; 0: the database has none; -1: not read in time */
+    int patient;     /* read again while the database has none (below) */
     sw_shared_pin pin;
 } sw_shared_pin_answer;
 
 /* Queue a read: 0, or -1 when it cannot be asked now (the database is away, or too many
-   reads wait already). */
+   reads wait already). A patient read that finds no pin is made again every
+   SW_SHARED_PIN_AGAIN_MS until it finds one or the deadline is near: for a session known to
+   have made a request (an event's), whose pin another replica may not have written yet. */
+#define SW_SHARED_PIN_AGAIN_MS 20
 int sw_shared_pin_ask(sw_shared *s, uint64_t id, const char *agent, const char *session,
-                      double deadline);
+                      double deadline, int patient);
 /* The answers since the last call (malloc'd array, *n set; NULL when none). */
 sw_shared_pin_answer *sw_shared_pin_answers(sw_shared *s, size_t *n);
 void sw_shared_pin_answers_free(sw_shared_pin_answer *a, size_t n);

@@ -44,13 +44,13 @@ expect_eq "$?" 0 "slipway traffic finishes"
 body=$(cat "$T/traffic.json")
 echo "    # $body"
 # The mock answers in a fraction of a millisecond and `slipway traffic` sends a conversation's
-# events right after its last answer: an event that reaches another replica before the
-# session's new pin was written behind is inside the documented window (docs/scale-out.md)
-# and rejected (5 to 30% of them on a loaded machine). router_replicas checks attribution
-# across replicas deterministically; here the rejected ones must stay under half.
+# events right after its last answer, so an event often reaches another replica before the
+# session's new pin is written behind; that replica reads again until the pin is there
+# (docs/scale-out.md). router_events_replicas checks it deterministically; here at most the
+# events of sessions whose pins the killed replica had not written yet may be rejected.
 sent=$(jget 'd["events_sent"]')
 rejected=$(jget 'd["events_rejected"]')
-[ "$sent" -gt 0 ] && [ $((rejected * 2)) -lt "$sent" ] && ok "events are attributed whichever replica gets them ($rejected of $sent inside the write-behind window)" || bad "events: $rejected of $sent rejected"
+[ "$sent" -gt 0 ] && [ $((rejected * 20)) -le "$sent" ] && ok "events are attributed whichever replica gets them ($rejected of $sent rejected)" || bad "events: $rejected of $sent rejected"
 [ "$(jget 'd["completed"]')" -ge 20 ] && ok "conversations completed through HAProxy ($(jget 'd["completed"]'))" || bad "completed: $body"
 [ "$(jget 'd["failed"]')" -le 4 ] && ok "at most the conversations in flight on the killed replica failed ($(jget 'd["failed"]'))" || bad "failed: $body"
 for p in "${ports[0]}" "${ports[2]}"; do
