@@ -178,11 +178,5 @@ swr routes --store "$DB"
 expect_rc 1 "routes --store with the database down fails"
 pg_resume || bad "the database restarts"
 expect_eq "$(db_version)" "$before" "nothing was written"
-for n in A B C D; do
-    pid=$(eval echo "\$${n}_PID")
-    kill -TERM "$pid"
-    wait "$pid"
-    expect_eq "$?" 0 "replica $n exits 0 on SIGTERM"
-done
-if grep -q "Sanitizer\|runtime error:" "$T"/[ABCD].log; then bad "the sanitizer reported a problem"; else ok "nothing from the sanitizers"; fi
+stop_replicas A B C D
 finish

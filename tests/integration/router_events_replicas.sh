@@ -63,11 +63,5 @@ for n in A B; do wait_metric $n slipway_state_backend_up 1 || bad "replica $n is
 on B event '{"agent": "support-agent", "type": "task", "session": "ev-down", "outcome": "completed"}'
 expect_eq "$status/$(jget 'd["events"][0]["version"]')" "202/$down_version" "sent again once it is back, B attributes it to A's version"
 
-for n in A B; do
-    pid=$(eval echo "\$${n}_PID")
-    kill -TERM "$pid"
-    wait "$pid"
-    expect_eq "$?" 0 "replica $n exits 0 on SIGTERM"
-done
-if grep -q "Sanitizer\|runtime error:" "$T"/[AB].log; then bad "the sanitizer reported a problem"; else ok "nothing from the sanitizers"; fi
+stop_replicas A B
 finish

@@ -109,11 +109,5 @@ for i in $(seq 1 8); do
 done
 expect_eq "$moved" 8 "every idle session is assigned afresh on B"
 
-for n in A B; do
-    pid=$(eval echo "\$${n}_PID")
-    kill -TERM "$pid"
-    wait "$pid"
-    expect_eq "$?" 0 "replica $n exits 0 on SIGTERM"
-done
-if grep -q "Sanitizer\|runtime error:" "$T"/[AB].log; then bad "the sanitizer reported a problem"; else ok "nothing from the sanitizers"; fi
+stop_replicas A B
 finish
