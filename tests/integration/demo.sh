@@ -12,12 +12,7 @@ source "$(dirname "$0")/lib.sh"
 source "$SW_SOURCE_DIR/tests/fixtures/demo/story.sh"
 : "${SW_BUILD_DIR:?}"
 
-D="$T/demo"
-out=$(SLIPWAY_DEMO_SKIP_BUILD=1 SLIPWAY_BUILD_DIR="$SW_BUILD_DIR" SLIPWAY_DEMO_DIR="$D" \
-    timeout 600 bash "$SW_SOURCE_DIR/scripts/demo.sh" 2>&1)
-rc=$?
-expect_rc 0 "scripts/demo.sh"
-check_story
+run_demo demo.sh
 
 # The store: the Claude release is stable, nothing is a candidate.
 out=$("$SLIPWAY" releases channels support-agent --json 2>&1)

@@ -11,12 +11,7 @@ source "$SW_SOURCE_DIR/tests/fixtures/demo/story.sh"
 [ -x /usr/lib/postgresql/15/bin/initdb ] && command -v haproxy >/dev/null ||
     { echo "skip: PostgreSQL 15 or HAProxy is not installed (scripts/bootstrap.sh --test)"; exit 77; }
 
-D="$T/demo"
-out=$(SLIPWAY_DEMO_SKIP_BUILD=1 SLIPWAY_BUILD_DIR="$SW_BUILD_DIR" SLIPWAY_DEMO_DIR="$D" \
-    timeout 600 bash "$SW_SOURCE_DIR/scripts/demo-cluster.sh" 2>&1)
-rc=$?
-expect_rc 0 "scripts/demo-cluster.sh"
-check_story
+run_demo demo-cluster.sh
 
 # The cluster's closing look: each router's route, then the database's counts.
 routes=$(printf '%s\n' "$out" | sed -n 's/^router on port [0-9]*: //p')
